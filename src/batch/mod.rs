@@ -1,0 +1,140 @@
+//! Monte Carlo batches: runs in parallel with rayon, results reduced in run order.
+//!
+//! Runs are simulated in fixed-size chunks; within a chunk rayon may finish them in any order, but
+//! they are collected in run order and then fed one by one to the aggregates and to the caller's
+//! sink. So every sum is taken in the same order whatever the thread count, and memory holds one
+//! chunk of trajectories at most. Only this module knows rayon.
+
+mod sketch;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
+
+use crate::engine::{self, Layout, RunOutput};
+use crate::scenario::Scenario;
+
+/// Runs simulated together before their results are reduced. Fixed, so that results do not
+/// depend on the thread count.
+pub const CHUNK_RUNS: u64 = 32;
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    pub runs: u64,
+    pub seed: u64,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+}
+
+/// Streaming statistics of one value across runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stat {
+    pub moments: Moments,
+    pub sketch: Sketch,
+}
+
+impl Stat {
+    pub fn add(&mut self, x: f64) {
+        self.moments.add(x);
+        self.sketch.add(x);
+    }
+}
+
+/// What a batch produces besides the per-run outputs passed to the sink.
+#[derive(Debug, Clone)]
+pub struct BatchResult {
+    pub layout: Layout,
+    /// One [`Stat`] per (sample, cell), sample-major like [`RunOutput::samples`].
+    pub cells: Vec<Stat>,
+    /// Column names of the per-run metrics (`runs.csv` after `run,seed`).
+    pub run_columns: Vec<String>,
+    /// One [`Stat`] per run column.
+    pub run_stats: Vec<Stat>,
+    pub runs: u64,
+    pub seed: u64,
+    pub conservation_error_max: f64,
+    pub decisions: u64,
+    pub events: u64,
+    pub threads: usize,
+    pub wall_seconds: f64,
+}
+
+impl BatchResult {
+    /// Statistics of cell `cell` at sample `k`.
+    pub fn cell(&self, k: usize, cell: usize) -> &Stat {
+        &self.cells[k * self.layout.n_cells() + cell]
+    }
+
+    /// Statistics of a run column by name.
+    pub fn run_stat(&self, column: &str) -> Option<&Stat> {
+        self.run_columns.iter().position(|c| c == column).map(|i| &self.run_stats[i])
+    }
+}
+
+/// Error raised by a sink; the batch stops and returns it.
+pub type SinkError = anyhow::Error;
+
+/// Runs `cfg.runs` runs of `scenario`. `sink` sees every run in run order; `progress` is told
+/// how many runs are done after each chunk.
+pub fn run_batch(
+    scenario: &Scenario,
+    cfg: &BatchConfig,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(&RunOutput) -> Result<(), SinkError>,
+) -> Result<BatchResult, SinkError> {
+    let started = Instant::now();
+    let layout = Layout::new(scenario);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.unwrap_or(0))
+        .build()?;
+    let threads = pool.current_num_threads();
+    let run_columns = layout.run_columns();
+    let mut result = BatchResult {
+        cells: vec![Stat::default(); layout.sample_days.len() * layout.n_cells()],
+        run_stats: vec![Stat::default(); run_columns.len()],
+        run_columns,
+        runs: cfg.runs,
+        seed: cfg.seed,
+        conservation_error_max: 0.0,
+        decisions: 0,
+        events: 0,
+        threads,
+        wall_seconds: 0.0,
+        layout,
+    };
+    let mut start = 0;
+    while start < cfg.runs {
+        let end = (start + CHUNK_RUNS).min(cfg.runs);
+        let layout = &result.layout;
+        let outputs: Vec<RunOutput> = pool.install(|| {
+            (start..end)
+                .into_par_iter()
+                .map(|run| engine::simulate(scenario, layout, cfg.seed, run))
+                .collect()
+        });
+        for out in &outputs {
+            sink(out)?;
+            absorb(&mut result, out);
+        }
+        progress(end);
+        start = end;
+    }
+    result.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+fn absorb(result: &mut BatchResult, out: &RunOutput) {
+    for (stat, &x) in result.cells.iter_mut().zip(&out.samples) {
+        stat.add(x);
+    }
+    let finals = out.final_sample(&result.layout);
+    for (stat, &x) in result.run_stats.iter_mut().zip(finals.iter().chain(&out.run_metrics)) {
+        stat.add(x);
+    }
+    result.conservation_error_max = result.conservation_error_max.max(out.conservation_error_max);
+    result.decisions += out.decisions;
+    result.events += out.events;
+}

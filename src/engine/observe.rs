@@ -1,0 +1,154 @@
+//! What a run records: the layout of observables ("cells" of metric × chain) at every sample, and
+//! the run-level summary metrics written to `runs.csv`.
+//!
+//! The layout is derived from the scenario alone, so every run of a scenario has the same cells in
+//! the same order, and batch aggregation can treat a run's samples as one flat `Vec<f64>`.
+
+use crate::scenario::Scenario;
+
+/// Observables recorded per chain at every sample (metric names as in `quantiles.csv`).
+pub const CHAIN_METRICS: [&str; 9] = [
+    "tvl_usd",
+    "tvl_share",
+    "fee_usd",
+    "yield_apy",
+    "fast_exit_utilisation",
+    "fee_revenue_usd",
+    "lp_fee_revenue_usd",
+    "bridge_fee_revenue_usd",
+    "hack_loss_usd",
+];
+
+/// Whole-system observables recorded at every sample (`chain` column empty).
+pub const SYSTEM_METRICS: [&str; 17] = [
+    "tvl_total_usd",
+    "tvl_l1_usd",
+    "tvl_optimistic_usd",
+    "tvl_zk_usd",
+    "tvl_alt_l1_usd",
+    "in_transit_usd",
+    "l2_share",
+    "zk_share_of_l2",
+    "alt_l1_share",
+    "zk_minus_optimistic_usd",
+    "l1_data_revenue_usd",
+    "lp_fee_revenue_usd",
+    "hack_loss_usd",
+    "canonical_withdrawals_usd",
+    "migrations_per_day",
+    "price_factor",
+    "agents",
+];
+
+/// Per-run metrics that are not a final sample value (appended to `runs.csv`).
+pub const RUN_METRICS: [&str; 8] = [
+    "zk_overtakes_day",
+    "mean_in_transit_usd",
+    "peak_in_transit_usd",
+    "migrations",
+    "fast_exits",
+    "canonical_exits",
+    "decisions",
+    "conservation_error",
+];
+
+/// Index of each system metric in [`SYSTEM_METRICS`].
+pub mod sys {
+    pub const TVL_TOTAL: usize = 0;
+    pub const TVL_L1: usize = 1;
+    pub const TVL_OPTIMISTIC: usize = 2;
+    pub const TVL_ZK: usize = 3;
+    pub const TVL_ALT_L1: usize = 4;
+    pub const IN_TRANSIT: usize = 5;
+    pub const L2_SHARE: usize = 6;
+    pub const ZK_SHARE_OF_L2: usize = 7;
+    pub const ALT_L1_SHARE: usize = 8;
+    pub const ZK_MINUS_OPTIMISTIC: usize = 9;
+    pub const L1_DATA_REVENUE: usize = 10;
+    pub const LP_FEE_REVENUE: usize = 11;
+    pub const HACK_LOSS: usize = 12;
+    pub const CANONICAL_WITHDRAWALS: usize = 13;
+    pub const MIGRATIONS_PER_DAY: usize = 14;
+    pub const PRICE_FACTOR: usize = 15;
+    pub const AGENTS: usize = 16;
+}
+
+/// One cell: a metric, and the chain it belongs to (`None` for whole-system metrics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub metric: &'static str,
+    pub chain: Option<String>,
+}
+
+impl Cell {
+    /// Column name in `runs.csv`: `metric.chain` or `metric`.
+    pub fn column(&self) -> String {
+        match &self.chain {
+            Some(c) => format!("{}.{c}", self.metric),
+            None => self.metric.to_string(),
+        }
+    }
+}
+
+/// Sample times and cells of one scenario.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub sample_days: Vec<f64>,
+    pub cells: Vec<Cell>,
+    pub n_chains: usize,
+}
+
+impl Layout {
+    pub fn new(scenario: &Scenario) -> Layout {
+        let every = scenario.sample_every_days;
+        let h = scenario.horizon_days;
+        let n = (h / every + 1e-9).floor() as usize;
+        let mut sample_days: Vec<f64> = (0..=n).map(|k| k as f64 * every).collect();
+        if h - sample_days[n] > 1e-9 {
+            sample_days.push(h);
+        }
+        let mut cells = Vec::new();
+        for m in CHAIN_METRICS {
+            for c in &scenario.chains {
+                cells.push(Cell {
+                    metric: m,
+                    chain: Some(c.id.clone()),
+                });
+            }
+        }
+        for m in SYSTEM_METRICS {
+            cells.push(Cell {
+                metric: m,
+                chain: None,
+            });
+        }
+        Layout {
+            sample_days,
+            cells,
+            n_chains: scenario.chains.len(),
+        }
+    }
+
+    /// Cell index of chain metric `m` (index in [`CHAIN_METRICS`]) for chain `c`.
+    pub fn chain_cell(&self, m: usize, c: usize) -> usize {
+        m * self.n_chains + c
+    }
+
+    /// Cell index of system metric `m` (index in [`SYSTEM_METRICS`]).
+    pub fn system_cell(&self, m: usize) -> usize {
+        CHAIN_METRICS.len() * self.n_chains + m
+    }
+
+    /// Column names of `runs.csv` after `run,seed`: final cells, then run metrics.
+    pub fn run_columns(&self) -> Vec<String> {
+        self.cells
+            .iter()
+            .map(Cell::column)
+            .chain(RUN_METRICS.iter().map(|s| s.to_string()))
+            .collect()
+    }
+
+    pub fn n_cells(&self) -> usize {
+        self.cells.len()
+    }
+}

@@ -1,0 +1,912 @@
+//! The state of one run and the handling of every queue event: reviews, migrations, arrivals,
+//! daily ticks, scheduled and stochastic events, samples.
+//!
+//! Capital is held as scaled balances: an agent on chain `c` holds `units · index_c · price` USD,
+//! so yield accrual and hack losses are O(1) per chain. The ledger books every flow in USD so
+//! that conservation can be checked against the agents themselves at every sample.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, Exp1, StandardNormal};
+
+use super::observe::{CHAIN_METRICS, Layout, RUN_METRICS, sys};
+use super::queue::{EventQueue, Priority};
+use super::streams::{Purpose, stream};
+use super::{AliasTable, RunOutput};
+use crate::model::{self, ChainView, Exit};
+use crate::scenario::{CapitalDist, Chain, ChainField, EventAction, LossDist, Scenario, Segment};
+
+/// Marks an agent whose capital is in transit.
+const IN_TRANSIT: u16 = u16::MAX;
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    Tick,
+    Sample(u32),
+    Review,
+    Arrival { agent: u32, dest: u16, units: f64 },
+    Refill { chain: u16, usd: f64 },
+    Scheduled(u32),
+    IncentiveEnd { chain: u16, usd_per_day: f64 },
+    AirdropPaid(u32),
+    Inflow { event: u32, slot: u32 },
+    Launch(u16),
+    RandomHack { chain: u16, generation: u32 },
+}
+
+/// Mutable state of one chain during a run.
+#[derive(Debug, Clone)]
+struct ChainState {
+    params: Chain,
+    launched: bool,
+    /// Σ scaled balances of the agents on the chain.
+    units: f64,
+    /// Cumulative yield index (starts at 1).
+    index: f64,
+    /// OU state `X` of the fee shock.
+    gas_x: f64,
+    demand_tx_per_day: f64,
+    pool_available_usd: f64,
+    incentives_usd_per_day: f64,
+    speculative_apy: f64,
+    risk_shock_per_year: f64,
+    hack_generation: u32,
+    fee_revenue_usd: f64,
+    lp_fee_revenue_usd: f64,
+    bridge_fee_revenue_usd: f64,
+    hack_loss_usd: f64,
+}
+
+/// Running totals for the conservation check, in USD.
+#[derive(Debug, Clone, Default)]
+struct Ledger {
+    initial: f64,
+    inflows: f64,
+    yield_earned: f64,
+    price_gains: f64,
+    fees_paid: f64,
+    hack_losses: f64,
+    outflows: f64,
+}
+
+/// An agent as created at the start of a run, before capitals are rescaled to the chains' TVL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitialAgent {
+    pub segment: usize,
+    pub capital_draw_usd: f64,
+    pub chain: usize,
+    pub tastes: Vec<f32>,
+}
+
+pub(super) struct World<'a> {
+    sc: &'a Scenario,
+    layout: &'a Layout,
+    now: f64,
+    queue: EventQueue<Ev>,
+    chains: Vec<ChainState>,
+    views: Vec<ChainView>,
+    views_dirty: bool,
+    segments: Vec<Segment>,
+    segment_agents: Vec<Vec<u32>>,
+    segment_alias: AliasTable,
+    total_review_rate: f64,
+    review_pending: bool,
+    // Agents, struct of arrays.
+    agent_units: Vec<f64>,
+    agent_chain: Vec<u16>,
+    agent_segment: Vec<u16>,
+    agent_tastes: Vec<f32>,
+    price: f64,
+    transit_units: f64,
+    l1_data_revenue_usd: f64,
+    canonical_withdrawals_usd: f64,
+    ledger: Ledger,
+    rng_agents: ChaCha8Rng,
+    rng_reviews: ChaCha8Rng,
+    rng_events: ChaCha8Rng,
+    rng_market: ChaCha8Rng,
+    scratch_u: Vec<f64>,
+    scratch_w: Vec<f64>,
+    // Observations.
+    samples: Vec<f64>,
+    conservation_error_max: f64,
+    migrations: u64,
+    migrations_at_last_sample: u64,
+    last_sample_day: f64,
+    fast_exits: u64,
+    canonical_exits: u64,
+    decisions: u64,
+    events: u64,
+    zk_overtakes_day: f64,
+    transit_sum: f64,
+    transit_peak: f64,
+}
+
+/// Draws one capital from a distribution.
+fn draw_capital(dist: CapitalDist, rng: &mut ChaCha8Rng) -> f64 {
+    match dist {
+        CapitalDist::Lognormal { median_usd, sigma } => {
+            let z: f64 = rng.sample(StandardNormal);
+            median_usd * (sigma * z).exp()
+        }
+        CapitalDist::Pareto { min_usd, alpha } => {
+            let u: f64 = rng.random();
+            min_usd * (1.0 - u).powf(-1.0 / alpha)
+        }
+    }
+}
+
+/// Draws the per-chain tastes of one agent.
+fn draw_tastes(sd: f64, n: usize, rng: &mut ChaCha8Rng, out: &mut Vec<f32>) {
+    for _ in 0..n {
+        let z: f64 = rng.sample(StandardNormal);
+        out.push((sd * z) as f32);
+    }
+}
+
+/// The initial population of a run, drawn from the agents stream (exposed for the CRN tests).
+pub fn initial_agents(sc: &Scenario, run_seed: u64) -> Vec<InitialAgent> {
+    let mut rng = stream(run_seed, Purpose::Agents);
+    create_agents(sc, &mut rng)
+}
+
+fn create_agents(sc: &Scenario, rng: &mut ChaCha8Rng) -> Vec<InitialAgent> {
+    let n_chains = sc.chains.len();
+    let mut out = Vec::new();
+    for (s, seg) in sc.segments.iter().enumerate() {
+        let weights: Vec<f64> = sc
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(c, ch)| {
+                let ok = seg.allowed & (1 << c) != 0 && ch.launch_day <= 0.0;
+                if ok { ch.initial_tvl_usd } else { 0.0 }
+            })
+            .collect();
+        let total: f64 = weights.iter().sum();
+        for _ in 0..seg.agents {
+            let capital_draw_usd = draw_capital(seg.capital, rng);
+            let u: f64 = rng.random();
+            let mut target = u * total;
+            let mut chain = sc.l1;
+            for (c, &w) in weights.iter().enumerate() {
+                if w > 0.0 {
+                    chain = c;
+                    if target < w {
+                        break;
+                    }
+                    target -= w;
+                }
+            }
+            let mut tastes = Vec::with_capacity(n_chains);
+            draw_tastes(seg.taste_sd, n_chains, rng, &mut tastes);
+            out.push(InitialAgent {
+                segment: s,
+                capital_draw_usd,
+                chain,
+                tastes,
+            });
+        }
+    }
+    out
+}
+
+impl<'a> World<'a> {
+    pub(super) fn new(sc: &'a Scenario, layout: &'a Layout, seed: u64) -> World<'a> {
+        let n_chains = sc.chains.len();
+        let mut rng_agents = stream(seed, Purpose::Agents);
+        let created = create_agents(sc, &mut rng_agents);
+
+        // Rescale capitals so that every chain holds exactly its initial TVL.
+        let mut drawn = vec![0.0; n_chains];
+        for a in &created {
+            drawn[a.chain] += a.capital_draw_usd;
+        }
+        let chains: Vec<ChainState> = sc
+            .chains
+            .iter()
+            .map(|c| ChainState {
+                params: c.clone(),
+                launched: c.launch_day <= 0.0,
+                units: 0.0,
+                index: 1.0,
+                gas_x: 0.0,
+                demand_tx_per_day: 0.0,
+                pool_available_usd: c.fast_exit_liquidity_usd,
+                incentives_usd_per_day: c.incentives_usd_per_day,
+                speculative_apy: 0.0,
+                risk_shock_per_year: 0.0,
+                hack_generation: 0,
+                fee_revenue_usd: 0.0,
+                lp_fee_revenue_usd: 0.0,
+                bridge_fee_revenue_usd: 0.0,
+                hack_loss_usd: 0.0,
+            })
+            .collect();
+        let mut w = World {
+            sc,
+            layout,
+            now: 0.0,
+            queue: EventQueue::default(),
+            chains,
+            views: vec![ChainView::default(); n_chains],
+            views_dirty: true,
+            segments: sc.segments.clone(),
+            segment_agents: vec![Vec::new(); sc.segments.len()],
+            segment_alias: AliasTable::default(),
+            total_review_rate: 0.0,
+            review_pending: false,
+            agent_units: Vec::with_capacity(created.len()),
+            agent_chain: Vec::with_capacity(created.len()),
+            agent_segment: Vec::with_capacity(created.len()),
+            agent_tastes: Vec::with_capacity(created.len() * n_chains),
+            price: 1.0,
+            transit_units: 0.0,
+            l1_data_revenue_usd: 0.0,
+            canonical_withdrawals_usd: 0.0,
+            ledger: Ledger::default(),
+            rng_agents,
+            rng_reviews: stream(seed, Purpose::Reviews),
+            rng_events: stream(seed, Purpose::Events),
+            rng_market: stream(seed, Purpose::Market),
+            scratch_u: vec![0.0; n_chains],
+            scratch_w: vec![0.0; n_chains],
+            samples: Vec::with_capacity(layout.sample_days.len() * layout.n_cells()),
+            conservation_error_max: 0.0,
+            migrations: 0,
+            migrations_at_last_sample: 0,
+            last_sample_day: 0.0,
+            fast_exits: 0,
+            canonical_exits: 0,
+            decisions: 0,
+            events: 0,
+            zk_overtakes_day: f64::NAN,
+            transit_sum: 0.0,
+            transit_peak: 0.0,
+        };
+        for a in created {
+            let scale = if drawn[a.chain] > 0.0 {
+                sc.chains[a.chain].initial_tvl_usd / drawn[a.chain]
+            } else {
+                0.0
+            };
+            w.add_agent(a.segment, a.chain, a.capital_draw_usd * scale, &a.tastes);
+        }
+        w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
+        w.rebuild_alias();
+        w.refresh_fees();
+        w.schedule_start();
+        w
+    }
+
+    fn add_agent(&mut self, segment: usize, chain: usize, capital_usd: f64, tastes: &[f32]) {
+        let id = self.agent_units.len() as u32;
+        let ch = &mut self.chains[chain];
+        let units = capital_usd / (ch.index * self.price);
+        ch.units += units;
+        ch.demand_tx_per_day += self.segments[segment].tx_per_month / 30.0;
+        self.agent_units.push(units);
+        self.agent_chain.push(chain as u16);
+        self.agent_segment.push(segment as u16);
+        self.agent_tastes.extend_from_slice(tastes);
+        self.segment_agents[segment].push(id);
+        self.views_dirty = true;
+    }
+
+    fn rebuild_alias(&mut self) {
+        let weights: Vec<f64> = self
+            .segments
+            .iter()
+            .zip(&self.segment_agents)
+            .map(|(s, a)| s.review_rate_per_day * a.len() as f64)
+            .collect();
+        self.total_review_rate = weights.iter().sum();
+        if self.total_review_rate > 0.0 {
+            self.segment_alias = AliasTable::new(&weights);
+        }
+    }
+
+    fn schedule_start(&mut self) {
+        let h = self.sc.horizon_days;
+        for (k, &day) in self.layout.sample_days.iter().enumerate() {
+            self.queue.push(day, Priority::Sample, Ev::Sample(k as u32));
+        }
+        if h >= 1.0 {
+            self.queue.push(1.0, Priority::Tick, Ev::Tick);
+        }
+        for (i, e) in self.sc.events.iter().enumerate() {
+            self.queue.push(e.day, Priority::Change, Ev::Scheduled(i as u32));
+        }
+        for c in 0..self.chains.len() {
+            if self.chains[c].launched {
+                self.schedule_random_hack(c);
+            } else {
+                let day = self.chains[c].params.launch_day;
+                self.queue.push(day, Priority::Change, Ev::Launch(c as u16));
+            }
+        }
+        self.schedule_review();
+    }
+
+    fn schedule_review(&mut self) {
+        if self.total_review_rate <= 0.0 {
+            return;
+        }
+        let e: f64 = self.rng_reviews.sample(Exp1);
+        let t = self.now + e / self.total_review_rate;
+        self.review_pending = t <= self.sc.horizon_days;
+        if self.review_pending {
+            self.queue.push(t, Priority::Activity, Ev::Review);
+        }
+    }
+
+    fn schedule_random_hack(&mut self, c: usize) {
+        let ch = &mut self.chains[c];
+        ch.hack_generation += 1;
+        let rate = ch.params.hack_rate_per_year / 365.0;
+        if rate <= 0.0 {
+            return;
+        }
+        let generation = ch.hack_generation;
+        let e: f64 = self.rng_events.sample(Exp1);
+        let t = self.now + e / rate;
+        if t <= self.sc.horizon_days {
+            self.queue.push(t, Priority::Change, Ev::RandomHack { chain: c as u16, generation });
+        }
+    }
+
+    pub(super) fn run(&mut self) {
+        while let Some((t, ev)) = self.queue.pop() {
+            self.now = t;
+            self.events += 1;
+            match ev {
+                Ev::Tick => self.tick(),
+                Ev::Sample(k) => self.sample(k as usize),
+                Ev::Review => self.review(),
+                Ev::Arrival { agent, dest, units } => self.arrive(agent as usize, dest as usize, units),
+                Ev::Refill { chain, usd } => {
+                    let c = chain as usize;
+                    self.chains[c].pool_available_usd += usd;
+                    self.refresh_fast_fee(c);
+                }
+                Ev::Scheduled(i) => self.apply_event(i as usize),
+                Ev::IncentiveEnd { chain, usd_per_day } => {
+                    let ch = &mut self.chains[chain as usize];
+                    ch.incentives_usd_per_day = (ch.incentives_usd_per_day - usd_per_day).max(0.0);
+                    self.views_dirty = true;
+                }
+                Ev::AirdropPaid(i) => self.pay_airdrop(i as usize),
+                Ev::Inflow { event, slot } => self.inflow(event as usize, slot),
+                Ev::Launch(c) => {
+                    self.chains[c as usize].launched = true;
+                    self.schedule_random_hack(c as usize);
+                    self.views_dirty = true;
+                }
+                Ev::RandomHack { chain, generation } => {
+                    let c = chain as usize;
+                    if self.chains[c].hack_generation == generation {
+                        let loss = match self.chains[c].params.hack_loss {
+                            LossDist::Fixed(v) => v,
+                            LossDist::Beta { alpha, beta } => Beta::new(alpha, beta)
+                                .map(|d| d.sample(&mut self.rng_events))
+                                .unwrap_or(alpha / (alpha + beta)),
+                        };
+                        self.hack(c, loss);
+                        self.schedule_random_hack(c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn tvl_usd(&self, c: usize) -> f64 {
+        let ch = &self.chains[c];
+        ch.units * ch.index * self.price
+    }
+
+    /// Yield actually paid on a chain (organic + incentives), fraction per year.
+    fn paid_yield_apy(&self, c: usize) -> f64 {
+        let ch = &self.chains[c];
+        let m = &self.sc.market;
+        ch.params.organic_yield_apy
+            + model::incentive_apy(ch.incentives_usd_per_day, self.tvl_usd(c), m.incentive_apy_cap, m.incentive_tvl_floor_usd)
+    }
+
+    /// Recomputes fees (L1 first: rollups pay for data at the L1 fee), risk and fast-exit terms.
+    fn refresh_fees(&mut self) {
+        let l1 = self.sc.l1;
+        let fee_of = |ch: &ChainState, fee_l1: f64| {
+            let shock = if ch.params.kind.is_rollup() { 1.0 } else { ch.gas_x.exp() };
+            let cong = model::congestion(ch.demand_tx_per_day, ch.params.capacity_tx_per_day, ch.params.congestion_elasticity);
+            model::chain_fee_usd(&ch.params, shock, cong, fee_l1)
+        };
+        let (fee_l1, _) = fee_of(&self.chains[l1], 0.0);
+        for c in 0..self.chains.len() {
+            let ch = &self.chains[c];
+            let (fee, data) = fee_of(ch, fee_l1);
+            let p = &ch.params;
+            let v = &mut self.views[c];
+            v.fee_usd = fee;
+            v.data_fee_usd = data;
+            v.log10_confirmation = p.confirmation_s.log10();
+            v.risk_apy = (p.hack_rate_per_year + ch.risk_shock_per_year) * p.hack_loss.mean() + p.risk_premium_apy;
+            v.delay_days = p.withdrawal_delay_days;
+            v.bridge_fee_fraction = p.bridge_fee_bps * 1e-4;
+        }
+        for c in 0..self.chains.len() {
+            self.refresh_fast_fee(c);
+        }
+        self.views_dirty = true;
+    }
+
+    fn refresh_fast_fee(&mut self, c: usize) {
+        let ch = &self.chains[c];
+        let cap = ch.params.fast_exit_liquidity_usd;
+        let util = if cap > 0.0 { 1.0 - ch.pool_available_usd / cap } else { 1.0 };
+        let v = &mut self.views[c];
+        v.pool_available_usd = ch.pool_available_usd;
+        v.fast_fee_fraction = model::fast_fee_fraction(ch.params.fast_exit_base_bps, &ch.params.fast_exit_apr, util, ch.params.withdrawal_delay_days);
+    }
+
+    /// Brings the TVL-dependent parts of the views (yield, network share) up to date.
+    fn refresh_views(&mut self) {
+        if !self.views_dirty {
+            return;
+        }
+        let total: f64 = (0..self.chains.len()).map(|c| self.tvl_usd(c)).sum();
+        let floor = self.sc.market.network_share_floor;
+        for c in 0..self.chains.len() {
+            let tvl = self.tvl_usd(c);
+            let y = self.paid_yield_apy(c) + self.chains[c].speculative_apy;
+            let share = if total > 0.0 { tvl / total } else { 0.0 };
+            let v = &mut self.views[c];
+            v.launched = self.chains[c].launched;
+            v.yield_apy = y;
+            v.ln_share = share.max(floor).ln();
+        }
+        self.views_dirty = false;
+    }
+
+    fn agent_capital_usd(&self, i: usize) -> f64 {
+        let c = self.agent_chain[i];
+        if c == IN_TRANSIT {
+            return 0.0;
+        }
+        self.agent_units[i] * self.chains[c as usize].index * self.price
+    }
+
+    /// Scores the chains for agent `i` and samples one with uniform `u`. `exclude` forbids a chain.
+    fn decide(&mut self, i: usize, u: f64, exclude: Option<usize>) -> usize {
+        self.refresh_views();
+        let a = self.agent_chain[i] as usize;
+        let s = self.agent_segment[i] as usize;
+        let seg = &self.segments[s];
+        let k = self.agent_capital_usd(i);
+        let n = self.chains.len();
+        let tastes = &self.agent_tastes[i * n..(i + 1) * n];
+        let mut allowed = seg.allowed | (1 << a);
+        if let Some(x) = exclude {
+            allowed &= !(1 << x);
+        }
+        model::utilities(seg, k, a, allowed, tastes, &self.views, &mut self.scratch_u);
+        self.decisions += 1;
+        model::choose(seg.logit_scale, &self.scratch_u, &mut self.scratch_w, u, a)
+    }
+
+    fn review(&mut self) {
+        self.review_pending = false;
+        let u_seg: f64 = self.rng_reviews.random();
+        let u_coin: f64 = self.rng_reviews.random();
+        let u_agent: f64 = self.rng_reviews.random();
+        let u_choice: f64 = self.rng_reviews.random();
+        self.schedule_review();
+        let s = self.segment_alias.sample(u_seg, u_coin);
+        let members = &self.segment_agents[s];
+        let i = members[((u_agent * members.len() as f64) as usize).min(members.len() - 1)] as usize;
+        if self.agent_chain[i] == IN_TRANSIT || self.agent_units[i] <= 0.0 {
+            return;
+        }
+        let b = self.decide(i, u_choice, None);
+        if b != self.agent_chain[i] as usize {
+            self.migrate(i, b);
+        }
+    }
+
+    /// Moves agent `i`'s capital to chain `b`: fees, exit (fast or canonical), transit, landing.
+    fn migrate(&mut self, i: usize, b: usize) {
+        self.refresh_views();
+        let a = self.agent_chain[i] as usize;
+        let k = self.agent_capital_usd(i);
+        let (from, to) = (self.views[a], self.views[b]);
+        let exit = model::exit(&from, k, to.yield_apy);
+        let fast_fee = if let Exit::Fast { fee_usd } = exit { fee_usd } else { 0.0 };
+        let bridge = to.bridge_fee_fraction * k;
+        let gross = from.fee_usd + to.fee_usd + bridge + fast_fee;
+        // Fees never exceed the capital: scale them down together if they would.
+        let scale = if gross > k { k / gross } else { 1.0 };
+        self.chains[a].fee_revenue_usd += (from.fee_usd - from.data_fee_usd) * scale;
+        self.chains[b].fee_revenue_usd += (to.fee_usd - to.data_fee_usd) * scale;
+        self.l1_data_revenue_usd += (from.data_fee_usd + to.data_fee_usd) * scale;
+        self.chains[b].bridge_fee_revenue_usd += bridge * scale;
+        self.chains[a].lp_fee_revenue_usd += fast_fee * scale;
+        self.ledger.fees_paid += gross * scale;
+        let net = k - gross * scale;
+
+        let rate = self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
+        let ch = &mut self.chains[a];
+        ch.units -= self.agent_units[i];
+        ch.demand_tx_per_day -= rate;
+        self.agent_units[i] = 0.0;
+        let exit_days = match exit {
+            Exit::Fast { .. } => {
+                self.fast_exits += 1;
+                ch.pool_available_usd -= k;
+                let delay = ch.params.withdrawal_delay_days;
+                self.queue.push(self.now + delay, Priority::Activity, Ev::Refill { chain: a as u16, usd: k });
+                self.refresh_fast_fee(a);
+                0.0
+            }
+            Exit::Canonical { .. } => {
+                self.canonical_exits += 1;
+                self.canonical_withdrawals_usd += k;
+                from.delay_days
+            }
+            Exit::Immediate => 0.0,
+        };
+        let entry_days = if b == self.sc.l1 { 0.0 } else { self.sc.bridge_time_days };
+        self.migrations += 1;
+        self.views_dirty = true;
+        let transit = exit_days + entry_days;
+        let units = net / self.price;
+        if transit > 0.0 {
+            self.agent_chain[i] = IN_TRANSIT;
+            self.transit_units += units;
+            self.queue.push(self.now + transit, Priority::Activity, Ev::Arrival { agent: i as u32, dest: b as u16, units });
+        } else {
+            self.land(i, b, units);
+        }
+    }
+
+    /// Credits `units` (USD / price) to agent `i` on chain `b`.
+    fn land(&mut self, i: usize, b: usize, units: f64) {
+        let ch = &mut self.chains[b];
+        let scaled = if ch.index > 0.0 { units / ch.index } else { 0.0 };
+        ch.units += scaled;
+        ch.demand_tx_per_day += self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
+        self.agent_units[i] = scaled;
+        self.agent_chain[i] = b as u16;
+        self.views_dirty = true;
+    }
+
+    fn arrive(&mut self, i: usize, b: usize, units: f64) {
+        self.transit_units -= units;
+        self.land(i, b, units);
+    }
+
+    /// Daily tick: yields accrue, fee shocks and price move, risk shocks decay, fees refresh.
+    fn tick(&mut self) {
+        // Activity fees of the past day, paid from users' income rather than from their capital.
+        for c in 0..self.chains.len() {
+            let (demand, v) = (self.chains[c].demand_tx_per_day.max(0.0), self.views[c]);
+            self.chains[c].fee_revenue_usd += demand * (v.fee_usd - v.data_fee_usd);
+            self.l1_data_revenue_usd += demand * v.data_fee_usd;
+        }
+        for c in 0..self.chains.len() {
+            if !self.chains[c].launched {
+                continue;
+            }
+            let y = self.paid_yield_apy(c);
+            let growth = (y / 365.0).exp();
+            self.ledger.yield_earned += self.tvl_usd(c) * (growth - 1.0);
+            self.chains[c].index *= growth;
+        }
+        for ch in &mut self.chains {
+            let z: f64 = self.rng_market.sample(StandardNormal);
+            let (sigma, theta) = (ch.params.gas_volatility, ch.params.gas_reversion_per_day);
+            if sigma > 0.0 && !ch.params.kind.is_rollup() {
+                let decay = (-theta).exp();
+                let sd = if theta > 0.0 { sigma * ((1.0 - (-2.0 * theta).exp()) / (2.0 * theta)).sqrt() } else { sigma };
+                ch.gas_x = ch.gas_x * decay + sd * z;
+            }
+        }
+        let z: f64 = self.rng_market.sample(StandardNormal);
+        let m = &self.sc.market;
+        if m.price_volatility > 0.0 || m.price_drift_apy != 0.0 {
+            let dt = 1.0 / 365.0;
+            let factor = ((m.price_drift_apy - 0.5 * m.price_volatility.powi(2)) * dt + m.price_volatility * dt.sqrt() * z).exp();
+            let held_units: f64 = self.chains.iter().map(|c| c.units * c.index).sum::<f64>() + self.transit_units;
+            self.ledger.price_gains += held_units * self.price * (factor - 1.0);
+            self.price *= factor;
+        }
+        let decay = 0.5f64.powf(1.0 / m.risk_half_life_days);
+        for ch in &mut self.chains {
+            ch.risk_shock_per_year *= decay;
+        }
+        self.refresh_fees();
+        let next = self.now + 1.0;
+        if next <= self.sc.horizon_days + 1e-9 {
+            self.queue.push(next, Priority::Tick, Ev::Tick);
+        }
+    }
+
+    fn apply_event(&mut self, i: usize) {
+        let ev = &self.sc.events[i];
+        match ev.action.clone() {
+            EventAction::Incentives { chain, usd_per_day, duration_days } => {
+                self.chains[chain].incentives_usd_per_day += usd_per_day;
+                self.queue.push(self.now + duration_days, Priority::Change, Ev::IncentiveEnd { chain: chain as u16, usd_per_day });
+            }
+            EventAction::Airdrop { chain, speculative_apy, airdrop_day, .. } => {
+                self.chains[chain].speculative_apy += speculative_apy;
+                self.queue.push(airdrop_day, Priority::Change, Ev::AirdropPaid(i as u32));
+            }
+            EventAction::FeeChange { chains, tx_cost_multiplier, data_cost_multiplier } => {
+                for (c, ch) in self.chains.iter_mut().enumerate() {
+                    if chains & (1 << c) != 0 {
+                        ch.params.tx_cost_usd *= tx_cost_multiplier;
+                        ch.params.data_cost_factor *= data_cost_multiplier;
+                    }
+                }
+            }
+            EventAction::DelayChange { chain, withdrawal_delay_days } => {
+                self.chains[chain].params.withdrawal_delay_days = withdrawal_delay_days;
+            }
+            EventAction::Hack { chain, loss } => self.hack(chain, loss),
+            EventAction::UserInflow { .. } => self.inflow(i, 0),
+            EventAction::CapitalOutflow { fraction } => {
+                for c in 0..self.chains.len() {
+                    let lost = self.tvl_usd(c) * fraction;
+                    self.ledger.outflows += lost;
+                    self.shrink(c, fraction);
+                }
+            }
+            EventAction::Allow { segment, chains } => self.segments[segment].allowed |= chains,
+            EventAction::Parameter { chain, field, value } => {
+                let ch = &mut self.chains[chain];
+                if field == ChainField::FastExitLiquidityUsd {
+                    ch.pool_available_usd += value - ch.params.fast_exit_liquidity_usd;
+                }
+                ch.params.set(field, value);
+                if field == ChainField::HackRatePerYear && ch.launched {
+                    self.schedule_random_hack(chain);
+                }
+            }
+        }
+        self.refresh_fees();
+    }
+
+    /// Scales every balance on chain `c` by `1 - fraction` (hack loss, capital outflow).
+    fn shrink(&mut self, c: usize, fraction: f64) {
+        if fraction < 1.0 {
+            self.chains[c].index *= 1.0 - fraction;
+        } else {
+            for i in 0..self.agent_units.len() {
+                if self.agent_chain[i] as usize == c {
+                    self.agent_units[i] = 0.0;
+                }
+            }
+            self.chains[c].units = 0.0;
+        }
+        self.views_dirty = true;
+    }
+
+    fn pay_airdrop(&mut self, i: usize) {
+        if let EventAction::Airdrop { chain, speculative_apy, value_usd, .. } = self.sc.events[i].action {
+            let ch = &mut self.chains[chain];
+            ch.speculative_apy = (ch.speculative_apy - speculative_apy).max(0.0);
+            let tvl = self.tvl_usd(chain);
+            if value_usd > 0.0 && tvl > 0.0 {
+                self.chains[chain].index *= 1.0 + value_usd / tvl;
+                self.ledger.yield_earned += value_usd;
+            }
+            self.views_dirty = true;
+        }
+    }
+
+    /// A hack on chain `c`: the loss, the perceived-risk shock with contagion, and the panic.
+    fn hack(&mut self, c: usize, loss: f64) {
+        let lost = self.tvl_usd(c) * loss;
+        self.ledger.hack_losses += lost;
+        self.chains[c].hack_loss_usd += lost;
+        self.shrink(c, loss);
+        let sc = self.sc;
+        let m = &sc.market;
+        let kind = self.chains[c].params.kind;
+        for (j, ch) in self.chains.iter_mut().enumerate() {
+            if j == c {
+                ch.risk_shock_per_year += m.hack_risk_shock_per_year;
+            } else if ch.params.kind == kind {
+                ch.risk_shock_per_year += m.contagion * m.hack_risk_shock_per_year;
+            }
+        }
+        self.refresh_fees();
+        let contagion = m.contagion;
+        for i in 0..self.agent_units.len() {
+            let a = self.agent_chain[i];
+            if a == IN_TRANSIT {
+                continue;
+            }
+            let a = a as usize;
+            let exposure = if a == c {
+                1.0
+            } else if self.chains[a].params.kind == kind {
+                contagion
+            } else {
+                continue;
+            };
+            let p = self.segments[self.agent_segment[i] as usize].panic_prob * exposure;
+            if p <= 0.0 {
+                continue;
+            }
+            let u: f64 = self.rng_events.random();
+            let u_choice: f64 = self.rng_events.random();
+            if u < p && self.agent_units[i] > 0.0 {
+                let b = self.decide(i, u_choice, Some(a));
+                if b != a {
+                    self.migrate(i, b);
+                }
+            }
+        }
+    }
+
+    /// One slot of a `user_inflow` event: new agents arrive and choose where to land.
+    fn inflow(&mut self, event: usize, slot: u32) {
+        let EventAction::UserInflow { segment, agents, capital, duration_days } = self.sc.events[event].action else {
+            return;
+        };
+        let slots = duration_days.ceil().max(1.0) as u32;
+        let first = (agents as u64 * slot as u64 / slots as u64) as u32;
+        let last = (agents as u64 * (slot as u64 + 1) / slots as u64) as u32;
+        let n = self.chains.len();
+        let mut tastes = Vec::with_capacity(n);
+        for _ in first..last {
+            let k = draw_capital(capital, &mut self.rng_agents);
+            tastes.clear();
+            draw_tastes(self.segments[segment].taste_sd, n, &mut self.rng_agents, &mut tastes);
+            let u: f64 = self.rng_agents.random();
+            // New capital arrives on the L1 and then makes its first choice.
+            let l1 = self.sc.l1;
+            self.add_agent(segment, l1, k, &tastes);
+            self.ledger.inflows += k;
+            let i = self.agent_units.len() - 1;
+            let b = self.decide(i, u, None);
+            if b != l1 {
+                self.migrate(i, b);
+            }
+        }
+        self.rebuild_alias();
+        if slot + 1 < slots {
+            let t = self.sc.events[event].day + duration_days * (slot + 1) as f64 / slots as f64;
+            if t <= self.sc.horizon_days {
+                self.queue.push(t, Priority::Change, Ev::Inflow { event: event as u32, slot: slot + 1 });
+            }
+        }
+        if !self.review_pending {
+            self.schedule_review();
+        }
+    }
+
+    /// Records every cell at sample `k`, and checks conservation against the agents themselves.
+    fn sample(&mut self, k: usize) {
+        self.refresh_views();
+        let n = self.chains.len();
+        let layout = self.layout;
+        let base = self.samples.len();
+        self.samples.resize(base + layout.n_cells(), 0.0);
+        let tvl: Vec<f64> = (0..n).map(|c| self.tvl_usd(c)).collect();
+        let total: f64 = tvl.iter().sum();
+        let mut by_kind = [0.0; 4];
+        for (c, ch) in self.chains.iter().enumerate() {
+            by_kind[ch.params.kind as usize] += tvl[c];
+        }
+        let transit = self.transit_units * self.price;
+        let out = &mut self.samples[base..];
+        for c in 0..n {
+            let ch = &self.chains[c];
+            let v = &self.views[c];
+            let cap = ch.params.fast_exit_liquidity_usd;
+            let values = [
+                tvl[c],
+                if total > 0.0 { tvl[c] / total } else { 0.0 },
+                v.fee_usd,
+                v.yield_apy,
+                if cap > 0.0 { (1.0 - ch.pool_available_usd / cap).clamp(0.0, 1.0) } else { 0.0 },
+                ch.fee_revenue_usd,
+                ch.lp_fee_revenue_usd,
+                ch.bridge_fee_revenue_usd,
+                ch.hack_loss_usd,
+            ];
+            for (m, value) in values.into_iter().enumerate() {
+                out[layout.chain_cell(m, c)] = value;
+            }
+        }
+        debug_assert_eq!(CHAIN_METRICS.len(), 9);
+        let [l1, opt, zk, alt] = by_kind;
+        let l2 = opt + zk;
+        let interval = self.now - self.last_sample_day;
+        let mut set = |m: usize, v: f64| out[layout.system_cell(m)] = v;
+        set(sys::TVL_TOTAL, total);
+        set(sys::TVL_L1, l1);
+        set(sys::TVL_OPTIMISTIC, opt);
+        set(sys::TVL_ZK, zk);
+        set(sys::TVL_ALT_L1, alt);
+        set(sys::IN_TRANSIT, transit);
+        set(sys::L2_SHARE, if l1 + l2 > 0.0 { l2 / (l1 + l2) } else { 0.0 });
+        set(sys::ZK_SHARE_OF_L2, if l2 > 0.0 { zk / l2 } else { 0.0 });
+        set(sys::ALT_L1_SHARE, if total > 0.0 { alt / total } else { 0.0 });
+        set(sys::ZK_MINUS_OPTIMISTIC, zk - opt);
+        set(sys::L1_DATA_REVENUE, self.l1_data_revenue_usd);
+        set(sys::LP_FEE_REVENUE, self.chains.iter().map(|c| c.lp_fee_revenue_usd).sum());
+        set(sys::HACK_LOSS, self.ledger.hack_losses);
+        set(sys::CANONICAL_WITHDRAWALS, self.canonical_withdrawals_usd);
+        set(
+            sys::MIGRATIONS_PER_DAY,
+            if interval > 0.0 { (self.migrations - self.migrations_at_last_sample) as f64 / interval } else { 0.0 },
+        );
+        set(sys::PRICE_FACTOR, self.price);
+        set(sys::AGENTS, self.agent_units.len() as f64);
+        self.migrations_at_last_sample = self.migrations;
+        self.last_sample_day = self.now;
+        if self.zk_overtakes_day.is_nan() && zk > opt {
+            self.zk_overtakes_day = self.now;
+        }
+        self.transit_sum += transit;
+        self.transit_peak = self.transit_peak.max(transit);
+        let _ = k;
+        self.check_conservation();
+    }
+
+    /// Relative error between the ledger and the capital actually held by agents and in transit.
+    fn check_conservation(&mut self) {
+        let held: f64 = (0..self.agent_units.len()).map(|i| self.agent_capital_usd(i)).sum();
+        let transit: f64 = self
+            .queue
+            .iter()
+            .map(|e| if let Ev::Arrival { units, .. } = e { *units } else { 0.0 })
+            .sum::<f64>()
+            * self.price;
+        let l = &self.ledger;
+        let sources = l.initial + l.inflows + l.yield_earned + l.price_gains;
+        let uses = held + transit + l.fees_paid + l.hack_losses + l.outflows;
+        let scale = l.initial + l.inflows + l.yield_earned.abs() + l.price_gains.abs();
+        let err = if scale > 0.0 { (sources - uses).abs() / scale } else { 0.0 };
+        self.conservation_error_max = self.conservation_error_max.max(err);
+    }
+
+    pub(super) fn into_output(self, run: u64, seed: u64) -> RunOutput {
+        let n_samples = self.layout.sample_days.len() as f64;
+        let mut run_metrics = vec![0.0; RUN_METRICS.len()];
+        run_metrics.copy_from_slice(&[
+            self.zk_overtakes_day,
+            self.transit_sum / n_samples,
+            self.transit_peak,
+            self.migrations as f64,
+            self.fast_exits as f64,
+            self.canonical_exits as f64,
+            self.decisions as f64,
+            self.conservation_error_max,
+        ]);
+        RunOutput {
+            run,
+            seed,
+            samples: self.samples,
+            run_metrics,
+            conservation_error_max: self.conservation_error_max,
+            decisions: self.decisions,
+            events: self.events,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::ChainKind;
+
+    #[test]
+    fn chain_kind_discriminants_index_by_kind() {
+        assert_eq!(ChainKind::L1 as usize, 0);
+        assert_eq!(ChainKind::Optimistic as usize, 1);
+        assert_eq!(ChainKind::Zk as usize, 2);
+        assert_eq!(ChainKind::AltL1 as usize, 3);
+    }
+}

@@ -1,0 +1,12 @@
+//! l2sim: a discrete-event, agent-based Monte Carlo simulator of capital moving between Ethereum
+//! L1, optimistic and ZK rollups, and alt-L1s.
+//!
+//! Data flows one way: `scenario` → `model` → `engine` → `batch` → `report` → `cli`.
+//! See `docs/ARCHITECTURE.md` for the codemap and invariants.
+
+pub mod batch;
+pub mod cli;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod scenario;

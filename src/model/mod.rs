@@ -1,0 +1,237 @@
+//! The economics of `docs/MODEL.md` as pure functions: fees, yields, fast exits, liquidity risk,
+//! migration costs, the utility of holding capital on a chain, and the logit choice.
+//!
+//! No state, no I/O, no randomness of its own: the engine passes in the current market view and a
+//! uniform number. Everything is in USD, days, and fractions of capital per year.
+
+use crate::scenario::{AprCurve, Chain, Segment};
+
+/// The market as one chain looks at one instant: what an agent's decision needs to know about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChainView {
+    /// Whether the chain has launched (only launched chains can be chosen).
+    pub launched: bool,
+    /// Fee of one typical transaction, USD.
+    pub fee_usd: f64,
+    /// Part of `fee_usd` that pays the L1 for data (rollups), USD.
+    pub data_fee_usd: f64,
+    /// Total yield on capital held here, fraction per year.
+    pub yield_apy: f64,
+    /// `log10(confirmation_s)`.
+    pub log10_confirmation: f64,
+    /// Perceived risk: hack rate × expected loss + risk premium, fraction per year.
+    pub risk_apy: f64,
+    /// `ln(max(share, ε))` of this chain in total TVL.
+    pub ln_share: f64,
+    /// Canonical withdrawal delay, days.
+    pub delay_days: f64,
+    /// Fast-exit fee as a fraction of the amount withdrawn.
+    pub fast_fee_fraction: f64,
+    /// Capital the fast-exit LP pool can pay out now, USD.
+    pub pool_available_usd: f64,
+    /// Bridge fee into this chain, fraction of the amount.
+    pub bridge_fee_fraction: f64,
+}
+
+/// Fee of one transaction on a chain, split into (total, L1 data part), in USD.
+///
+/// `fee = tx_cost · shock · congestion + data_cost_factor · fee_l1`, where `shock = exp(X)` is the
+/// chain's own OU fee shock (1 for rollups) and `fee_l1` the L1's fee at this instant.
+pub fn chain_fee_usd(chain: &Chain, shock: f64, congestion: f64, fee_l1_usd: f64) -> (f64, f64) {
+    let data = chain.data_cost_factor * fee_l1_usd;
+    (chain.tx_cost_usd * shock * congestion + data, data)
+}
+
+/// `max(1, demand / capacity)^elasticity`; capacity 0 means unlimited.
+pub fn congestion(demand_tx_per_day: f64, capacity_tx_per_day: f64, elasticity: f64) -> f64 {
+    if capacity_tx_per_day <= 0.0 || elasticity == 0.0 {
+        return 1.0;
+    }
+    (demand_tx_per_day / capacity_tx_per_day).max(1.0).powf(elasticity)
+}
+
+/// Incentive APY diluted by TVL: `min(cap, 365 · usd_per_day / max(tvl, floor))`.
+pub fn incentive_apy(usd_per_day: f64, tvl_usd: f64, cap: f64, floor_usd: f64) -> f64 {
+    if usd_per_day <= 0.0 {
+        return 0.0;
+    }
+    (365.0 * usd_per_day / tvl_usd.max(floor_usd)).min(cap)
+}
+
+/// Fast-exit fee as a fraction of the amount: `base_bps/1e4 + APR(u) · delay / 365`.
+pub fn fast_fee_fraction(base_bps: f64, apr: &AprCurve, utilisation: f64, delay_days: f64) -> f64 {
+    base_bps * 1e-4 + apr.apr(utilisation) * delay_days / 365.0
+}
+
+/// Liquidity risk `L_c` of holding capital `k` on a chain: the cost, as a fraction of capital, of
+/// needing the money urgently there.
+pub fn liquidity_risk(view: &ChainView, k: f64, emergency_cost_per_day: f64) -> f64 {
+    if view.delay_days <= 0.0 {
+        return 0.0;
+    }
+    let wait = view.delay_days * emergency_cost_per_day;
+    if view.pool_available_usd >= k {
+        view.fast_fee_fraction.min(wait)
+    } else {
+        wait
+    }
+}
+
+/// How capital leaves a chain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Exit {
+    /// Delay 0: nothing to wait for.
+    Immediate,
+    /// Paid to the fast-exit LPs of the source chain, fee in USD.
+    Fast { fee_usd: f64 },
+    /// Canonical withdrawal: capital in transit for the delay, forgone yield in USD.
+    Canonical { forgone_usd: f64 },
+}
+
+impl Exit {
+    /// What the exit costs, in USD.
+    pub fn cost_usd(self) -> f64 {
+        match self {
+            Exit::Immediate => 0.0,
+            Exit::Fast { fee_usd } => fee_usd,
+            Exit::Canonical { forgone_usd } => forgone_usd,
+        }
+    }
+}
+
+/// The cheaper exit from `from` for capital `k` heading to a chain yielding `dest_yield_apy`:
+/// fast when the pool holds at least `k` and the fee is below the yield forgone in transit.
+pub fn exit(from: &ChainView, k: f64, dest_yield_apy: f64) -> Exit {
+    if from.delay_days <= 0.0 {
+        return Exit::Immediate;
+    }
+    let forgone_usd = k * dest_yield_apy.max(0.0) * from.delay_days / 365.0;
+    let fee_usd = from.fast_fee_fraction * k;
+    if from.pool_available_usd >= k && fee_usd < forgone_usd {
+        Exit::Fast { fee_usd }
+    } else {
+        Exit::Canonical { forgone_usd }
+    }
+}
+
+/// Migration cost `M(a→c)` in USD: exit + bridge fee into `c` + one transaction on each side.
+pub fn migration_cost_usd(from: &ChainView, to: &ChainView, k: f64) -> f64 {
+    exit(from, k, to.yield_apy).cost_usd() + to.bridge_fee_fraction * k + from.fee_usd + to.fee_usd
+}
+
+/// Utility of every chain for one agent, written into `out` (`-inf` where not allowed).
+///
+/// `U(c)` of `docs/MODEL.md`: yield − fee burden − speed − liquidity risk − hack risk + network
+/// + taste + inertia (on the current chain) − amortised migration cost (elsewhere).
+pub fn utilities(
+    seg: &Segment,
+    k: f64,
+    current: usize,
+    allowed: u64,
+    tastes: &[f32],
+    views: &[ChainView],
+    out: &mut [f64],
+) {
+    let k = k.max(1e-9);
+    let here = &views[current];
+    let amortise = 365.0 / seg.holding_horizon_days / k;
+    let fee_weight = seg.w_cost * 12.0 * seg.tx_per_month / k;
+    let liquidity_weight = seg.w_liquidity * seg.emergency_prob_per_year;
+    for (c, v) in views.iter().enumerate() {
+        if !v.launched || allowed & (1 << c) == 0 {
+            out[c] = f64::NEG_INFINITY;
+            continue;
+        }
+        let mut u = seg.w_yield * v.yield_apy - fee_weight * v.fee_usd
+            - seg.w_speed * v.log10_confirmation
+            - liquidity_weight * liquidity_risk(v, k, seg.emergency_cost_per_day)
+            - seg.w_risk * v.risk_apy
+            + seg.w_network * v.ln_share
+            + f64::from(tastes[c]);
+        if c == current {
+            u += seg.inertia_apy;
+        } else {
+            u -= migration_cost_usd(here, v, k) * amortise;
+        }
+        out[c] = u;
+    }
+}
+
+/// Samples a chain from `softmax(λ·U)` with one uniform `u ∈ [0, 1)`, using log-sum-exp.
+/// Returns `fallback` if no chain is allowed. `weights` is scratch space of the same length.
+pub fn choose(lambda: f64, utilities: &[f64], weights: &mut [f64], u: f64, fallback: usize) -> usize {
+    let max = utilities
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return fallback;
+    }
+    let mut total = 0.0;
+    for (w, &x) in weights.iter_mut().zip(utilities) {
+        *w = if x.is_finite() { (lambda * (x - max)).exp() } else { 0.0 };
+        total += *w;
+    }
+    let mut target = u * total;
+    let mut last = fallback;
+    for (c, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            last = c;
+            if target < w {
+                return c;
+            }
+            target -= w;
+        }
+    }
+    last
+}
+
+/// The closed-form logit probabilities `softmax(λ·U)` (for tests and documentation).
+pub fn softmax(lambda: f64, utilities: &[f64]) -> Vec<f64> {
+    let max = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = utilities.iter().map(|&x| (lambda * (x - max)).exp()).collect();
+    let total: f64 = w.iter().sum();
+    w.iter().map(|x| x / total).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_matches_softmax_frequencies() {
+        let u = [0.01, 0.02, f64::NEG_INFINITY, 0.0];
+        let p = softmax(100.0, &[0.01, 0.02, 0.0]);
+        let mut counts = [0usize; 4];
+        let mut w = [0.0; 4];
+        let n = 100_000;
+        for i in 0..n {
+            let x = (i as f64 + 0.5) / n as f64;
+            counts[choose(100.0, &u, &mut w, x, 0)] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        // Stratified uniforms: the error is at most one bin per chain.
+        for (c, pc) in [(0, p[0]), (1, p[1]), (3, p[2])] {
+            assert!((counts[c] as f64 / n as f64 - pc).abs() < 2.0 / n as f64);
+        }
+    }
+
+    #[test]
+    fn apr_curve_is_piecewise_linear() {
+        let apr = AprCurve { at_zero: 0.0, kink: 0.65, at_kink: 0.08, at_full: 1.0 };
+        assert!((apr.apr(0.0) - 0.0).abs() < 1e-15);
+        assert!((apr.apr(0.65) - 0.08).abs() < 1e-15);
+        assert!((apr.apr(1.0) - 1.0).abs() < 1e-15);
+        assert!((apr.apr(0.325) - 0.04).abs() < 1e-15);
+    }
+
+    #[test]
+    fn fast_exit_only_when_cheaper_and_pool_has_room() {
+        let from = ChainView { delay_days: 7.0, fast_fee_fraction: 0.0008, pool_available_usd: 1e6, ..Default::default() };
+        assert!(matches!(exit(&from, 1e5, 0.05), Exit::Fast { .. }));
+        assert!(matches!(exit(&from, 2e6, 0.05), Exit::Canonical { .. }));
+        // Forgone yield 0.01 · 7/365 ≈ 0.00019 < 0.0008: canonical is cheaper.
+        assert!(matches!(exit(&from, 1e5, 0.01), Exit::Canonical { .. }));
+    }
+}

@@ -1,0 +1,78 @@
+//! `summary.json`: headline statistics of every per-run metric, the conservation error, and the
+//! machine-dependent figures, which all live under the one key `perf`.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::batch::{BatchResult, Stat};
+use crate::scenario::Scenario;
+
+/// mean, sd, 95 % interval of the mean, p05/p50/p95 and counts of one metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricSummary {
+    pub n: u64,
+    pub mean: Option<f64>,
+    pub sd: Option<f64>,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
+    pub p05: Option<f64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    /// Runs where the metric has no value (e.g. ZK never overtook optimistic).
+    pub missing: u64,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl MetricSummary {
+    pub fn of(stat: &Stat) -> MetricSummary {
+        let m = &stat.moments;
+        let half = 1.959963984540054 * m.sem();
+        MetricSummary {
+            n: m.count,
+            mean: if m.count > 0 { finite(m.mean) } else { None },
+            sd: finite(m.sd()),
+            ci95_low: finite(m.mean - half),
+            ci95_high: finite(m.mean + half),
+            p05: finite(stat.sketch.quantile(0.05)),
+            p50: finite(stat.sketch.quantile(0.5)),
+            p95: finite(stat.sketch.quantile(0.95)),
+            missing: stat.sketch.nan_count(),
+        }
+    }
+}
+
+/// The whole `summary.json` document.
+pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
+    let mut metrics = Map::new();
+    for (name, stat) in result.run_columns.iter().zip(&result.run_stats) {
+        metrics.insert(name.clone(), serde_json::to_value(MetricSummary::of(stat)).unwrap_or(Value::Null));
+    }
+    let overtakes = result.run_stat("zk_overtakes_day");
+    let p_overtake = overtakes.map_or(0.0, |s| s.moments.count as f64 / result.runs.max(1) as f64);
+    let wall = result.wall_seconds.max(1e-9);
+    json!({
+        "l2sim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "seed": result.seed,
+        "runs": result.runs,
+        "horizon_days": scenario.horizon_days,
+        "samples_per_run": result.layout.sample_days.len(),
+        "conservation_error_max": result.conservation_error_max,
+        "decisions_total": result.decisions,
+        "events_total": result.events,
+        "quantile_relative_accuracy": crate::batch::RELATIVE_ACCURACY,
+        "zk_overtakes_probability": p_overtake,
+        "metrics": metrics,
+        "perf": {
+            "wall_seconds": result.wall_seconds,
+            "threads": result.threads,
+            "runs_per_second": result.runs as f64 / wall,
+            "decisions_per_second": result.decisions as f64 / wall,
+            "decisions_per_second_per_thread": result.decisions as f64 / wall / result.threads.max(1) as f64,
+            "events_per_second": result.events as f64 / wall,
+        },
+    })
+}

@@ -1,0 +1,161 @@
+//! Tidy CSV tables: `quantiles.csv`, `runs.csv`, `trajectories.csv`.
+//!
+//! Numbers are written with Rust's shortest round-trip formatting, missing values as empty fields,
+//! so that pandas, polars and R read them with no cleaning and the bytes never depend on threads.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::batch::BatchResult;
+use crate::engine::{Layout, RunOutput};
+
+/// Quantiles written for every (day, metric, chain).
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// A number as a CSV field: shortest round-trip form, empty when NaN.
+pub fn num(x: f64) -> String {
+    if x.is_nan() { String::new() } else { format!("{x}") }
+}
+
+/// One row of `quantiles.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantileRow {
+    pub day: f64,
+    pub metric: String,
+    pub chain: String,
+    /// mean, p05, p25, p50, p75, p95.
+    pub stats: [f64; 6],
+}
+
+/// The rows of `quantiles.csv` computed from a batch.
+pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
+    let layout = &result.layout;
+    let mut rows = Vec::with_capacity(layout.sample_days.len() * layout.n_cells());
+    for (k, &day) in layout.sample_days.iter().enumerate() {
+        for (c, cell) in layout.cells.iter().enumerate() {
+            let stat = result.cell(k, c);
+            let mut stats = [stat.moments.mean; 6];
+            if stat.moments.count == 0 {
+                stats[0] = f64::NAN;
+            }
+            for (i, q) in QUANTILES.iter().enumerate() {
+                stats[i + 1] = stat.sketch.quantile(*q);
+            }
+            rows.push(QuantileRow {
+                day,
+                metric: cell.metric.to_string(),
+                chain: cell.chain.clone().unwrap_or_default(),
+                stats,
+            });
+        }
+    }
+    rows
+}
+
+pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record(["day", "metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95"])?;
+    for r in rows {
+        let mut rec = vec![num(r.day), r.metric.clone(), r.chain.clone()];
+        rec.extend(r.stats.iter().map(|&x| num(x)));
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads `quantiles.csv` back (for `plot` and tests).
+pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        let f = |i: usize| -> f64 { rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN) };
+        rows.push(QuantileRow {
+            day: f(0),
+            metric: rec.get(1).unwrap_or_default().to_string(),
+            chain: rec.get(2).unwrap_or_default().to_string(),
+            stats: [f(3), f(4), f(5), f(6), f(7), f(8)],
+        });
+    }
+    Ok(rows)
+}
+
+/// Streams `runs.csv` rows as runs finish.
+pub struct RunsWriter {
+    w: csv::Writer<BufWriter<File>>,
+}
+
+impl RunsWriter {
+    pub fn create(path: &Path, layout: &Layout) -> Result<RunsWriter> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = csv::Writer::from_writer(BufWriter::new(file));
+        let mut header = vec!["run".to_string(), "seed".to_string()];
+        header.extend(layout.run_columns());
+        w.write_record(&header)?;
+        Ok(RunsWriter { w })
+    }
+
+    pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
+        let mut rec = vec![out.run.to_string(), out.seed.to_string()];
+        rec.extend(out.final_sample(layout).iter().chain(&out.run_metrics).map(|&x| num(x)));
+        self.w.write_record(&rec)?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// Streams `trajectories.csv` (`--save-runs`): one row per run, sample and cell.
+pub struct TrajectoriesWriter {
+    w: csv::Writer<BufWriter<File>>,
+}
+
+impl TrajectoriesWriter {
+    pub fn create(path: &Path) -> Result<TrajectoriesWriter> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = csv::Writer::from_writer(BufWriter::new(file));
+        w.write_record(["run", "day", "metric", "chain", "value"])?;
+        Ok(TrajectoriesWriter { w })
+    }
+
+    pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
+        let n = layout.n_cells();
+        let run = out.run.to_string();
+        for (k, &day) in layout.sample_days.iter().enumerate() {
+            let day = num(day);
+            for (c, cell) in layout.cells.iter().enumerate() {
+                let chain = cell.chain.as_deref().unwrap_or("");
+                self.w.write_record([run.as_str(), &day, cell.metric, chain, &num(out.samples[k * n + c])])?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// Reads named numeric columns of `runs.csv` (for `plot` and tests); NaN where empty.
+pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let idx: Vec<Option<usize>> = columns.iter().map(|c| headers.iter().position(|h| h == *c)).collect();
+    let mut out = vec![Vec::new(); columns.len()];
+    for rec in r.records() {
+        let rec = rec?;
+        for (j, i) in idx.iter().enumerate() {
+            let v = i.and_then(|i| rec.get(i)).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+            out[j].push(v);
+        }
+    }
+    Ok(out)
+}

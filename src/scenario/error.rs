@@ -1,0 +1,174 @@
+//! Scenario errors, and mapping of field paths and byte offsets to `line:column` in the file.
+//!
+//! Validation works on field paths (`chains[3].withdrawal_delay_days`); this module finds where
+//! such a path, or a byte offset reported by the TOML parser, stands in the source text.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use toml::de::{DeTable, DeValue};
+
+/// One problem found by validation: a field path, what it holds, and what is allowed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Field path such as `chains[3].withdrawal_delay_days`.
+    pub path: String,
+    /// Complete sentence after the path, e.g. `= -7: must be >= 0`.
+    pub message: String,
+    /// `(line, column)`, both from 1, when the path could be found in the file.
+    pub location: Option<(usize, usize)>,
+}
+
+/// Everything that can go wrong while reading a scenario. All are the user's input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: cannot read scenario: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a UTF-8 text file (byte {offset} is invalid)")]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("{path}:{line}:{column}: {field}{message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        field: String,
+        message: String,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(path: &std::path::Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match p.location {
+            Some((line, col)) => out.push_str(&format!("{}:{line}:{col}: ", path.display())),
+            None => out.push_str(&format!("{}: ", path.display())),
+        }
+        out.push_str(&format!("{} {}", p.path, p.message));
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.path, self.message)
+    }
+}
+
+/// `(line, column)` of a byte offset, both counted from 1 (columns in characters).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// One step of a field path.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn parse_path(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            steps.push(Step::Key(key));
+        }
+        for idx in rest.split('[') {
+            if let Ok(i) = idx.trim_end_matches(']').parse() {
+                steps.push(Step::Index(i));
+            }
+        }
+    }
+    steps
+}
+
+fn table_get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t toml::Spanned<DeValue<'i>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
+}
+
+/// Byte span of the value at `path`, or of its nearest enclosing value that exists in the file.
+pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let mut best = None;
+    let mut table: &DeTable<'_> = root.get_ref();
+    let mut current: Option<&toml::Spanned<DeValue<'_>>> = None;
+    for step in parse_path(path) {
+        let next = match (step, current.map(|v| v.get_ref())) {
+            (Step::Key(k), None) => table_get(table, k),
+            (Step::Key(k), Some(DeValue::Table(t))) => table_get(t, k),
+            (Step::Index(i), Some(DeValue::Array(a))) => a.get(i),
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                best = Some(v.span());
+                if let DeValue::Table(t) = v.get_ref() {
+                    table = t;
+                }
+                current = Some(v);
+            }
+            None => break,
+        }
+    }
+    best
+}
+
+/// The deepest field path whose value's span contains `offset` (for parser errors).
+pub fn path_at(text: &str, offset: usize) -> String {
+    let Ok(root) = DeTable::parse(text) else {
+        return String::new();
+    };
+    let mut path = String::new();
+    let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
+    let mut table: Option<&DeTable<'_>> = Some(root.get_ref());
+    loop {
+        let mut found = None;
+        if let Some(t) = table {
+            for (k, v) in t.iter() {
+                let span = v.span();
+                if span.contains(&offset) || k.span().contains(&offset) {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k.get_ref().as_ref());
+                    found = Some(v);
+                    break;
+                }
+            }
+        } else if let Some(DeValue::Array(a)) = value.map(|v| v.get_ref()) {
+            for (i, v) in a.iter().enumerate() {
+                if v.span().contains(&offset) {
+                    path.push_str(&format!("[{i}]"));
+                    found = Some(v);
+                    break;
+                }
+            }
+        }
+        let Some(v) = found else { break };
+        value = Some(v);
+        table = match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            _ => None,
+        };
+    }
+    path
+}

@@ -1,0 +1,412 @@
+//! Scenarios: TOML text → raw structs (`raw`) → checked [`Scenario`] (`validate`).
+//!
+//! After validation every id is resolved to an index, every range holds, and code downstream never
+//! re-checks input. This module reads files but never writes, prints, or simulates.
+
+mod error;
+pub mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
+pub use raw::RawScenario;
+
+/// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.
+pub const BASELINE_TOML: &str = include_str!("../../scenarios/baseline.toml");
+
+/// The four kinds of chain of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChainKind {
+    L1,
+    Optimistic,
+    Zk,
+    AltL1,
+}
+
+impl ChainKind {
+    pub const ALL: [ChainKind; 4] = [
+        ChainKind::L1,
+        ChainKind::Optimistic,
+        ChainKind::Zk,
+        ChainKind::AltL1,
+    ];
+
+    /// Name used in files: `l1`, `optimistic`, `zk`, `alt_l1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainKind::L1 => "l1",
+            ChainKind::Optimistic => "optimistic",
+            ChainKind::Zk => "zk",
+            ChainKind::AltL1 => "alt_l1",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChainKind> {
+        ChainKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_rollup(self) -> bool {
+        matches!(self, ChainKind::Optimistic | ChainKind::Zk)
+    }
+}
+
+/// Piecewise-linear APR of a fast-exit pool against utilisation `u ∈ [0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AprCurve {
+    pub at_zero: f64,
+    pub kink: f64,
+    pub at_kink: f64,
+    pub at_full: f64,
+}
+
+impl AprCurve {
+    /// APR (fraction per year) at utilisation `u`.
+    pub fn apr(&self, u: f64) -> f64 {
+        let u = u.clamp(0.0, 1.0);
+        if u <= self.kink {
+            self.at_zero + (self.at_kink - self.at_zero) * u / self.kink
+        } else {
+            self.at_kink + (self.at_full - self.at_kink) * (u - self.kink) / (1.0 - self.kink)
+        }
+    }
+}
+
+/// Distribution of a hack's loss as a fraction of the chain's TVL.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossDist {
+    Fixed(f64),
+    Beta { alpha: f64, beta: f64 },
+}
+
+impl LossDist {
+    pub fn mean(&self) -> f64 {
+        match *self {
+            LossDist::Fixed(v) => v,
+            LossDist::Beta { alpha, beta } => alpha / (alpha + beta),
+        }
+    }
+}
+
+/// Distribution of an agent's capital in USD.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CapitalDist {
+    Lognormal { median_usd: f64, sigma: f64 },
+    Pareto { min_usd: f64, alpha: f64 },
+}
+
+/// A checked chain. Field meanings, units and defaults: `docs/MODEL.md`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub id: String,
+    pub name: String,
+    pub kind: ChainKind,
+    pub launch_day: f64,
+    pub initial_tvl_usd: f64,
+    pub tx_cost_usd: f64,
+    pub data_cost_factor: f64,
+    pub capacity_tx_per_day: f64,
+    pub congestion_elasticity: f64,
+    pub gas_volatility: f64,
+    pub gas_reversion_per_day: f64,
+    pub confirmation_s: f64,
+    pub withdrawal_delay_days: f64,
+    pub fast_exit_liquidity_usd: f64,
+    pub fast_exit_base_bps: f64,
+    pub fast_exit_apr: AprCurve,
+    pub bridge_fee_bps: f64,
+    pub organic_yield_apy: f64,
+    pub incentives_usd_per_day: f64,
+    pub hack_rate_per_year: f64,
+    pub hack_loss: LossDist,
+    pub risk_premium_apy: f64,
+}
+
+/// A chain field that a `parameter` event may set, with its allowed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainField {
+    TxCostUsd,
+    DataCostFactor,
+    CapacityTxPerDay,
+    CongestionElasticity,
+    GasVolatility,
+    GasReversionPerDay,
+    ConfirmationS,
+    WithdrawalDelayDays,
+    FastExitLiquidityUsd,
+    FastExitBaseBps,
+    BridgeFeeBps,
+    OrganicYieldApy,
+    IncentivesUsdPerDay,
+    HackRatePerYear,
+    RiskPremiumApy,
+}
+
+impl ChainField {
+    pub const ALL: [(ChainField, &'static str); 15] = [
+        (ChainField::TxCostUsd, "tx_cost_usd"),
+        (ChainField::DataCostFactor, "data_cost_factor"),
+        (ChainField::CapacityTxPerDay, "capacity_tx_per_day"),
+        (ChainField::CongestionElasticity, "congestion_elasticity"),
+        (ChainField::GasVolatility, "gas_volatility"),
+        (ChainField::GasReversionPerDay, "gas_reversion_per_day"),
+        (ChainField::ConfirmationS, "confirmation_s"),
+        (ChainField::WithdrawalDelayDays, "withdrawal_delay_days"),
+        (ChainField::FastExitLiquidityUsd, "fast_exit_liquidity_usd"),
+        (ChainField::FastExitBaseBps, "fast_exit_base_bps"),
+        (ChainField::BridgeFeeBps, "bridge_fee_bps"),
+        (ChainField::OrganicYieldApy, "organic_yield_apy"),
+        (ChainField::IncentivesUsdPerDay, "incentives_usd_per_day"),
+        (ChainField::HackRatePerYear, "hack_rate_per_year"),
+        (ChainField::RiskPremiumApy, "risk_premium_apy"),
+    ];
+
+    pub fn parse(s: &str) -> Option<ChainField> {
+        Self::ALL.iter().find(|(_, n)| *n == s).map(|(f, _)| *f)
+    }
+
+    /// Allowed range of the field's value.
+    pub fn range(self) -> Bound {
+        match self {
+            ChainField::ConfirmationS => Bound::Positive,
+            ChainField::DataCostFactor => Bound::Between(0.0, 1.0),
+            ChainField::FastExitBaseBps | ChainField::BridgeFeeBps => Bound::Between(0.0, 10_000.0),
+            ChainField::OrganicYieldApy => Bound::Between(-1.0, 10.0),
+            _ => Bound::NonNegative,
+        }
+    }
+}
+
+impl Chain {
+    /// Sets a field (for `parameter` events); the value was range-checked by validation.
+    pub fn set(&mut self, field: ChainField, value: f64) {
+        let slot = match field {
+            ChainField::TxCostUsd => &mut self.tx_cost_usd,
+            ChainField::DataCostFactor => &mut self.data_cost_factor,
+            ChainField::CapacityTxPerDay => &mut self.capacity_tx_per_day,
+            ChainField::CongestionElasticity => &mut self.congestion_elasticity,
+            ChainField::GasVolatility => &mut self.gas_volatility,
+            ChainField::GasReversionPerDay => &mut self.gas_reversion_per_day,
+            ChainField::ConfirmationS => &mut self.confirmation_s,
+            ChainField::WithdrawalDelayDays => &mut self.withdrawal_delay_days,
+            ChainField::FastExitLiquidityUsd => &mut self.fast_exit_liquidity_usd,
+            ChainField::FastExitBaseBps => &mut self.fast_exit_base_bps,
+            ChainField::BridgeFeeBps => &mut self.bridge_fee_bps,
+            ChainField::OrganicYieldApy => &mut self.organic_yield_apy,
+            ChainField::IncentivesUsdPerDay => &mut self.incentives_usd_per_day,
+            ChainField::HackRatePerYear => &mut self.hack_rate_per_year,
+            ChainField::RiskPremiumApy => &mut self.risk_premium_apy,
+        };
+        *slot = value;
+    }
+}
+
+/// Allowed range of a number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    NonNegative,
+    Positive,
+    Between(f64, f64),
+}
+
+impl Bound {
+    pub fn holds(self, v: f64) -> bool {
+        v.is_finite()
+            && match self {
+                Bound::NonNegative => v >= 0.0,
+                Bound::Positive => v > 0.0,
+                Bound::Between(lo, hi) => (lo..=hi).contains(&v),
+            }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Bound::NonNegative => "must be a finite number >= 0".into(),
+            Bound::Positive => "must be a finite number > 0".into(),
+            Bound::Between(lo, hi) => format!("must be a finite number in [{lo}, {hi}]"),
+        }
+    }
+}
+
+/// A checked segment of agents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub name: String,
+    pub agents: u32,
+    pub capital: CapitalDist,
+    pub tx_per_month: f64,
+    pub review_rate_per_day: f64,
+    pub logit_scale: f64,
+    pub w_yield: f64,
+    pub w_cost: f64,
+    pub w_speed: f64,
+    pub w_liquidity: f64,
+    pub w_risk: f64,
+    pub w_network: f64,
+    pub emergency_prob_per_year: f64,
+    pub emergency_cost_per_day: f64,
+    pub taste_sd: f64,
+    pub inertia_apy: f64,
+    pub holding_horizon_days: f64,
+    /// Bit `c` set: chain `c` may hold this segment's capital.
+    pub allowed: u64,
+    pub panic_prob: f64,
+}
+
+/// A checked scheduled event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub day: f64,
+    pub action: EventAction,
+}
+
+/// What a scheduled event does. Chains and segments are indices.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventAction {
+    Incentives {
+        chain: usize,
+        usd_per_day: f64,
+        duration_days: f64,
+    },
+    Airdrop {
+        chain: usize,
+        speculative_apy: f64,
+        airdrop_day: f64,
+        value_usd: f64,
+    },
+    FeeChange {
+        chains: u64,
+        tx_cost_multiplier: f64,
+        data_cost_multiplier: f64,
+    },
+    DelayChange {
+        chain: usize,
+        withdrawal_delay_days: f64,
+    },
+    Hack {
+        chain: usize,
+        loss: f64,
+    },
+    UserInflow {
+        segment: usize,
+        agents: u32,
+        capital: CapitalDist,
+        duration_days: f64,
+    },
+    CapitalOutflow {
+        fraction: f64,
+    },
+    Allow {
+        segment: usize,
+        chains: u64,
+    },
+    Parameter {
+        chain: usize,
+        field: ChainField,
+        value: f64,
+    },
+}
+
+/// System-wide market parameters (checked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Market {
+    pub price_drift_apy: f64,
+    pub price_volatility: f64,
+    pub network_share_floor: f64,
+    pub incentive_apy_cap: f64,
+    pub incentive_tvl_floor_usd: f64,
+    pub hack_risk_shock_per_year: f64,
+    pub contagion: f64,
+    pub risk_half_life_days: f64,
+}
+
+/// A validated scenario: every invariant of `docs/MODEL.md` holds by construction.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub horizon_days: f64,
+    pub sample_every_days: f64,
+    pub runs: u64,
+    pub seed: u64,
+    pub bridge_time_days: f64,
+    pub market: Market,
+    pub chains: Vec<Chain>,
+    pub segments: Vec<Segment>,
+    pub events: Vec<Event>,
+    /// Index of the one `l1` chain.
+    pub l1: usize,
+    /// The raw form with defaults filled in, for `scenario.resolved.toml`.
+    pub raw: RawScenario,
+}
+
+/// Most chains a scenario may have (chain sets are 64-bit masks).
+pub const MAX_CHAINS: usize = 64;
+
+impl Scenario {
+    /// Parses and validates scenario text; `path` only labels error messages.
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let (line, column) = line_col(text, offset);
+            let field = path_at(text, offset);
+            ScenarioError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                field: if field.is_empty() { field } else { format!("{field}: ") },
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        validate::validate(raw).map_err(|mut problems| {
+            for p in &mut problems {
+                p.location = span_of(text, &p.path).map(|s| line_col(text, s.start));
+            }
+            ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            }
+        })
+    }
+
+    /// Reads, parses and validates a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| ScenarioError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        Self::from_toml_str(&text, path)
+    }
+
+    /// The built-in baseline scenario.
+    pub fn baseline() -> Scenario {
+        Self::from_toml_str(BASELINE_TOML, &PathBuf::from("<built-in baseline.toml>"))
+            .expect("the built-in baseline is validated by the test suite")
+    }
+
+    /// Index of a chain by id.
+    pub fn chain_index(&self, id: &str) -> Option<usize> {
+        self.chains.iter().position(|c| c.id == id)
+    }
+
+    /// Total review rate of the initial population, per day.
+    pub fn total_review_rate_per_day(&self) -> f64 {
+        self.segments
+            .iter()
+            .map(|s| s.agents as f64 * s.review_rate_per_day)
+            .sum()
+    }
+
+    /// The scenario as TOML with every default filled in, and this seed, runs and version.
+    pub fn resolved_toml(&self) -> String {
+        let mut raw = self.raw.clone();
+        raw.seed = self.seed;
+        raw.runs = self.runs;
+        raw.l2sim_version = Some(env!("CARGO_PKG_VERSION").to_string());
+        toml::to_string_pretty(&raw).expect("a raw scenario always serialises")
+    }
+}
