@@ -77,7 +77,9 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let input = e.chain().any(|c| c.is::<ScenarioError>() || c.is::<InputError>());
+            let input = e
+                .chain()
+                .any(|c| c.is::<ScenarioError>() || c.is::<InputError>());
             eprintln!("error: {e:#}");
             ExitCode::from(if input { 2 } else { 1 })
         }
@@ -110,35 +112,57 @@ fn run(args: RunArgs) -> Result<()> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    if let Some(t) = args.threads {
-        if !(1..=1024).contains(&t) {
-            return Err(InputError(format!("--threads {t}: must be in [1, 1024]")).into());
-        }
+    if let Some(t) = args.threads
+        && !(1..=1024).contains(&t)
+    {
+        return Err(InputError(format!("--threads {t}: must be in [1, 1024]")).into());
     }
-    let out = args.out.clone().unwrap_or_else(|| Path::new("outputs").join(&scenario.name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("outputs").join(&scenario.name));
     if out.exists() && !out.is_dir() {
-        return Err(InputError(format!("--out {}: exists and is not a folder", out.display())).into());
+        return Err(InputError(format!(
+            "--out {}: exists and is not a folder",
+            out.display()
+        ))
+        .into());
     }
-    let staging = Staging::new(&out).map_err(|e| InputError(format!("--out {}: cannot write there: {e:#}", out.display())))?;
+    let staging = Staging::new(&out).map_err(|e| {
+        InputError(format!(
+            "--out {}: cannot write there: {e:#}",
+            out.display()
+        ))
+    })?;
     let log = |msg: &str| {
         if !args.quiet {
             eprintln!("l2sim: {msg}");
         }
     };
-    log(&format!("scenario {:?}: {} runs, seed {}, writing {}", scenario.name, scenario.runs, scenario.seed, out.display()));
+    log(&format!(
+        "scenario {:?}: {} runs, seed {}, writing {}",
+        scenario.name,
+        scenario.runs,
+        scenario.seed,
+        out.display()
+    ));
 
     let layout = Layout::new(&scenario);
     let mut runs_csv = RunsWriter::create(&staging.path().join("runs.csv"), &layout)?;
     let mut traj = if args.save_runs {
-        Some(TrajectoriesWriter::create(&staging.path().join("trajectories.csv"))?)
+        Some(TrajectoriesWriter::create(
+            &staging.path().join("trajectories.csv"),
+        )?)
     } else {
         None
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(scenario.runs);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -166,7 +190,12 @@ fn run(args: RunArgs) -> Result<()> {
     if let Some(t) = traj {
         t.finish()?;
     }
-    log(&format!("{} runs in {:.2} s; writing tables{}", result.runs, result.wall_seconds, if args.no_plots { "" } else { " and charts" }));
+    log(&format!(
+        "{} runs in {:.2} s; writing tables{}",
+        result.runs,
+        result.wall_seconds,
+        if args.no_plots { "" } else { " and charts" }
+    ));
     report::write_run_report(staging.path(), &scenario, &result, !args.no_plots)?;
     let dir = staging.commit()?;
     print_run_summary(&scenario, &result, &dir);
@@ -175,8 +204,18 @@ fn run(args: RunArgs) -> Result<()> {
 
 fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult, dir: &Path) {
     let day = result.layout.sample_days.last().copied().unwrap_or(0.0);
-    println!("{}: {} runs, seed {}, day {day}", scenario.name, result.runs, result.seed);
-    for m in ["l2_share", "zk_share_of_l2", "alt_l1_share", "tvl_total_usd", "mean_in_transit_usd", "zk_overtakes_day"] {
+    println!(
+        "{}: {} runs, seed {}, day {day}",
+        scenario.name, result.runs, result.seed
+    );
+    for m in [
+        "l2_share",
+        "zk_share_of_l2",
+        "alt_l1_share",
+        "tvl_total_usd",
+        "mean_in_transit_usd",
+        "zk_overtakes_day",
+    ] {
         if let Some(s) = result.run_stat(m) {
             let q = &s.sketch;
             println!(
@@ -184,7 +223,11 @@ fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult, dir: &Pat
                 fmt(s.moments.mean),
                 fmt(q.quantile(0.05)),
                 fmt(q.quantile(0.95)),
-                if q.nan_count() > 0 { format!("  (none in {} runs)", q.nan_count()) } else { String::new() }
+                if q.nan_count() > 0 {
+                    format!("  (none in {} runs)", q.nan_count())
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -218,7 +261,10 @@ fn validate(path: &Path) -> Result<()> {
         sc.horizon_days, sc.sample_every_days, sc.runs, sc.seed
     );
     println!("  chains ({}):", sc.chains.len());
-    println!("    {:<12} {:<11} {:>6} {:>12} {:>9} {:>9} {:>7}", "id", "kind", "launch", "tvl_usd", "tx_usd", "delay_d", "yield");
+    println!(
+        "    {:<12} {:<11} {:>6} {:>12} {:>9} {:>9} {:>7}",
+        "id", "kind", "launch", "tvl_usd", "tx_usd", "delay_d", "yield"
+    );
     for c in &sc.chains {
         println!(
             "    {:<12} {:<11} {:>6} {:>12.4e} {:>9} {:>9} {:>7}",
@@ -233,8 +279,17 @@ fn validate(path: &Path) -> Result<()> {
     }
     let tvl: f64 = sc.chains.iter().map(|c| c.initial_tvl_usd).sum();
     for kind in ChainKind::ALL {
-        let k: f64 = sc.chains.iter().filter(|c| c.kind == kind).map(|c| c.initial_tvl_usd).sum();
-        println!("    {:<12} {:>5.1} % of initial TVL", kind.as_str(), 100.0 * k / tvl);
+        let k: f64 = sc
+            .chains
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.initial_tvl_usd)
+            .sum();
+        println!(
+            "    {:<12} {:>5.1} % of initial TVL",
+            kind.as_str(),
+            100.0 * k / tvl
+        );
     }
     println!("  segments ({}):", sc.segments.len());
     for s in &sc.segments {
@@ -259,15 +314,30 @@ fn validate(path: &Path) -> Result<()> {
 
 fn init(path: &Path) -> Result<()> {
     if path.exists() {
-        return Err(InputError(format!("{}: already exists; l2sim init never overwrites a file", path.display())).into());
+        return Err(InputError(format!(
+            "{}: already exists; l2sim init never overwrites a file",
+            path.display()
+        ))
+        .into());
     }
     let stem = path
         .file_stem()
-        .map(|s| s.to_string_lossy().to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-', "_"))
+        .map(|s| {
+            s.to_string_lossy().to_lowercase().replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-',
+                "_",
+            )
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "my_scenario".into());
     let text = BASELINE_TOML.replacen("name = \"baseline\"", &format!("name = \"{stem}\""), 1);
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display())).map_err(|e| InputError(format!("{e:#}")))?;
-    println!("wrote {} (the baseline scenario, named {stem:?}); edit it, then: l2sim run {}", path.display(), path.display());
+    std::fs::write(path, text)
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(|e| InputError(format!("{e:#}")))?;
+    println!(
+        "wrote {} (the baseline scenario, named {stem:?}); edit it, then: l2sim run {}",
+        path.display(),
+        path.display()
+    );
     Ok(())
 }

@@ -70,7 +70,10 @@ impl BatchResult {
 
     /// Statistics of a run column by name.
     pub fn run_stat(&self, column: &str) -> Option<&Stat> {
-        self.run_columns.iter().position(|c| c == column).map(|i| &self.run_stats[i])
+        self.run_columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.run_stats[i])
     }
 }
 
@@ -131,10 +134,16 @@ fn absorb(result: &mut BatchResult, out: &RunOutput) {
         stat.add(x);
     }
     let finals = out.final_sample(&result.layout);
-    for (stat, &x) in result.run_stats.iter_mut().zip(finals.iter().chain(&out.run_metrics)) {
+    for (stat, &x) in result
+        .run_stats
+        .iter_mut()
+        .zip(finals.iter().chain(&out.run_metrics))
+    {
         stat.add(x);
     }
-    result.conservation_error_max = result.conservation_error_max.max(out.conservation_error_max);
+    result.conservation_error_max = result
+        .conservation_error_max
+        .max(out.conservation_error_max);
     result.decisions += out.decisions;
     result.events += out.events;
 }

@@ -180,14 +180,19 @@ mod tests {
     #[test]
     fn quantiles_within_relative_accuracy() {
         let mut s = Sketch::default();
-        let values: Vec<f64> = (1..=1000).map(|i| 1e9 * (1.0 + i as f64 / 1000.0)).collect();
+        let values: Vec<f64> = (1..=1000)
+            .map(|i| 1e9 * (1.0 + i as f64 / 1000.0))
+            .collect();
         for &v in &values {
             s.add(v);
         }
         for q in [0.05, 0.25, 0.5, 0.75, 0.95] {
             let exact = values[(q * 999.0) as usize];
             let est = s.quantile(q);
-            assert!((est / exact - 1.0).abs() <= 2.0 * RELATIVE_ACCURACY, "q={q} {est} vs {exact}");
+            assert!(
+                (est / exact - 1.0).abs() <= 2.0 * RELATIVE_ACCURACY,
+                "q={q} {est} vs {exact}"
+            );
         }
     }
 
@@ -211,7 +216,11 @@ mod tests {
         let (mut a, mut b, mut all) = (Sketch::default(), Sketch::default(), Sketch::default());
         for i in 0..200 {
             let x = (i as f64 * 0.37).sin() * 1e6;
-            if i % 3 == 0 { a.add(x) } else { b.add(x) }
+            if i % 3 == 0 {
+                a.add(x)
+            } else {
+                b.add(x)
+            }
             all.add(x);
         }
         a.merge(&b);

@@ -34,7 +34,11 @@ impl AliasTable {
     /// Samples an index from two uniforms in `[0, 1)`.
     pub fn sample(&self, u_index: f64, u_coin: f64) -> usize {
         let i = ((u_index * self.prob.len() as f64) as usize).min(self.prob.len() - 1);
-        if u_coin < self.prob[i] { i } else { self.alias[i] as usize }
+        if u_coin < self.prob[i] {
+            i
+        } else {
+            self.alias[i] as usize
+        }
     }
 }
 
@@ -55,7 +59,10 @@ mod tests {
         }
         let total = (n * n) as f64;
         for (c, wc) in w.iter().enumerate() {
-            assert!((counts[c] as f64 / total - wc / 10.0).abs() < 2.0 / n as f64, "{counts:?}");
+            assert!(
+                (counts[c] as f64 / total - wc / 10.0).abs() < 2.0 / n as f64,
+                "{counts:?}"
+            );
         }
     }
 }

@@ -95,6 +95,8 @@ pub(super) struct World<'a> {
     agent_units: Vec<f64>,
     agent_chain: Vec<u16>,
     agent_segment: Vec<u16>,
+    /// Wallets an agent stands for (its creation scale factor with cohorts, else 1).
+    agent_wallets: Vec<f32>,
     agent_tastes: Vec<f32>,
     price: f64,
     transit_units: f64,
@@ -239,6 +241,7 @@ impl<'a> World<'a> {
             agent_units: Vec::with_capacity(created.len()),
             agent_chain: Vec::with_capacity(created.len()),
             agent_segment: Vec::with_capacity(created.len()),
+            agent_wallets: Vec::with_capacity(created.len()),
             agent_tastes: Vec::with_capacity(created.len() * n_chains),
             price: 1.0,
             transit_units: 0.0,
@@ -270,7 +273,14 @@ impl<'a> World<'a> {
             } else {
                 0.0
             };
-            w.add_agent(a.segment, a.chain, a.capital_draw_usd * scale, &a.tastes);
+            let wallets = if sc.cohorts { scale } else { 1.0 };
+            w.add_agent(
+                a.segment,
+                a.chain,
+                a.capital_draw_usd * scale,
+                wallets,
+                &a.tastes,
+            );
         }
         w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
         w.rebuild_alias();
@@ -279,15 +289,23 @@ impl<'a> World<'a> {
         w
     }
 
-    fn add_agent(&mut self, segment: usize, chain: usize, capital_usd: f64, tastes: &[f32]) {
+    fn add_agent(
+        &mut self,
+        segment: usize,
+        chain: usize,
+        capital_usd: f64,
+        wallets: f64,
+        tastes: &[f32],
+    ) {
         let id = self.agent_units.len() as u32;
         let ch = &mut self.chains[chain];
         let units = capital_usd / (ch.index * self.price);
         ch.units += units;
-        ch.demand_tx_per_day += self.segments[segment].tx_per_month / 30.0;
+        ch.demand_tx_per_day += wallets * self.segments[segment].tx_per_month / 30.0;
         self.agent_units.push(units);
         self.agent_chain.push(chain as u16);
         self.agent_segment.push(segment as u16);
+        self.agent_wallets.push(wallets as f32);
         self.agent_tastes.extend_from_slice(tastes);
         self.segment_agents[segment].push(id);
         self.views_dirty = true;
@@ -315,7 +333,8 @@ impl<'a> World<'a> {
             self.queue.push(1.0, Priority::Tick, Ev::Tick);
         }
         for (i, e) in self.sc.events.iter().enumerate() {
-            self.queue.push(e.day, Priority::Change, Ev::Scheduled(i as u32));
+            self.queue
+                .push(e.day, Priority::Change, Ev::Scheduled(i as u32));
         }
         for c in 0..self.chains.len() {
             if self.chains[c].launched {
@@ -351,7 +370,14 @@ impl<'a> World<'a> {
         let e: f64 = self.rng_events.sample(Exp1);
         let t = self.now + e / rate;
         if t <= self.sc.horizon_days {
-            self.queue.push(t, Priority::Change, Ev::RandomHack { chain: c as u16, generation });
+            self.queue.push(
+                t,
+                Priority::Change,
+                Ev::RandomHack {
+                    chain: c as u16,
+                    generation,
+                },
+            );
         }
     }
 
@@ -363,7 +389,9 @@ impl<'a> World<'a> {
                 Ev::Tick => self.tick(),
                 Ev::Sample(k) => self.sample(k as usize),
                 Ev::Review => self.review(),
-                Ev::Arrival { agent, dest, units } => self.arrive(agent as usize, dest as usize, units),
+                Ev::Arrival { agent, dest, units } => {
+                    self.arrive(agent as usize, dest as usize, units)
+                }
                 Ev::Refill { chain, usd } => {
                     let c = chain as usize;
                     self.chains[c].pool_available_usd += usd;
@@ -409,15 +437,28 @@ impl<'a> World<'a> {
         let ch = &self.chains[c];
         let m = &self.sc.market;
         ch.params.organic_yield_apy
-            + model::incentive_apy(ch.incentives_usd_per_day, self.tvl_usd(c), m.incentive_apy_cap, m.incentive_tvl_floor_usd)
+            + model::incentive_apy(
+                ch.incentives_usd_per_day,
+                self.tvl_usd(c),
+                m.incentive_apy_cap,
+                m.incentive_tvl_floor_usd,
+            )
     }
 
     /// Recomputes fees (L1 first: rollups pay for data at the L1 fee), risk and fast-exit terms.
     fn refresh_fees(&mut self) {
         let l1 = self.sc.l1;
         let fee_of = |ch: &ChainState, fee_l1: f64| {
-            let shock = if ch.params.kind.is_rollup() { 1.0 } else { ch.gas_x.exp() };
-            let cong = model::congestion(ch.demand_tx_per_day, ch.params.capacity_tx_per_day, ch.params.congestion_elasticity);
+            let shock = if ch.params.kind.is_rollup() {
+                1.0
+            } else {
+                ch.gas_x.exp()
+            };
+            let cong = model::congestion(
+                ch.demand_tx_per_day,
+                ch.params.capacity_tx_per_day,
+                ch.params.congestion_elasticity,
+            );
             model::chain_fee_usd(&ch.params, shock, cong, fee_l1)
         };
         let (fee_l1, _) = fee_of(&self.chains[l1], 0.0);
@@ -429,7 +470,8 @@ impl<'a> World<'a> {
             v.fee_usd = fee;
             v.data_fee_usd = data;
             v.log10_confirmation = p.confirmation_s.log10();
-            v.risk_apy = (p.hack_rate_per_year + ch.risk_shock_per_year) * p.hack_loss.mean() + p.risk_premium_apy;
+            v.risk_apy = (p.hack_rate_per_year + ch.risk_shock_per_year) * p.hack_loss.mean()
+                + p.risk_premium_apy;
             v.delay_days = p.withdrawal_delay_days;
             v.bridge_fee_fraction = p.bridge_fee_bps * 1e-4;
         }
@@ -442,10 +484,19 @@ impl<'a> World<'a> {
     fn refresh_fast_fee(&mut self, c: usize) {
         let ch = &self.chains[c];
         let cap = ch.params.fast_exit_liquidity_usd;
-        let util = if cap > 0.0 { 1.0 - ch.pool_available_usd / cap } else { 1.0 };
+        let util = if cap > 0.0 {
+            1.0 - ch.pool_available_usd / cap
+        } else {
+            1.0
+        };
         let v = &mut self.views[c];
         v.pool_available_usd = ch.pool_available_usd;
-        v.fast_fee_fraction = model::fast_fee_fraction(ch.params.fast_exit_base_bps, &ch.params.fast_exit_apr, util, ch.params.withdrawal_delay_days);
+        v.fast_fee_fraction = model::fast_fee_fraction(
+            ch.params.fast_exit_base_bps,
+            &ch.params.fast_exit_apr,
+            util,
+            ch.params.withdrawal_delay_days,
+        );
     }
 
     /// Brings the TVL-dependent parts of the views (yield, network share) up to date.
@@ -488,7 +539,17 @@ impl<'a> World<'a> {
         if let Some(x) = exclude {
             allowed &= !(1 << x);
         }
-        model::utilities(seg, k, a, allowed, tastes, &self.views, &mut self.scratch_u);
+        let wallets = f64::from(self.agent_wallets[i]);
+        model::utilities(
+            seg,
+            k,
+            wallets,
+            a,
+            allowed,
+            tastes,
+            &self.views,
+            &mut self.scratch_u,
+        );
         self.decisions += 1;
         model::choose(seg.logit_scale, &self.scratch_u, &mut self.scratch_w, u, a)
     }
@@ -502,7 +563,8 @@ impl<'a> World<'a> {
         self.schedule_review();
         let s = self.segment_alias.sample(u_seg, u_coin);
         let members = &self.segment_agents[s];
-        let i = members[((u_agent * members.len() as f64) as usize).min(members.len() - 1)] as usize;
+        let i =
+            members[((u_agent * members.len() as f64) as usize).min(members.len() - 1)] as usize;
         if self.agent_chain[i] == IN_TRANSIT || self.agent_units[i] <= 0.0 {
             return;
         }
@@ -519,20 +581,25 @@ impl<'a> World<'a> {
         let k = self.agent_capital_usd(i);
         let (from, to) = (self.views[a], self.views[b]);
         let exit = model::exit(&from, k, to.yield_apy);
-        let fast_fee = if let Exit::Fast { fee_usd } = exit { fee_usd } else { 0.0 };
+        let fast_fee = if let Exit::Fast { fee_usd } = exit {
+            fee_usd
+        } else {
+            0.0
+        };
         let bridge = to.bridge_fee_fraction * k;
-        let gross = from.fee_usd + to.fee_usd + bridge + fast_fee;
+        let wallets = f64::from(self.agent_wallets[i]);
+        let gross = wallets * (from.fee_usd + to.fee_usd) + bridge + fast_fee;
         // Fees never exceed the capital: scale them down together if they would.
         let scale = if gross > k { k / gross } else { 1.0 };
-        self.chains[a].fee_revenue_usd += (from.fee_usd - from.data_fee_usd) * scale;
-        self.chains[b].fee_revenue_usd += (to.fee_usd - to.data_fee_usd) * scale;
-        self.l1_data_revenue_usd += (from.data_fee_usd + to.data_fee_usd) * scale;
+        self.chains[a].fee_revenue_usd += wallets * (from.fee_usd - from.data_fee_usd) * scale;
+        self.chains[b].fee_revenue_usd += wallets * (to.fee_usd - to.data_fee_usd) * scale;
+        self.l1_data_revenue_usd += wallets * (from.data_fee_usd + to.data_fee_usd) * scale;
         self.chains[b].bridge_fee_revenue_usd += bridge * scale;
         self.chains[a].lp_fee_revenue_usd += fast_fee * scale;
         self.ledger.fees_paid += gross * scale;
         let net = k - gross * scale;
 
-        let rate = self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
+        let rate = wallets * self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
         let ch = &mut self.chains[a];
         ch.units -= self.agent_units[i];
         ch.demand_tx_per_day -= rate;
@@ -542,7 +609,14 @@ impl<'a> World<'a> {
                 self.fast_exits += 1;
                 ch.pool_available_usd -= k;
                 let delay = ch.params.withdrawal_delay_days;
-                self.queue.push(self.now + delay, Priority::Activity, Ev::Refill { chain: a as u16, usd: k });
+                self.queue.push(
+                    self.now + delay,
+                    Priority::Activity,
+                    Ev::Refill {
+                        chain: a as u16,
+                        usd: k,
+                    },
+                );
                 self.refresh_fast_fee(a);
                 0.0
             }
@@ -553,7 +627,11 @@ impl<'a> World<'a> {
             }
             Exit::Immediate => 0.0,
         };
-        let entry_days = if b == self.sc.l1 { 0.0 } else { self.sc.bridge_time_days };
+        let entry_days = if b == self.sc.l1 {
+            0.0
+        } else {
+            self.sc.bridge_time_days
+        };
         self.migrations += 1;
         self.views_dirty = true;
         let transit = exit_days + entry_days;
@@ -561,7 +639,15 @@ impl<'a> World<'a> {
         if transit > 0.0 {
             self.agent_chain[i] = IN_TRANSIT;
             self.transit_units += units;
-            self.queue.push(self.now + transit, Priority::Activity, Ev::Arrival { agent: i as u32, dest: b as u16, units });
+            self.queue.push(
+                self.now + transit,
+                Priority::Activity,
+                Ev::Arrival {
+                    agent: i as u32,
+                    dest: b as u16,
+                    units,
+                },
+            );
         } else {
             self.land(i, b, units);
         }
@@ -570,9 +656,15 @@ impl<'a> World<'a> {
     /// Credits `units` (USD / price) to agent `i` on chain `b`.
     fn land(&mut self, i: usize, b: usize, units: f64) {
         let ch = &mut self.chains[b];
-        let scaled = if ch.index > 0.0 { units / ch.index } else { 0.0 };
+        let scaled = if ch.index > 0.0 {
+            units / ch.index
+        } else {
+            0.0
+        };
         ch.units += scaled;
-        ch.demand_tx_per_day += self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
+        ch.demand_tx_per_day += f64::from(self.agent_wallets[i])
+            * self.segments[self.agent_segment[i] as usize].tx_per_month
+            / 30.0;
         self.agent_units[i] = scaled;
         self.agent_chain[i] = b as u16;
         self.views_dirty = true;
@@ -605,7 +697,11 @@ impl<'a> World<'a> {
             let (sigma, theta) = (ch.params.gas_volatility, ch.params.gas_reversion_per_day);
             if sigma > 0.0 && !ch.params.kind.is_rollup() {
                 let decay = (-theta).exp();
-                let sd = if theta > 0.0 { sigma * ((1.0 - (-2.0 * theta).exp()) / (2.0 * theta)).sqrt() } else { sigma };
+                let sd = if theta > 0.0 {
+                    sigma * ((1.0 - (-2.0 * theta).exp()) / (2.0 * theta)).sqrt()
+                } else {
+                    sigma
+                };
                 ch.gas_x = ch.gas_x * decay + sd * z;
             }
         }
@@ -613,8 +709,11 @@ impl<'a> World<'a> {
         let m = &self.sc.market;
         if m.price_volatility > 0.0 || m.price_drift_apy != 0.0 {
             let dt = 1.0 / 365.0;
-            let factor = ((m.price_drift_apy - 0.5 * m.price_volatility.powi(2)) * dt + m.price_volatility * dt.sqrt() * z).exp();
-            let held_units: f64 = self.chains.iter().map(|c| c.units * c.index).sum::<f64>() + self.transit_units;
+            let factor = ((m.price_drift_apy - 0.5 * m.price_volatility.powi(2)) * dt
+                + m.price_volatility * dt.sqrt() * z)
+                .exp();
+            let held_units: f64 =
+                self.chains.iter().map(|c| c.units * c.index).sum::<f64>() + self.transit_units;
             self.ledger.price_gains += held_units * self.price * (factor - 1.0);
             self.price *= factor;
         }
@@ -632,15 +731,36 @@ impl<'a> World<'a> {
     fn apply_event(&mut self, i: usize) {
         let ev = &self.sc.events[i];
         match ev.action.clone() {
-            EventAction::Incentives { chain, usd_per_day, duration_days } => {
+            EventAction::Incentives {
+                chain,
+                usd_per_day,
+                duration_days,
+            } => {
                 self.chains[chain].incentives_usd_per_day += usd_per_day;
-                self.queue.push(self.now + duration_days, Priority::Change, Ev::IncentiveEnd { chain: chain as u16, usd_per_day });
+                self.queue.push(
+                    self.now + duration_days,
+                    Priority::Change,
+                    Ev::IncentiveEnd {
+                        chain: chain as u16,
+                        usd_per_day,
+                    },
+                );
             }
-            EventAction::Airdrop { chain, speculative_apy, airdrop_day, .. } => {
+            EventAction::Airdrop {
+                chain,
+                speculative_apy,
+                airdrop_day,
+                ..
+            } => {
                 self.chains[chain].speculative_apy += speculative_apy;
-                self.queue.push(airdrop_day, Priority::Change, Ev::AirdropPaid(i as u32));
+                self.queue
+                    .push(airdrop_day, Priority::Change, Ev::AirdropPaid(i as u32));
             }
-            EventAction::FeeChange { chains, tx_cost_multiplier, data_cost_multiplier } => {
+            EventAction::FeeChange {
+                chains,
+                tx_cost_multiplier,
+                data_cost_multiplier,
+            } => {
                 for (c, ch) in self.chains.iter_mut().enumerate() {
                     if chains & (1 << c) != 0 {
                         ch.params.tx_cost_usd *= tx_cost_multiplier;
@@ -648,7 +768,10 @@ impl<'a> World<'a> {
                     }
                 }
             }
-            EventAction::DelayChange { chain, withdrawal_delay_days } => {
+            EventAction::DelayChange {
+                chain,
+                withdrawal_delay_days,
+            } => {
                 self.chains[chain].params.withdrawal_delay_days = withdrawal_delay_days;
             }
             EventAction::Hack { chain, loss } => self.hack(chain, loss),
@@ -661,7 +784,11 @@ impl<'a> World<'a> {
                 }
             }
             EventAction::Allow { segment, chains } => self.segments[segment].allowed |= chains,
-            EventAction::Parameter { chain, field, value } => {
+            EventAction::Parameter {
+                chain,
+                field,
+                value,
+            } => {
                 let ch = &mut self.chains[chain];
                 if field == ChainField::FastExitLiquidityUsd {
                     ch.pool_available_usd += value - ch.params.fast_exit_liquidity_usd;
@@ -691,7 +818,13 @@ impl<'a> World<'a> {
     }
 
     fn pay_airdrop(&mut self, i: usize) {
-        if let EventAction::Airdrop { chain, speculative_apy, value_usd, .. } = self.sc.events[i].action {
+        if let EventAction::Airdrop {
+            chain,
+            speculative_apy,
+            value_usd,
+            ..
+        } = self.sc.events[i].action
+        {
             let ch = &mut self.chains[chain];
             ch.speculative_apy = (ch.speculative_apy - speculative_apy).max(0.0);
             let tvl = self.tvl_usd(chain);
@@ -751,7 +884,13 @@ impl<'a> World<'a> {
 
     /// One slot of a `user_inflow` event: new agents arrive and choose where to land.
     fn inflow(&mut self, event: usize, slot: u32) {
-        let EventAction::UserInflow { segment, agents, capital, duration_days } = self.sc.events[event].action else {
+        let EventAction::UserInflow {
+            segment,
+            agents,
+            capital,
+            duration_days,
+        } = self.sc.events[event].action
+        else {
             return;
         };
         let slots = duration_days.ceil().max(1.0) as u32;
@@ -762,11 +901,16 @@ impl<'a> World<'a> {
         for _ in first..last {
             let k = draw_capital(capital, &mut self.rng_agents);
             tastes.clear();
-            draw_tastes(self.segments[segment].taste_sd, n, &mut self.rng_agents, &mut tastes);
+            draw_tastes(
+                self.segments[segment].taste_sd,
+                n,
+                &mut self.rng_agents,
+                &mut tastes,
+            );
             let u: f64 = self.rng_agents.random();
             // New capital arrives on the L1 and then makes its first choice.
             let l1 = self.sc.l1;
-            self.add_agent(segment, l1, k, &tastes);
+            self.add_agent(segment, l1, k, 1.0, &tastes);
             self.ledger.inflows += k;
             let i = self.agent_units.len() - 1;
             let b = self.decide(i, u, None);
@@ -778,7 +922,14 @@ impl<'a> World<'a> {
         if slot + 1 < slots {
             let t = self.sc.events[event].day + duration_days * (slot + 1) as f64 / slots as f64;
             if t <= self.sc.horizon_days {
-                self.queue.push(t, Priority::Change, Ev::Inflow { event: event as u32, slot: slot + 1 });
+                self.queue.push(
+                    t,
+                    Priority::Change,
+                    Ev::Inflow {
+                        event: event as u32,
+                        slot: slot + 1,
+                    },
+                );
             }
         }
         if !self.review_pending {
@@ -810,7 +961,11 @@ impl<'a> World<'a> {
                 if total > 0.0 { tvl[c] / total } else { 0.0 },
                 v.fee_usd,
                 v.yield_apy,
-                if cap > 0.0 { (1.0 - ch.pool_available_usd / cap).clamp(0.0, 1.0) } else { 0.0 },
+                if cap > 0.0 {
+                    (1.0 - ch.pool_available_usd / cap).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
                 ch.fee_revenue_usd,
                 ch.lp_fee_revenue_usd,
                 ch.bridge_fee_revenue_usd,
@@ -831,17 +986,30 @@ impl<'a> World<'a> {
         set(sys::TVL_ZK, zk);
         set(sys::TVL_ALT_L1, alt);
         set(sys::IN_TRANSIT, transit);
-        set(sys::L2_SHARE, if l1 + l2 > 0.0 { l2 / (l1 + l2) } else { 0.0 });
+        set(
+            sys::L2_SHARE,
+            if l1 + l2 > 0.0 { l2 / (l1 + l2) } else { 0.0 },
+        );
         set(sys::ZK_SHARE_OF_L2, if l2 > 0.0 { zk / l2 } else { 0.0 });
-        set(sys::ALT_L1_SHARE, if total > 0.0 { alt / total } else { 0.0 });
+        set(
+            sys::ALT_L1_SHARE,
+            if total > 0.0 { alt / total } else { 0.0 },
+        );
         set(sys::ZK_MINUS_OPTIMISTIC, zk - opt);
         set(sys::L1_DATA_REVENUE, self.l1_data_revenue_usd);
-        set(sys::LP_FEE_REVENUE, self.chains.iter().map(|c| c.lp_fee_revenue_usd).sum());
+        set(
+            sys::LP_FEE_REVENUE,
+            self.chains.iter().map(|c| c.lp_fee_revenue_usd).sum(),
+        );
         set(sys::HACK_LOSS, self.ledger.hack_losses);
         set(sys::CANONICAL_WITHDRAWALS, self.canonical_withdrawals_usd);
         set(
             sys::MIGRATIONS_PER_DAY,
-            if interval > 0.0 { (self.migrations - self.migrations_at_last_sample) as f64 / interval } else { 0.0 },
+            if interval > 0.0 {
+                (self.migrations - self.migrations_at_last_sample) as f64 / interval
+            } else {
+                0.0
+            },
         );
         set(sys::PRICE_FACTOR, self.price);
         set(sys::AGENTS, self.agent_units.len() as f64);
@@ -858,18 +1026,30 @@ impl<'a> World<'a> {
 
     /// Relative error between the ledger and the capital actually held by agents and in transit.
     fn check_conservation(&mut self) {
-        let held: f64 = (0..self.agent_units.len()).map(|i| self.agent_capital_usd(i)).sum();
+        let held: f64 = (0..self.agent_units.len())
+            .map(|i| self.agent_capital_usd(i))
+            .sum();
         let transit: f64 = self
             .queue
             .iter()
-            .map(|e| if let Ev::Arrival { units, .. } = e { *units } else { 0.0 })
+            .map(|e| {
+                if let Ev::Arrival { units, .. } = e {
+                    *units
+                } else {
+                    0.0
+                }
+            })
             .sum::<f64>()
             * self.price;
         let l = &self.ledger;
         let sources = l.initial + l.inflows + l.yield_earned + l.price_gains;
         let uses = held + transit + l.fees_paid + l.hack_losses + l.outflows;
         let scale = l.initial + l.inflows + l.yield_earned.abs() + l.price_gains.abs();
-        let err = if scale > 0.0 { (sources - uses).abs() / scale } else { 0.0 };
+        let err = if scale > 0.0 {
+            (sources - uses).abs() / scale
+        } else {
+            0.0
+        };
         self.conservation_error_max = self.conservation_error_max.max(err);
     }
 

@@ -47,7 +47,9 @@ pub fn congestion(demand_tx_per_day: f64, capacity_tx_per_day: f64, elasticity: 
     if capacity_tx_per_day <= 0.0 || elasticity == 0.0 {
         return 1.0;
     }
-    (demand_tx_per_day / capacity_tx_per_day).max(1.0).powf(elasticity)
+    (demand_tx_per_day / capacity_tx_per_day)
+        .max(1.0)
+        .powf(elasticity)
 }
 
 /// Incentive APY diluted by TVL: `min(cap, 365 · usd_per_day / max(tvl, floor))`.
@@ -114,18 +116,25 @@ pub fn exit(from: &ChainView, k: f64, dest_yield_apy: f64) -> Exit {
     }
 }
 
-/// Migration cost `M(a→c)` in USD: exit + bridge fee into `c` + one transaction on each side.
-pub fn migration_cost_usd(from: &ChainView, to: &ChainView, k: f64) -> f64 {
-    exit(from, k, to.yield_apy).cost_usd() + to.bridge_fee_fraction * k + from.fee_usd + to.fee_usd
+/// Migration cost `M(a→c)` in USD for capital `k` held by `wallets` wallets: exit + bridge fee
+/// into `c` + one transaction on each side for every wallet.
+pub fn migration_cost_usd(from: &ChainView, to: &ChainView, k: f64, wallets: f64) -> f64 {
+    exit(from, k, to.yield_apy).cost_usd()
+        + to.bridge_fee_fraction * k
+        + wallets * (from.fee_usd + to.fee_usd)
 }
 
 /// Utility of every chain for one agent, written into `out` (`-inf` where not allowed).
 ///
 /// `U(c)` of `docs/MODEL.md`: yield − fee burden − speed − liquidity risk − hack risk + network
-/// + taste + inertia (on the current chain) − amortised migration cost (elsewhere).
+/// plus taste, plus inertia on the current chain, minus the amortised migration cost elsewhere.
+/// The agent holds capital `k` for `wallets` identical wallets (1 unless the scenario uses cohorts), so
+/// per-transaction fees weigh on `k / wallets`.
+#[allow(clippy::too_many_arguments)]
 pub fn utilities(
     seg: &Segment,
     k: f64,
+    wallets: f64,
     current: usize,
     allowed: u64,
     tastes: &[f32],
@@ -135,14 +144,15 @@ pub fn utilities(
     let k = k.max(1e-9);
     let here = &views[current];
     let amortise = 365.0 / seg.holding_horizon_days / k;
-    let fee_weight = seg.w_cost * 12.0 * seg.tx_per_month / k;
+    let fee_weight = seg.w_cost * 12.0 * seg.tx_per_month * wallets / k;
     let liquidity_weight = seg.w_liquidity * seg.emergency_prob_per_year;
     for (c, v) in views.iter().enumerate() {
         if !v.launched || allowed & (1 << c) == 0 {
             out[c] = f64::NEG_INFINITY;
             continue;
         }
-        let mut u = seg.w_yield * v.yield_apy - fee_weight * v.fee_usd
+        let mut u = seg.w_yield * v.yield_apy
+            - fee_weight * v.fee_usd
             - seg.w_speed * v.log10_confirmation
             - liquidity_weight * liquidity_risk(v, k, seg.emergency_cost_per_day)
             - seg.w_risk * v.risk_apy
@@ -151,7 +161,7 @@ pub fn utilities(
         if c == current {
             u += seg.inertia_apy;
         } else {
-            u -= migration_cost_usd(here, v, k) * amortise;
+            u -= migration_cost_usd(here, v, k, wallets) * amortise;
         }
         out[c] = u;
     }
@@ -159,7 +169,13 @@ pub fn utilities(
 
 /// Samples a chain from `softmax(λ·U)` with one uniform `u ∈ [0, 1)`, using log-sum-exp.
 /// Returns `fallback` if no chain is allowed. `weights` is scratch space of the same length.
-pub fn choose(lambda: f64, utilities: &[f64], weights: &mut [f64], u: f64, fallback: usize) -> usize {
+pub fn choose(
+    lambda: f64,
+    utilities: &[f64],
+    weights: &mut [f64],
+    u: f64,
+    fallback: usize,
+) -> usize {
     let max = utilities
         .iter()
         .copied()
@@ -170,7 +186,11 @@ pub fn choose(lambda: f64, utilities: &[f64], weights: &mut [f64], u: f64, fallb
     }
     let mut total = 0.0;
     for (w, &x) in weights.iter_mut().zip(utilities) {
-        *w = if x.is_finite() { (lambda * (x - max)).exp() } else { 0.0 };
+        *w = if x.is_finite() {
+            (lambda * (x - max)).exp()
+        } else {
+            0.0
+        };
         total += *w;
     }
     let mut target = u * total;
@@ -190,7 +210,10 @@ pub fn choose(lambda: f64, utilities: &[f64], weights: &mut [f64], u: f64, fallb
 /// The closed-form logit probabilities `softmax(λ·U)` (for tests and documentation).
 pub fn softmax(lambda: f64, utilities: &[f64]) -> Vec<f64> {
     let max = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let w: Vec<f64> = utilities.iter().map(|&x| (lambda * (x - max)).exp()).collect();
+    let w: Vec<f64> = utilities
+        .iter()
+        .map(|&x| (lambda * (x - max)).exp())
+        .collect();
     let total: f64 = w.iter().sum();
     w.iter().map(|x| x / total).collect()
 }
@@ -219,7 +242,12 @@ mod tests {
 
     #[test]
     fn apr_curve_is_piecewise_linear() {
-        let apr = AprCurve { at_zero: 0.0, kink: 0.65, at_kink: 0.08, at_full: 1.0 };
+        let apr = AprCurve {
+            at_zero: 0.0,
+            kink: 0.65,
+            at_kink: 0.08,
+            at_full: 1.0,
+        };
         assert!((apr.apr(0.0) - 0.0).abs() < 1e-15);
         assert!((apr.apr(0.65) - 0.08).abs() < 1e-15);
         assert!((apr.apr(1.0) - 1.0).abs() < 1e-15);
@@ -228,7 +256,12 @@ mod tests {
 
     #[test]
     fn fast_exit_only_when_cheaper_and_pool_has_room() {
-        let from = ChainView { delay_days: 7.0, fast_fee_fraction: 0.0008, pool_available_usd: 1e6, ..Default::default() };
+        let from = ChainView {
+            delay_days: 7.0,
+            fast_fee_fraction: 0.0008,
+            pool_available_usd: 1e6,
+            ..Default::default()
+        };
         assert!(matches!(exit(&from, 1e5, 0.05), Exit::Fast { .. }));
         assert!(matches!(exit(&from, 2e6, 0.05), Exit::Canonical { .. }));
         // Forgone yield 0.01 · 7/365 ≈ 0.00019 < 0.0008: canonical is cheaper.

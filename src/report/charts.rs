@@ -32,7 +32,9 @@ impl ChartData<'_> {
     fn index(&self) -> HashMap<(&str, &str), Series> {
         let mut map: HashMap<(&str, &str), Series> = HashMap::new();
         for r in self.rows {
-            map.entry((r.metric.as_str(), r.chain.as_str())).or_default().push((r.day, r.stats));
+            map.entry((r.metric.as_str(), r.chain.as_str()))
+                .or_default()
+                .push((r.day, r.stats));
         }
         map
     }
@@ -50,8 +52,12 @@ fn register_font() -> Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
-        result = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-            .map_err(|_| anyhow!("the embedded DejaVu Sans font could not be loaded"));
+        result = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        )
+        .map_err(|_| anyhow!("the embedded DejaVu Sans font could not be loaded"));
     });
     result
 }
@@ -61,9 +67,23 @@ fn register_font() -> Result<()> {
 fn chain_color(kind: ChainKind, i: usize) -> RGBColor {
     let palette: &[RGBColor] = match kind {
         ChainKind::L1 => &[RGBColor(31, 78, 160)],
-        ChainKind::Optimistic => &[RGBColor(214, 39, 40), RGBColor(255, 127, 14), RGBColor(188, 80, 144), RGBColor(140, 20, 60)],
-        ChainKind::Zk => &[RGBColor(44, 160, 44), RGBColor(23, 190, 207), RGBColor(106, 61, 154), RGBColor(0, 110, 90)],
-        ChainKind::AltL1 => &[RGBColor(127, 127, 127), RGBColor(140, 86, 75), RGBColor(90, 90, 50)],
+        ChainKind::Optimistic => &[
+            RGBColor(214, 39, 40),
+            RGBColor(255, 127, 14),
+            RGBColor(188, 80, 144),
+            RGBColor(140, 20, 60),
+        ],
+        ChainKind::Zk => &[
+            RGBColor(44, 160, 44),
+            RGBColor(23, 190, 207),
+            RGBColor(106, 61, 154),
+            RGBColor(0, 110, 90),
+        ],
+        ChainKind::AltL1 => &[
+            RGBColor(127, 127, 127),
+            RGBColor(140, 86, 75),
+            RGBColor(90, 90, 50),
+        ],
     };
     palette[i % palette.len()]
 }
@@ -81,11 +101,13 @@ pub fn draw_run_charts(dir: &Path, data: &ChartData) -> Result<()> {
             let png = dir.join(concat!($name, ".png"));
             let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
             $f(&root, data, &series).map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
-            root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
+            root.present()
+                .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
             let svg = dir.join(concat!($name, ".svg"));
             let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
             $f(&root, data, &series).map_err(|e| anyhow!("drawing {}: {e}", svg.display()))?;
-            root.present().map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
+            root.present()
+                .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
         }};
     }
     both!("tvl_fan", tvl_fan);
@@ -110,15 +132,31 @@ fn band<DB: DrawingBackend, CT: plotters::coord::CoordTranslate<From = (f64, f64
     floor: f64,
     color: RGBAColor,
 ) -> DrawResult {
-    let mut pts: Vec<(f64, f64)> = s.iter().map(|(d, v)| (*d, (v[hi] * scale).max(floor))).collect();
-    pts.extend(s.iter().rev().map(|(d, v)| (*d, (v[lo] * scale).max(floor))));
-    chart.draw_series(std::iter::once(Polygon::new(pts, color))).map_err(err)?;
+    let mut pts: Vec<(f64, f64)> = s
+        .iter()
+        .map(|(d, v)| (*d, (v[hi] * scale).max(floor)))
+        .collect();
+    pts.extend(
+        s.iter()
+            .rev()
+            .map(|(d, v)| (*d, (v[lo] * scale).max(floor))),
+    );
+    chart
+        .draw_series(std::iter::once(Polygon::new(pts, color)))
+        .map_err(err)?;
     Ok(())
 }
 
-fn tvl_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, series: &HashMap<(&str, &str), Series>) -> DrawResult {
+fn tvl_fan<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+    series: &HashMap<(&str, &str), Series>,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
-    let horizon = series.values().flat_map(|s| s.last().map(|x| x.0)).fold(1.0, f64::max);
+    let horizon = series
+        .values()
+        .flat_map(|s| s.last().map(|x| x.0))
+        .fold(1.0, f64::max);
     let mut hi: f64 = 1e6;
     for (id, _) in &data.chains {
         if let Some(s) = series.get(&("tvl_usd", id.as_str())) {
@@ -127,7 +165,13 @@ fn tvl_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, 
     }
     let (lo, hi) = (1e6, hi * 1.5);
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("TVL per chain — {} ({} runs): median, p25–p75 and p05–p95 bands", data.scenario, data.runs), ("sans-serif", 24))
+        .caption(
+            format!(
+                "TVL per chain — {} ({} runs): median, p25–p75 and p05–p95 bands",
+                data.scenario, data.runs
+            ),
+            ("sans-serif", 24),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(90)
@@ -135,6 +179,8 @@ fn tvl_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, 
         .map_err(err)?;
     chart
         .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc("day")
         .y_desc("TVL (USD, log scale)")
         .y_label_formatter(&|v| usd(*v))
@@ -146,14 +192,21 @@ fn tvl_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, 
         let i = per_kind.entry(*kind).or_insert(0usize);
         let color = chain_color(*kind, *i);
         *i += 1;
-        let Some(s) = series.get(&("tvl_usd", id.as_str())) else { continue };
+        let Some(s) = series.get(&("tvl_usd", id.as_str())) else {
+            continue;
+        };
         band(&mut chart, s, P05, P95, 1.0, lo, color.mix(0.12))?;
         band(&mut chart, s, P25, P75, 1.0, lo, color.mix(0.25))?;
         chart
-            .draw_series(LineSeries::new(s.iter().map(|(d, v)| (*d, v[P50].max(lo))), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                s.iter().map(|(d, v)| (*d, v[P50].max(lo))),
+                color.stroke_width(2),
+            ))
             .map_err(err)?
             .label(format!("{id} ({})", kind.as_str()))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
     }
     chart
         .configure_series_labels()
@@ -166,7 +219,11 @@ fn tvl_fan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, 
     Ok(())
 }
 
-fn share_by_kind<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, series: &HashMap<(&str, &str), Series>) -> DrawResult {
+fn share_by_kind<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+    series: &HashMap<(&str, &str), Series>,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
     let kinds = [
         (ChainKind::L1, "tvl_l1_usd"),
@@ -174,15 +231,28 @@ fn share_by_kind<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &Chart
         (ChainKind::Zk, "tvl_zk_usd"),
         (ChainKind::AltL1, "tvl_alt_l1_usd"),
     ];
-    let Some(first) = series.get(&(kinds[0].1, "")) else { return Ok(()) };
+    let Some(first) = series.get(&(kinds[0].1, "")) else {
+        return Ok(());
+    };
     let days: Vec<f64> = first.iter().map(|x| x.0).collect();
     let medians: Vec<Vec<f64>> = kinds
         .iter()
-        .map(|(_, m)| series.get(&(*m, "")).map(|s| s.iter().map(|x| x.1[P50].max(0.0)).collect()).unwrap_or_else(|| vec![0.0; days.len()]))
+        .map(|(_, m)| {
+            series
+                .get(&(*m, ""))
+                .map(|s| s.iter().map(|x| x.1[P50].max(0.0)).collect())
+                .unwrap_or_else(|| vec![0.0; days.len()])
+        })
         .collect();
     let horizon = days.last().copied().unwrap_or(1.0).max(1e-9);
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("Share of TVL by kind — {} (medians across {} runs, normalised to 100 %)", data.scenario, data.runs), ("sans-serif", 24))
+        .caption(
+            format!(
+                "Share of TVL by kind — {} (medians across {} runs, normalised to 100 %)",
+                data.scenario, data.runs
+            ),
+            ("sans-serif", 24),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -190,8 +260,11 @@ fn share_by_kind<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &Chart
         .map_err(err)?;
     chart
         .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc("day")
         .y_desc("share of TVL (%)")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(err)?;
@@ -200,14 +273,19 @@ fn share_by_kind<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &Chart
         let upper: Vec<f64> = (0..days.len())
             .map(|t| {
                 let total: f64 = medians.iter().map(|m| m[t]).sum();
-                lower[t] + if total > 0.0 { 100.0 * medians[k][t] / total } else { 0.0 }
+                lower[t]
+                    + if total > 0.0 {
+                        100.0 * medians[k][t] / total
+                    } else {
+                        0.0
+                    }
             })
             .collect();
         let mut pts: Vec<(f64, f64)> = days.iter().copied().zip(upper.iter().copied()).collect();
         pts.extend(days.iter().copied().zip(lower.iter().copied()).rev());
         let color = kind_color(*kind);
         chart
-            .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.75))))
+            .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.8).filled())))
             .map_err(err)?
             .label(kind.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled()));
@@ -249,6 +327,8 @@ fn histogram<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc(x_desc)
         .y_desc("runs")
         .label_style(("sans-serif", 14))
@@ -266,7 +346,9 @@ fn histogram<DB: DrawingBackend>(
 /// A tight range around finite values, padded, for histograms.
 fn value_range(values: &[f64], lo_floor: f64, hi_cap: f64) -> (f64, f64) {
     let finite = values.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if !lo.is_finite() {
         return (lo_floor, hi_cap);
     }
@@ -274,33 +356,74 @@ fn value_range(values: &[f64], lo_floor: f64, hi_cap: f64) -> (f64, f64) {
     ((lo - pad).max(lo_floor), (hi + pad).min(hi_cap))
 }
 
-fn final_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, _: &HashMap<(&str, &str), Series>) -> DrawResult {
+fn final_distribution<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+    _: &HashMap<(&str, &str), Series>,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
     let root = root
-        .titled(&format!("Final-day distribution across {} runs — {}", data.runs, data.scenario), ("sans-serif", 24))
+        .titled(
+            &format!(
+                "Final-day distribution across {} runs — {}",
+                data.runs, data.scenario
+            ),
+            ("sans-serif", 24),
+        )
         .map_err(err)?;
     let (left, right) = root.split_horizontally(SIZE.0 / 2);
     let r = value_range(&data.final_l2_share, 0.0, 1.0);
-    histogram(&left, "l2_share = (optimistic + ZK) / (L1 + optimistic + ZK)", "l2_share", &data.final_l2_share, r, 30, RGBColor(214, 39, 40))?;
+    histogram(
+        &left,
+        "l2_share = (optimistic + ZK) / (L1 + optimistic + ZK)",
+        "l2_share",
+        &data.final_l2_share,
+        r,
+        30,
+        RGBColor(214, 39, 40),
+    )?;
     let r = value_range(&data.final_zk_share_of_l2, 0.0, 1.0);
-    histogram(&right, "zk_share_of_l2 = ZK / (optimistic + ZK)", "zk_share_of_l2", &data.final_zk_share_of_l2, r, 30, RGBColor(44, 160, 44))?;
+    histogram(
+        &right,
+        "zk_share_of_l2 = ZK / (optimistic + ZK)",
+        "zk_share_of_l2",
+        &data.final_zk_share_of_l2,
+        r,
+        30,
+        RGBColor(44, 160, 44),
+    )?;
     Ok(())
 }
 
-fn zk_vs_optimistic<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &ChartData, series: &HashMap<(&str, &str), Series>) -> DrawResult {
+fn zk_vs_optimistic<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+    series: &HashMap<(&str, &str), Series>,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
     let root = root
-        .titled(&format!("ZK vs optimistic rollups — {} ({} runs)", data.scenario, data.runs), ("sans-serif", 24))
+        .titled(
+            &format!(
+                "ZK vs optimistic rollups — {} ({} runs)",
+                data.scenario, data.runs
+            ),
+            ("sans-serif", 24),
+        )
         .map_err(err)?;
     let (top, bottom) = root.split_vertically((SIZE.1 as f64 * 0.58) as u32);
-    let Some(s) = series.get(&("zk_minus_optimistic_usd", "")) else { return Ok(()) };
+    let Some(s) = series.get(&("zk_minus_optimistic_usd", "")) else {
+        return Ok(());
+    };
     let horizon = s.last().map(|x| x.0).unwrap_or(1.0).max(1e-9);
     let scale = 1e-9;
     let lo = s.iter().map(|x| x.1[P05] * scale).fold(0.0, f64::min);
     let hi = s.iter().map(|x| x.1[P95] * scale).fold(0.0, f64::max);
     let pad = ((hi - lo) * 0.08).max(0.01);
     let mut chart = ChartBuilder::on(&top)
-        .caption("ZK TVL minus optimistic TVL: median, p25–p75, p05–p95; mean dashed", ("sans-serif", 18))
+        .caption(
+            "ZK TVL minus optimistic TVL: median, p25–p75, p05–p95; mean dashed",
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(80)
@@ -308,20 +431,58 @@ fn zk_vs_optimistic<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &Ch
         .map_err(err)?;
     chart
         .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc("day")
         .y_desc("USD billions")
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
     let color = RGBColor(106, 61, 154);
-    band(&mut chart, s, P05, P95, scale, f64::NEG_INFINITY, color.mix(0.15))?;
-    band(&mut chart, s, P25, P75, scale, f64::NEG_INFINITY, color.mix(0.3))?;
-    chart.draw_series(LineSeries::new(s.iter().map(|(d, v)| (*d, v[P50] * scale)), color.stroke_width(2))).map_err(err)?;
+    band(
+        &mut chart,
+        s,
+        P05,
+        P95,
+        scale,
+        f64::NEG_INFINITY,
+        color.mix(0.15),
+    )?;
+    band(
+        &mut chart,
+        s,
+        P25,
+        P75,
+        scale,
+        f64::NEG_INFINITY,
+        color.mix(0.3),
+    )?;
     chart
-        .draw_series(DashedLineSeries::new(s.iter().map(|(d, v)| (*d, v[MEAN] * scale)), 6, 4, color.stroke_width(1)))
+        .draw_series(LineSeries::new(
+            s.iter().map(|(d, v)| (*d, v[P50] * scale)),
+            color.stroke_width(2),
+        ))
         .map_err(err)?;
-    chart.draw_series(LineSeries::new([(0.0, 0.0), (horizon, 0.0)], BLACK.stroke_width(1))).map_err(err)?;
-    let passed: Vec<f64> = data.zk_overtakes_day.iter().copied().filter(|d| d.is_finite()).collect();
+    chart
+        .draw_series(DashedLineSeries::new(
+            s.iter().map(|(d, v)| (*d, v[MEAN] * scale)),
+            6,
+            4,
+            color.stroke_width(1),
+        ))
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0.0), (horizon, 0.0)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+    let passed: Vec<f64> = data
+        .zk_overtakes_day
+        .iter()
+        .copied()
+        .filter(|d| d.is_finite())
+        .collect();
     let title = format!(
         "Day ZK TVL first exceeds optimistic TVL: {} of {} runs ({:.1} %)",
         passed.len(),

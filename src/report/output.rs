@@ -22,13 +22,20 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent).with_context(|| format!("creating output folder {}", parent.display()))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("creating output folder {}", parent.display()))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{name}.tmp-"))
             .tempdir_in(&parent)
             .with_context(|| format!("creating a temporary folder in {}", parent.display()))?;
-        Ok(Staging { dir: Some(dir), dest: dest.to_path_buf() })
+        Ok(Staging {
+            dir: Some(dir),
+            dest: dest.to_path_buf(),
+        })
     }
 
     /// Where to write files now.
@@ -46,13 +53,18 @@ impl Staging {
         if self.dest.exists() {
             let old = tmp.with_file_name(format!(
                 "{}.old",
-                tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                tmp.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             ));
-            fs::rename(&self.dest, &old).with_context(|| format!("moving aside {}", self.dest.display()))?;
-            fs::rename(&tmp, &self.dest).with_context(|| format!("renaming into {}", self.dest.display()))?;
+            fs::rename(&self.dest, &old)
+                .with_context(|| format!("moving aside {}", self.dest.display()))?;
+            fs::rename(&tmp, &self.dest)
+                .with_context(|| format!("renaming into {}", self.dest.display()))?;
             fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
         } else {
-            fs::rename(&tmp, &self.dest).with_context(|| format!("renaming into {}", self.dest.display()))?;
+            fs::rename(&tmp, &self.dest)
+                .with_context(|| format!("renaming into {}", self.dest.display()))?;
         }
         Ok(self.dest.clone())
     }

@@ -48,7 +48,10 @@ impl MetricSummary {
 pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
     let mut metrics = Map::new();
     for (name, stat) in result.run_columns.iter().zip(&result.run_stats) {
-        metrics.insert(name.clone(), serde_json::to_value(MetricSummary::of(stat)).unwrap_or(Value::Null));
+        metrics.insert(
+            name.clone(),
+            serde_json::to_value(MetricSummary::of(stat)).unwrap_or(Value::Null),
+        );
     }
     let overtakes = result.run_stat("zk_overtakes_day");
     let p_overtake = overtakes.map_or(0.0, |s| s.moments.count as f64 / result.runs.max(1) as f64);

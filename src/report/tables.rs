@@ -17,7 +17,11 @@ pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// A number as a CSV field: shortest round-trip form, empty when NaN.
 pub fn num(x: f64) -> String {
-    if x.is_nan() { String::new() } else { format!("{x}") }
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
 }
 
 /// One row of `quantiles.csv`.
@@ -56,8 +60,11 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
 }
 
 pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
-    w.write_record(["day", "metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95"])?;
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record([
+        "day", "metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95",
+    ])?;
     for r in rows {
         let mut rec = vec![num(r.day), r.metric.clone(), r.chain.clone()];
         rec.extend(r.stats.iter().map(|&x| num(x)));
@@ -69,7 +76,8 @@ pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
 
 /// Reads `quantiles.csv` back (for `plot` and tests).
 pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
@@ -101,7 +109,12 @@ impl RunsWriter {
 
     pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
         let mut rec = vec![out.run.to_string(), out.seed.to_string()];
-        rec.extend(out.final_sample(layout).iter().chain(&out.run_metrics).map(|&x| num(x)));
+        rec.extend(
+            out.final_sample(layout)
+                .iter()
+                .chain(&out.run_metrics)
+                .map(|&x| num(x)),
+        );
         self.w.write_record(&rec)?;
         Ok(())
     }
@@ -132,7 +145,13 @@ impl TrajectoriesWriter {
             let day = num(day);
             for (c, cell) in layout.cells.iter().enumerate() {
                 let chain = cell.chain.as_deref().unwrap_or("");
-                self.w.write_record([run.as_str(), &day, cell.metric, chain, &num(out.samples[k * n + c])])?;
+                self.w.write_record([
+                    run.as_str(),
+                    &day,
+                    cell.metric,
+                    chain,
+                    &num(out.samples[k * n + c]),
+                ])?;
             }
         }
         Ok(())
@@ -146,14 +165,21 @@ impl TrajectoriesWriter {
 
 /// Reads named numeric columns of `runs.csv` (for `plot` and tests); NaN where empty.
 pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = r.headers()?.clone();
-    let idx: Vec<Option<usize>> = columns.iter().map(|c| headers.iter().position(|h| h == *c)).collect();
+    let idx: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| headers.iter().position(|h| h == *c))
+        .collect();
     let mut out = vec![Vec::new(); columns.len()];
     for rec in r.records() {
         let rec = rec?;
         for (j, i) in idx.iter().enumerate() {
-            let v = i.and_then(|i| rec.get(i)).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+            let v = i
+                .and_then(|i| rec.get(i))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
             out[j].push(v);
         }
     }

@@ -330,6 +330,8 @@ pub struct Scenario {
     pub runs: u64,
     pub seed: u64,
     pub bridge_time_days: f64,
+    /// Agents stand for cohorts of wallets (see [`raw::RawScenario::cohorts`]).
+    pub cohorts: bool,
     pub market: Market,
     pub chains: Vec<Chain>,
     pub segments: Vec<Segment>,
@@ -354,7 +356,11 @@ impl Scenario {
                 path: path.to_path_buf(),
                 line,
                 column,
-                field: if field.is_empty() { field } else { format!("{field}: ") },
+                field: if field.is_empty() {
+                    field
+                } else {
+                    format!("{field}: ")
+                },
                 message: e.message().trim().to_string(),
             }
         })?;

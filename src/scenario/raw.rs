@@ -27,6 +27,10 @@ pub struct RawScenario {
     /// Time to bridge into any chain other than the L1, in days.
     #[serde(default = "default_bridge_time")]
     pub bridge_time_days: f64,
+    /// If true, an agent whose capital was scaled by `s` to match its chain's initial TVL stands
+    /// for `s` wallets: per-transaction fees and activity count `s` times (see docs/MODEL.md).
+    #[serde(default)]
+    pub cohorts: bool,
     /// Version of l2sim that wrote a resolved scenario; informational.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l2sim_version: Option<String>,
@@ -148,7 +152,12 @@ pub struct RawAprCurve {
 
 impl Default for RawAprCurve {
     fn default() -> Self {
-        Self { at_zero: 0.0, kink: default_kink(), at_kink: 0.0, at_full: 0.0 }
+        Self {
+            at_zero: 0.0,
+            kink: default_kink(),
+            at_kink: 0.0,
+            at_full: 0.0,
+        }
     }
 }
 

@@ -51,7 +51,11 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         problems: Vec::new(),
     };
     ck.id("name", &raw.name);
-    let horizon = ck.num("horizon_days", raw.horizon_days, Bound::Between(1.0, 36_500.0));
+    let horizon = ck.num(
+        "horizon_days",
+        raw.horizon_days,
+        Bound::Between(1.0, 36_500.0),
+    );
     ck.num(
         "sample_every_days",
         raw.sample_every_days,
@@ -60,16 +64,26 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     if raw.runs == 0 || raw.runs > 10_000_000 {
         ck.problem("runs", format!("= {}: must be in [1, 10000000]", raw.runs));
     }
-    ck.num("bridge_time_days", raw.bridge_time_days, Bound::Between(0.0, 365.0));
+    ck.num(
+        "bridge_time_days",
+        raw.bridge_time_days,
+        Bound::Between(0.0, 365.0),
+    );
     let market = check_market(&mut ck, &raw);
 
     if raw.chains.is_empty() {
-        ck.problem("chains", "is empty: a scenario needs at least one chain, exactly one of kind \"l1\"");
+        ck.problem(
+            "chains",
+            "is empty: a scenario needs at least one chain, exactly one of kind \"l1\"",
+        );
     }
     if raw.chains.len() > MAX_CHAINS {
         ck.problem(
             "chains",
-            format!("has {} chains: at most {MAX_CHAINS} are allowed", raw.chains.len()),
+            format!(
+                "has {} chains: at most {MAX_CHAINS} are allowed",
+                raw.chains.len()
+            ),
         );
     }
     let mut ids = HashSet::new();
@@ -79,26 +93,40 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         .enumerate()
         .map(|(i, c)| {
             if !ids.insert(c.id.as_str()) {
-                ck.problem(format!("chains[{i}].id"), format!("= {:?}: duplicate chain id", c.id));
+                ck.problem(
+                    format!("chains[{i}].id"),
+                    format!("= {:?}: duplicate chain id", c.id),
+                );
             }
             check_chain(&mut ck, i, c, horizon)
         })
         .collect();
-    let l1s: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].kind == ChainKind::L1).collect();
+    let l1s: Vec<usize> = (0..chains.len())
+        .filter(|&i| chains[i].kind == ChainKind::L1)
+        .collect();
     if !chains.is_empty() && l1s.len() != 1 {
         ck.problem(
             "chains",
-            format!("has {} chains of kind \"l1\": exactly one is required", l1s.len()),
+            format!(
+                "has {} chains of kind \"l1\": exactly one is required",
+                l1s.len()
+            ),
         );
     }
-    if let Some(&l1) = l1s.first() {
-        if chains[l1].launch_day > 0.0 {
-            ck.problem(format!("chains[{l1}].launch_day"), "must be 0 for the l1 chain");
-        }
+    if let Some(&l1) = l1s.first()
+        && chains[l1].launch_day > 0.0
+    {
+        ck.problem(
+            format!("chains[{l1}].launch_day"),
+            format!("= {}: must be 0 for the l1 chain", chains[l1].launch_day),
+        );
     }
     let initial_tvl: f64 = chains.iter().map(|c| c.initial_tvl_usd).sum();
     if !chains.is_empty() && initial_tvl <= 0.0 {
-        ck.problem("chains", "hold no initial_tvl_usd at all: at least one chain needs TVL at day 0");
+        ck.problem(
+            "chains",
+            "hold no initial_tvl_usd at all: at least one chain needs TVL at day 0",
+        );
     }
 
     let resolve_chain = |ck: &mut Checker, path: &str, id: &str| -> usize {
@@ -106,7 +134,10 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             Some(i) => i,
             None => {
                 let known: Vec<&str> = chains.iter().map(|c| c.id.as_str()).collect();
-                ck.problem(path, format!("= {id:?}: no such chain (chains are {})", known.join(", ")));
+                ck.problem(
+                    path,
+                    format!("= {id:?}: no such chain (chains are {})", known.join(", ")),
+                );
                 0
             }
         }
@@ -135,21 +166,40 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     };
 
     if raw.segments.is_empty() {
-        ck.problem("segments", "is empty: a scenario needs at least one segment of agents");
+        ck.problem(
+            "segments",
+            "is empty: a scenario needs at least one segment of agents",
+        );
     }
     let mut names = HashSet::new();
     let mut segments = Vec::new();
     for (i, s) in raw.segments.iter().enumerate() {
         if !names.insert(s.name.as_str()) {
-            ck.problem(format!("segments[{i}].name"), format!("= {:?}: duplicate segment name", s.name));
+            ck.problem(
+                format!("segments[{i}].name"),
+                format!("= {:?}: duplicate segment name", s.name),
+            );
         }
         let mut allowed = if s.allowed_kinds.is_empty() && s.allowed_chains.is_empty() {
-            if chains.len() >= 64 { u64::MAX } else { (1u64 << chains.len()) - 1 }
+            if chains.len() >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << chains.len()) - 1
+            }
         } else {
-            mask_of(&mut ck, &format!("segments[{i}].allowed_"), &s.allowed_kinds, &s.allowed_chains)
+            mask_of(
+                &mut ck,
+                &format!("segments[{i}].allowed_"),
+                &s.allowed_kinds,
+                &s.allowed_chains,
+            )
         };
         if !chains.is_empty() {
-            allowed &= if chains.len() >= 64 { u64::MAX } else { (1u64 << chains.len()) - 1 };
+            allowed &= if chains.len() >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << chains.len()) - 1
+            };
         }
         segments.push(check_segment(&mut ck, i, s, allowed));
     }
@@ -158,7 +208,13 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             Some(i) => i,
             None => {
                 let known: Vec<&str> = raw.segments.iter().map(|s| s.name.as_str()).collect();
-                ck.problem(path, format!("= {name:?}: no such segment (segments are {})", known.join(", ")));
+                ck.problem(
+                    path,
+                    format!(
+                        "= {name:?}: no such segment (segments are {})",
+                        known.join(", ")
+                    ),
+                );
                 0
             }
         }
@@ -172,7 +228,14 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             match v {
                 Some(v) => ck.num(&format!("{p}.{field}"), v, bound),
                 None => {
-                    ck.problem(format!("{p}.{field}"), format!("is missing: a {:?} event needs it ({})", e.kind, bound.describe()));
+                    ck.problem(
+                        format!("{p}.{field}"),
+                        format!(
+                            "is missing: a {:?} event needs it ({})",
+                            e.kind,
+                            bound.describe()
+                        ),
+                    );
                     0.0
                 }
             }
@@ -181,7 +244,10 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             match &e.chain {
                 Some(id) => resolve_chain(ck, &format!("{p}.chain"), id),
                 None => {
-                    ck.problem(format!("{p}.chain"), format!("is missing: a {:?} event needs a chain id", e.kind));
+                    ck.problem(
+                        format!("{p}.chain"),
+                        format!("is missing: a {:?} event needs a chain id", e.kind),
+                    );
                     0
                 }
             }
@@ -190,7 +256,10 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             match &e.segment {
                 Some(name) => segment_index(ck, &format!("{p}.segment"), name),
                 None => {
-                    ck.problem(format!("{p}.segment"), format!("is missing: a {:?} event needs a segment name", e.kind));
+                    ck.problem(
+                        format!("{p}.segment"),
+                        format!("is missing: a {:?} event needs a segment name", e.kind),
+                    );
                     0
                 }
             }
@@ -205,13 +274,27 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                 &["chain", "usd_per_day", "duration_days"],
             ),
             "airdrop" => {
-                let airdrop_day = need(&mut ck, "airdrop_day", e.airdrop_day, Bound::Between(e.day.max(0.0), horizon));
+                let airdrop_day = need(
+                    &mut ck,
+                    "airdrop_day",
+                    e.airdrop_day,
+                    Bound::Between(e.day.max(0.0), horizon),
+                );
                 (
                     Some(EventAction::Airdrop {
                         chain: chain(&mut ck),
-                        speculative_apy: need(&mut ck, "speculative_apy", e.speculative_apy, Bound::Between(0.0, 10.0)),
+                        speculative_apy: need(
+                            &mut ck,
+                            "speculative_apy",
+                            e.speculative_apy,
+                            Bound::Between(0.0, 10.0),
+                        ),
                         airdrop_day,
-                        value_usd: ck.num(&format!("{p}.value_usd"), e.value_usd.unwrap_or(0.0), Bound::NonNegative),
+                        value_usd: ck.num(
+                            &format!("{p}.value_usd"),
+                            e.value_usd.unwrap_or(0.0),
+                            Bound::NonNegative,
+                        ),
                     }),
                     &["chain", "speculative_apy", "airdrop_day", "value_usd"],
                 )
@@ -219,25 +302,51 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             "fee_change" => {
                 let chains_mask = match (&e.chain, &e.chain_kind) {
                     (Some(_), None) => 1u64 << chain(&mut ck),
-                    (None, Some(k)) => mask_of(&mut ck, &format!("{p}.chain_"), std::slice::from_ref(k), &[]),
+                    (None, Some(k)) => mask_of(
+                        &mut ck,
+                        &format!("{p}.chain_"),
+                        std::slice::from_ref(k),
+                        &[],
+                    ),
                     _ => {
-                        ck.problem(format!("{p}.chain"), "a fee_change event needs exactly one of chain or chain_kind");
+                        ck.problem(
+                            format!("{p}.chain"),
+                            "a fee_change event needs exactly one of chain or chain_kind",
+                        );
                         0
                     }
                 };
                 (
                     Some(EventAction::FeeChange {
                         chains: chains_mask,
-                        tx_cost_multiplier: ck.num(&format!("{p}.tx_cost_multiplier"), e.tx_cost_multiplier.unwrap_or(1.0), Bound::NonNegative),
-                        data_cost_multiplier: ck.num(&format!("{p}.data_cost_multiplier"), e.data_cost_multiplier.unwrap_or(1.0), Bound::NonNegative),
+                        tx_cost_multiplier: ck.num(
+                            &format!("{p}.tx_cost_multiplier"),
+                            e.tx_cost_multiplier.unwrap_or(1.0),
+                            Bound::NonNegative,
+                        ),
+                        data_cost_multiplier: ck.num(
+                            &format!("{p}.data_cost_multiplier"),
+                            e.data_cost_multiplier.unwrap_or(1.0),
+                            Bound::NonNegative,
+                        ),
                     }),
-                    &["chain", "chain_kind", "tx_cost_multiplier", "data_cost_multiplier"],
+                    &[
+                        "chain",
+                        "chain_kind",
+                        "tx_cost_multiplier",
+                        "data_cost_multiplier",
+                    ],
                 )
             }
             "delay_change" => (
                 Some(EventAction::DelayChange {
                     chain: chain(&mut ck),
-                    withdrawal_delay_days: need(&mut ck, "withdrawal_delay_days", e.withdrawal_delay_days, Bound::Between(0.0, 10_000.0)),
+                    withdrawal_delay_days: need(
+                        &mut ck,
+                        "withdrawal_delay_days",
+                        e.withdrawal_delay_days,
+                        Bound::Between(0.0, 10_000.0),
+                    ),
                 }),
                 &["chain", "withdrawal_delay_days"],
             ),
@@ -253,7 +362,10 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                 let agents = match e.agents {
                     Some(n) if (1..=50_000_000).contains(&n) => n as u32,
                     other => {
-                        ck.problem(format!("{p}.agents"), format!("= {other:?}: must be an integer in [1, 50000000]"));
+                        ck.problem(
+                            format!("{p}.agents"),
+                            format!("= {other:?}: must be an integer in [1, 50000000]"),
+                        );
                         0
                     }
                 };
@@ -262,15 +374,24 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     None => raw
                         .segments
                         .get(seg)
-                        .map(|s| check_capital(&mut ck, &format!("segments[{seg}].capital"), &s.capital))
-                        .unwrap_or(CapitalDist::Lognormal { median_usd: 1.0, sigma: 0.0 }),
+                        .map(|s| {
+                            check_capital(&mut ck, &format!("segments[{seg}].capital"), &s.capital)
+                        })
+                        .unwrap_or(CapitalDist::Lognormal {
+                            median_usd: 1.0,
+                            sigma: 0.0,
+                        }),
                 };
                 (
                     Some(EventAction::UserInflow {
                         segment: seg,
                         agents,
                         capital,
-                        duration_days: ck.num(&format!("{p}.duration_days"), e.duration_days.unwrap_or(1.0), Bound::Positive),
+                        duration_days: ck.num(
+                            &format!("{p}.duration_days"),
+                            e.duration_days.unwrap_or(1.0),
+                            Bound::Positive,
+                        ),
                     }),
                     &["segment", "agents", "capital", "duration_days"],
                 )
@@ -290,9 +411,18 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     e.chains.as_deref().unwrap_or(&[]),
                 );
                 if mask == 0 {
-                    ck.problem(format!("{p}.chains"), "an allow event needs at least one chain in chains or kinds");
+                    ck.problem(
+                        format!("{p}.chains"),
+                        "an allow event needs at least one chain in chains or kinds",
+                    );
                 }
-                (Some(EventAction::Allow { segment: seg, chains: mask }), &["segment", "chains", "kinds"])
+                (
+                    Some(EventAction::Allow {
+                        segment: seg,
+                        chains: mask,
+                    }),
+                    &["segment", "chains", "kinds"],
+                )
             }
             "parameter" => {
                 let c = chain(&mut ck);
@@ -300,12 +430,31 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     Some((_, Some(f))) => Some(f),
                     other => {
                         let names: Vec<&str> = ChainField::ALL.iter().map(|(_, n)| *n).collect();
-                        ck.problem(format!("{p}.field"), format!("= {:?}: must be one of {}", other.map(|o| o.0), names.join(", ")));
+                        ck.problem(
+                            format!("{p}.field"),
+                            format!(
+                                "= {:?}: must be one of {}",
+                                other.map(|o| o.0),
+                                names.join(", ")
+                            ),
+                        );
                         None
                     }
                 };
-                let value = need(&mut ck, "value", e.value, field.map_or(Bound::NonNegative, |f| f.range()));
-                (field.map(|field| EventAction::Parameter { chain: c, field, value }), &["chain", "field", "value"])
+                let value = need(
+                    &mut ck,
+                    "value",
+                    e.value,
+                    field.map_or(Bound::NonNegative, |f| f.range()),
+                );
+                (
+                    field.map(|field| EventAction::Parameter {
+                        chain: c,
+                        field,
+                        value,
+                    }),
+                    &["chain", "field", "value"],
+                )
             }
             other => {
                 ck.problem(
@@ -318,7 +467,14 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         if !used.is_empty() {
             for field in set_fields(e) {
                 if !used.contains(&field) {
-                    ck.problem(format!("{p}.{field}"), format!("does not apply to a {:?} event (it takes {})", e.kind, used.join(", ")));
+                    ck.problem(
+                        format!("{p}.{field}"),
+                        format!(
+                            "does not apply to a {:?} event (it takes {})",
+                            e.kind,
+                            used.join(", ")
+                        ),
+                    );
                 }
             }
         }
@@ -341,6 +497,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         runs: raw.runs,
         seed: raw.seed,
         bridge_time_days: raw.bridge_time_days,
+        cohorts: raw.cohorts,
         market,
         chains,
         segments,
@@ -383,14 +540,42 @@ fn set_fields(e: &RawEvent) -> Vec<&'static str> {
 fn check_market(ck: &mut Checker, raw: &RawScenario) -> Market {
     let m = &raw.market;
     Market {
-        price_drift_apy: ck.num("market.price_drift_apy", m.price_drift_apy, Bound::Between(-1.0, 1.0)),
-        price_volatility: ck.num("market.price_volatility", m.price_volatility, Bound::Between(0.0, 5.0)),
-        network_share_floor: ck.num("market.network_share_floor", m.network_share_floor, Bound::Between(1e-12, 1.0)),
-        incentive_apy_cap: ck.num("market.incentive_apy_cap", m.incentive_apy_cap, Bound::Between(0.0, 100.0)),
-        incentive_tvl_floor_usd: ck.num("market.incentive_tvl_floor_usd", m.incentive_tvl_floor_usd, Bound::Positive),
-        hack_risk_shock_per_year: ck.num("market.hack_risk_shock_per_year", m.hack_risk_shock_per_year, Bound::Between(0.0, 1000.0)),
+        price_drift_apy: ck.num(
+            "market.price_drift_apy",
+            m.price_drift_apy,
+            Bound::Between(-1.0, 1.0),
+        ),
+        price_volatility: ck.num(
+            "market.price_volatility",
+            m.price_volatility,
+            Bound::Between(0.0, 5.0),
+        ),
+        network_share_floor: ck.num(
+            "market.network_share_floor",
+            m.network_share_floor,
+            Bound::Between(1e-12, 1.0),
+        ),
+        incentive_apy_cap: ck.num(
+            "market.incentive_apy_cap",
+            m.incentive_apy_cap,
+            Bound::Between(0.0, 100.0),
+        ),
+        incentive_tvl_floor_usd: ck.num(
+            "market.incentive_tvl_floor_usd",
+            m.incentive_tvl_floor_usd,
+            Bound::Positive,
+        ),
+        hack_risk_shock_per_year: ck.num(
+            "market.hack_risk_shock_per_year",
+            m.hack_risk_shock_per_year,
+            Bound::Between(0.0, 1000.0),
+        ),
         contagion: ck.num("market.contagion", m.contagion, Bound::Between(0.0, 1.0)),
-        risk_half_life_days: ck.num("market.risk_half_life_days", m.risk_half_life_days, Bound::Positive),
+        risk_half_life_days: ck.num(
+            "market.risk_half_life_days",
+            m.risk_half_life_days,
+            Bound::Positive,
+        ),
     }
 }
 
@@ -400,16 +585,29 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
     let kind = match ChainKind::parse(&c.kind) {
         Some(k) => k,
         None => {
-            ck.problem(p("kind"), format!("= {:?}: must be one of l1, optimistic, zk, alt_l1", c.kind));
+            ck.problem(
+                p("kind"),
+                format!("= {:?}: must be one of l1, optimistic, zk, alt_l1", c.kind),
+            );
             ChainKind::AltL1
         }
     };
-    let launch_day = ck.num(&p("launch_day"), c.launch_day, Bound::Between(0.0, horizon.max(0.0)));
-    let initial_tvl_usd = ck.num(&p("initial_tvl_usd"), c.initial_tvl_usd, Bound::Between(0.0, 1e15));
+    let launch_day = ck.num(
+        &p("launch_day"),
+        c.launch_day,
+        Bound::Between(0.0, horizon.max(0.0)),
+    );
+    let initial_tvl_usd = ck.num(
+        &p("initial_tvl_usd"),
+        c.initial_tvl_usd,
+        Bound::Between(0.0, 1e15),
+    );
     if launch_day > 0.0 && initial_tvl_usd > 0.0 {
         ck.problem(
             p("initial_tvl_usd"),
-            format!("= {initial_tvl_usd}: must be 0 because the chain launches at day {launch_day}"),
+            format!(
+                "= {initial_tvl_usd}: must be 0 because the chain launches at day {launch_day}"
+            ),
         );
     }
     let field = |ck: &mut Checker, name: &str, value: f64| -> f64 {
@@ -418,7 +616,11 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
     };
     let chain = Chain {
         id: c.id.clone(),
-        name: if c.name.is_empty() { c.id.clone() } else { c.name.clone() },
+        name: if c.name.is_empty() {
+            c.id.clone()
+        } else {
+            c.name.clone()
+        },
         kind,
         launch_day,
         initial_tvl_usd,
@@ -443,7 +645,9 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
         incentives_usd_per_day: field(ck, "incentives_usd_per_day", c.incentives_usd_per_day),
         hack_rate_per_year: field(ck, "hack_rate_per_year", c.hack_rate_per_year),
         hack_loss: match c.hack_loss {
-            RawLoss::Fixed { value } => LossDist::Fixed(ck.num(&p("hack_loss.value"), value, Bound::Between(0.0, 1.0))),
+            RawLoss::Fixed { value } => {
+                LossDist::Fixed(ck.num(&p("hack_loss.value"), value, Bound::Between(0.0, 1.0)))
+            }
             RawLoss::Beta { alpha, beta } => LossDist::Beta {
                 alpha: ck.num(&p("hack_loss.alpha"), alpha, Bound::Between(1e-3, 1e6)),
                 beta: ck.num(&p("hack_loss.beta"), beta, Bound::Between(1e-3, 1e6)),
@@ -452,18 +656,40 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
         risk_premium_apy: field(ck, "risk_premium_apy", c.risk_premium_apy),
     };
     let apr = c.fast_exit_apr;
-    for (name, v) in [("at_zero", apr.at_zero), ("at_kink", apr.at_kink), ("at_full", apr.at_full)] {
-        ck.num(&p(&format!("fast_exit_apr.{name}")), v, Bound::Between(0.0, 100.0));
+    for (name, v) in [
+        ("at_zero", apr.at_zero),
+        ("at_kink", apr.at_kink),
+        ("at_full", apr.at_full),
+    ] {
+        ck.num(
+            &p(&format!("fast_exit_apr.{name}")),
+            v,
+            Bound::Between(0.0, 100.0),
+        );
     }
-    ck.num(&p("fast_exit_apr.kink"), apr.kink, Bound::Between(0.01, 0.99));
+    ck.num(
+        &p("fast_exit_apr.kink"),
+        apr.kink,
+        Bound::Between(0.01, 0.99),
+    );
     if !kind.is_rollup() && c.data_cost_factor != 0.0 {
-        ck.problem(p("data_cost_factor"), format!("= {}: must be 0 for a chain of kind {:?} (only rollups post data to L1)", c.data_cost_factor, kind.as_str()));
+        ck.problem(
+            p("data_cost_factor"),
+            format!(
+                "= {}: must be 0 for a chain of kind {:?} (only rollups post data to L1)",
+                c.data_cost_factor,
+                kind.as_str()
+            ),
+        );
     }
     if kind.is_rollup() && c.gas_volatility != 0.0 {
         ck.problem(p("gas_volatility"), format!("= {}: must be 0 for a rollup (its fee follows the L1 fee through data_cost_factor)", c.gas_volatility));
     }
     if kind == ChainKind::L1 && c.withdrawal_delay_days != 0.0 {
-        ck.problem(p("withdrawal_delay_days"), format!("= {}: must be 0 for the l1 chain", c.withdrawal_delay_days));
+        ck.problem(
+            p("withdrawal_delay_days"),
+            format!("= {}: must be 0 for the l1 chain", c.withdrawal_delay_days),
+        );
     }
     chain
 }
@@ -471,11 +697,19 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
 fn check_capital(ck: &mut Checker, path: &str, c: &RawCapital) -> CapitalDist {
     match *c {
         RawCapital::Lognormal { median_usd, sigma } => CapitalDist::Lognormal {
-            median_usd: ck.num(&format!("{path}.median_usd"), median_usd, Bound::Between(1e-6, 1e15)),
+            median_usd: ck.num(
+                &format!("{path}.median_usd"),
+                median_usd,
+                Bound::Between(1e-6, 1e15),
+            ),
             sigma: ck.num(&format!("{path}.sigma"), sigma, Bound::Between(0.0, 10.0)),
         },
         RawCapital::Pareto { min_usd, alpha } => CapitalDist::Pareto {
-            min_usd: ck.num(&format!("{path}.min_usd"), min_usd, Bound::Between(1e-6, 1e15)),
+            min_usd: ck.num(
+                &format!("{path}.min_usd"),
+                min_usd,
+                Bound::Between(1e-6, 1e15),
+            ),
             alpha: ck.num(&format!("{path}.alpha"), alpha, Bound::Between(0.1, 100.0)),
         },
     }
@@ -485,10 +719,16 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
     let p = |f: &str| format!("segments[{i}].{f}");
     ck.id(&p("name"), &s.name);
     if s.agents == 0 || s.agents > 50_000_000 {
-        ck.problem(p("agents"), format!("= {}: must be an integer in [1, 50000000]", s.agents));
+        ck.problem(
+            p("agents"),
+            format!("= {}: must be an integer in [1, 50000000]", s.agents),
+        );
     }
     if allowed == 0 {
-        ck.problem(p("allowed_kinds"), "allows no chain: name at least one kind or chain");
+        ck.problem(
+            p("allowed_kinds"),
+            "allows no chain: name at least one kind or chain",
+        );
     }
     let weight = Bound::Between(0.0, 1e6);
     Segment {
@@ -496,7 +736,11 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         agents: s.agents.min(u32::MAX as u64) as u32,
         capital: check_capital(ck, &p("capital"), &s.capital),
         tx_per_month: ck.num(&p("tx_per_month"), s.tx_per_month, Bound::Between(0.0, 1e6)),
-        review_rate_per_day: ck.num(&p("review_rate_per_day"), s.review_rate_per_day, Bound::Between(1e-9, 1e4)),
+        review_rate_per_day: ck.num(
+            &p("review_rate_per_day"),
+            s.review_rate_per_day,
+            Bound::Between(1e-9, 1e4),
+        ),
         logit_scale: ck.num(&p("logit_scale"), s.logit_scale, Bound::Between(0.0, 1e9)),
         w_yield: ck.num(&p("w_yield"), s.w_yield, weight),
         w_cost: ck.num(&p("w_cost"), s.w_cost, weight),
@@ -504,11 +748,23 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         w_liquidity: ck.num(&p("w_liquidity"), s.w_liquidity, weight),
         w_risk: ck.num(&p("w_risk"), s.w_risk, weight),
         w_network: ck.num(&p("w_network"), s.w_network, weight),
-        emergency_prob_per_year: ck.num(&p("emergency_prob_per_year"), s.emergency_prob_per_year, Bound::Between(0.0, 365.0)),
-        emergency_cost_per_day: ck.num(&p("emergency_cost_per_day"), s.emergency_cost_per_day, Bound::Between(0.0, 1.0)),
+        emergency_prob_per_year: ck.num(
+            &p("emergency_prob_per_year"),
+            s.emergency_prob_per_year,
+            Bound::Between(0.0, 365.0),
+        ),
+        emergency_cost_per_day: ck.num(
+            &p("emergency_cost_per_day"),
+            s.emergency_cost_per_day,
+            Bound::Between(0.0, 1.0),
+        ),
         taste_sd: ck.num(&p("taste_sd"), s.taste_sd, Bound::Between(0.0, 100.0)),
         inertia_apy: ck.num(&p("inertia_apy"), s.inertia_apy, Bound::Between(0.0, 100.0)),
-        holding_horizon_days: ck.num(&p("holding_horizon_days"), s.holding_horizon_days, Bound::Between(1e-3, 1e6)),
+        holding_horizon_days: ck.num(
+            &p("holding_horizon_days"),
+            s.holding_horizon_days,
+            Bound::Between(1e-3, 1e6),
+        ),
         allowed,
         panic_prob: ck.num(&p("panic_prob"), s.panic_prob, Bound::Between(0.0, 1.0)),
     }

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: scenarios from text, runs, and paired statistics.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use l2sim::engine::{self, Layout, RunOutput};
+use l2sim::scenario::Scenario;
+
+pub const SMALL: &str = include_str!("../data/small.toml");
+
+pub fn scenario(text: &str) -> Scenario {
+    match Scenario::from_toml_str(text, Path::new("test.toml")) {
+        Ok(s) => s,
+        Err(e) => panic!("test scenario does not validate:\n{e}"),
+    }
+}
+
+/// `text` with the first line starting `key =` replaced by `key = value` (top level or first
+/// occurrence), for one-line scenario variations.
+pub fn with(text: &str, key: &str, value: &str) -> String {
+    let mut done = false;
+    text.lines()
+        .map(|l| {
+            if !done && l.trim_start().starts_with(&format!("{key} =")) {
+                done = true;
+                format!("{key} = {value}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Runs `runs` runs of a scenario.
+pub fn runs(sc: &Scenario, seed: u64, runs: u64) -> (Layout, Vec<RunOutput>) {
+    let layout = Layout::new(sc);
+    let outs = (0..runs)
+        .map(|r| engine::simulate(sc, &layout, seed, r))
+        .collect();
+    (layout, outs)
+}
+
+/// Value of cell `column` (e.g. `tvl_usd.zk`, `l2_share`) at the last sample of a run.
+pub fn final_value(layout: &Layout, out: &RunOutput, column: &str) -> f64 {
+    let i = layout
+        .cells
+        .iter()
+        .position(|c| c.column() == column)
+        .unwrap_or_else(|| panic!("no cell {column}"));
+    out.final_sample(layout)[i]
+}
+
+/// Trajectory of cell `column` over the samples of a run.
+pub fn trajectory(layout: &Layout, out: &RunOutput, column: &str) -> Vec<f64> {
+    let i = layout
+        .cells
+        .iter()
+        .position(|c| c.column() == column)
+        .unwrap_or_else(|| panic!("no cell {column}"));
+    let n = layout.n_cells();
+    (0..layout.sample_days.len())
+        .map(|k| out.samples[k * n + i])
+        .collect()
+}
+
+/// Mean and standard error of the mean.
+pub fn mean_sem(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
