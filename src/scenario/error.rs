@@ -132,6 +132,31 @@ pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
     best
 }
 
+/// The byte range a value covers, children included (the parser's span of a table in an array of
+/// tables covers only its `[[header]]`).
+fn extent(v: &toml::Spanned<DeValue<'_>>) -> Range<usize> {
+    let mut r = v.span();
+    let mut widen = |x: Range<usize>| {
+        r.start = r.start.min(x.start);
+        r.end = r.end.max(x.end);
+    };
+    match v.get_ref() {
+        DeValue::Table(t) => {
+            for (k, child) in t.iter() {
+                widen(k.span());
+                widen(extent(child));
+            }
+        }
+        DeValue::Array(a) => {
+            for child in a.iter() {
+                widen(extent(child));
+            }
+        }
+        _ => {}
+    }
+    r
+}
+
 /// The deepest field path whose value's span contains `offset` (for parser errors).
 pub fn path_at(text: &str, offset: usize) -> String {
     let Ok(root) = DeTable::parse(text) else {
@@ -144,8 +169,7 @@ pub fn path_at(text: &str, offset: usize) -> String {
         let mut found = None;
         if let Some(t) = table {
             for (k, v) in t.iter() {
-                let span = v.span();
-                if span.contains(&offset) || k.span().contains(&offset) {
+                if extent(v).contains(&offset) || k.span().contains(&offset) {
                     if !path.is_empty() {
                         path.push('.');
                     }
@@ -156,7 +180,7 @@ pub fn path_at(text: &str, offset: usize) -> String {
             }
         } else if let Some(DeValue::Array(a)) = value.map(|v| v.get_ref()) {
             for (i, v) in a.iter().enumerate() {
-                if v.span().contains(&offset) {
+                if extent(v).contains(&offset) {
                     path.push_str(&format!("[{i}]"));
                     found = Some(v);
                     break;

@@ -366,7 +366,9 @@ impl Scenario {
         })?;
         validate::validate(raw).map_err(|mut problems| {
             for p in &mut problems {
-                p.location = span_of(text, &p.path).map(|s| line_col(text, s.start));
+                // A field absent from the file is reported where the file starts.
+                p.location =
+                    Some(span_of(text, &p.path).map_or((1, 1), |s| line_col(text, s.start)));
             }
             ScenarioError::Invalid {
                 path: path.to_path_buf(),

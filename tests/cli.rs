@@ -1,0 +1,290 @@
+//! The real binary, end to end, in temporary folders: outputs, determinism across thread counts,
+//! `validate`, `init`, and the bad-input corpus under `tests/bad_inputs/`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn l2sim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_l2sim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the l2sim binary runs")
+}
+
+fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_writes_every_output_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "6",
+            "--save-runs",
+            "--out",
+            "res",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("res");
+    for f in [
+        "scenario.resolved.toml",
+        "quantiles.csv",
+        "runs.csv",
+        "summary.json",
+        "trajectories.csv",
+        ".l2sim-output",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    for chart in [
+        "tvl_fan",
+        "share_by_kind",
+        "final_distribution",
+        "zk_vs_optimistic",
+    ] {
+        let png = fs::read(out.join("charts").join(format!("{chart}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{chart}.png is not a drawn PNG"
+        );
+        let svg = fs::read_to_string(out.join("charts").join(format!("{chart}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("day") || chart == "final_distribution",
+            "{chart}.svg"
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["runs"], 6);
+    assert!(summary["conservation_error_max"].as_f64().unwrap() < 1e-9);
+    assert!(summary["perf"]["decisions_per_second"].as_f64().unwrap() > 0.0);
+    assert!(summary["metrics"]["l2_share"]["mean"].as_f64().is_some());
+
+    let quantiles = fs::read_to_string(out.join("quantiles.csv")).unwrap();
+    assert!(quantiles.starts_with("day,metric,chain,mean,p05,p25,p50,p75,p95\n"));
+    assert!(
+        quantiles.contains("\n0,tvl_usd,opt,3000000000,"),
+        "day-0 TVL equals the scenario's"
+    );
+    assert!(
+        quantiles.contains(",l2_share,,"),
+        "system metrics have an empty chain"
+    );
+    let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 7);
+    assert!(runs.starts_with("run,seed,tvl_usd.l1,"));
+    let samples = 121;
+    let cells = quantiles.lines().count() as usize / samples;
+    let traj_rows = fs::read_to_string(out.join("trajectories.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(traj_rows, 6 * samples * cells);
+
+    // The resolved scenario reproduces the result byte for byte.
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            "res/scenario.resolved.toml",
+            "--out",
+            "again",
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["quantiles.csv", "runs.csv"] {
+        assert_eq!(
+            fs::read(out.join(f)).unwrap(),
+            fs::read(tmp.path().join("again").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn default_run_uses_the_built_in_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(tmp.path(), &["run", "--runs", "2", "--no-plots", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("outputs").join("baseline");
+    assert!(out.join("quantiles.csv").is_file() && out.join("summary.json").is_file());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("baseline: 2 runs"), "{stdout}");
+    assert!(stderr(&o).is_empty(), "--quiet prints nothing on stderr");
+}
+
+fn without_perf(path: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("perf");
+    v
+}
+
+#[test]
+fn thread_count_does_not_change_a_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = repo("tests/data/small.toml");
+    for t in ["1", "2"] {
+        let o = l2sim(
+            tmp.path(),
+            &[
+                "run",
+                &small,
+                "--runs",
+                "40",
+                "--threads",
+                t,
+                "--out",
+                t,
+                "--no-plots",
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for f in ["quantiles.csv", "runs.csv", "scenario.resolved.toml"] {
+        assert!(
+            fs::read(tmp.path().join("1").join(f)).unwrap()
+                == fs::read(tmp.path().join("2").join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    assert_eq!(
+        without_perf(&tmp.path().join("1/summary.json")),
+        without_perf(&tmp.path().join("2/summary.json"))
+    );
+}
+
+#[test]
+fn validate_prints_a_summary_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(tmp.path(), &["validate", &repo("scenarios/baseline.toml")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("valid scenario \"baseline\"")
+            && stdout.contains("arbitrum")
+            && stdout.contains("reviews per run")
+    );
+    assert!(entries(tmp.path()).is_empty());
+    let o = l2sim(tmp.path(), &["validate", &repo("scenarios/bench.toml")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn init_writes_a_valid_scenario_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(tmp.path(), &["init", "my_study.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = l2sim(tmp.path(), &["validate", "my_study.toml"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"my_study\""));
+    let before = fs::read(tmp.path().join("my_study.toml")).unwrap();
+    let o = l2sim(tmp.path(), &["init", "my_study.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"));
+    assert_eq!(before, fs::read(tmp.path().join("my_study.toml")).unwrap());
+}
+
+/// Runs a bad input and checks: exit code 2, one clear message, and nothing written.
+fn assert_rejected(args: &[&str], expect: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--out", "out", "--no-plots", "-q"]);
+    let o = l2sim(tmp.path(), &full);
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{args:?} must exit 2; stderr: {err}"
+    );
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(
+        err.contains(expect),
+        "{args:?}: expected {expect:?} in: {err}"
+    );
+    assert!(
+        entries(tmp.path()).is_empty(),
+        "{args:?} left files behind: {:?}",
+        entries(tmp.path())
+    );
+}
+
+#[test]
+fn bad_input_corpus_is_rejected_with_location_and_allowed_range() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_inputs");
+    let files = entries(&dir);
+    assert!(files.len() >= 40, "the corpus has {} cases", files.len());
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        let first = text.lines().next().unwrap_or("");
+        let path = file.to_string_lossy().into_owned();
+        let expect = first.strip_prefix("# expect: ").unwrap_or("");
+        assert_rejected(&["run", &path], expect);
+        // Every message locates the problem: file:line:column.
+        let o = l2sim(dir.as_path(), &["validate", &path]);
+        let err = stderr(&o);
+        let located = err
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix(&format!("error: {path}:")))
+            .is_some_and(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                parts.next().is_some_and(|l| l.parse::<usize>().is_ok())
+                    && parts.next().is_some_and(|c| c.parse::<usize>().is_ok())
+            });
+        assert!(located, "{path}: no file:line:column in {err}");
+    }
+}
+
+#[test]
+fn bad_flags_and_paths_are_rejected() {
+    let small = repo("tests/data/small.toml");
+    assert_rejected(
+        &["run", &small, "--runs", "0"],
+        "--runs 0: must be in [1, 10000000]",
+    );
+    assert_rejected(
+        &["run", &small, "--threads", "0"],
+        "--threads 0: must be in [1, 1024]",
+    );
+    assert_rejected(
+        &["run", "no/such/file.toml"],
+        "no/such/file.toml: cannot read scenario",
+    );
+    assert_rejected(&["run", &repo("tests")], "cannot read scenario");
+    assert_rejected(&["run", &small, "--runs", "many"], "invalid value 'many'");
+    let tmp = tempfile::tempdir().unwrap();
+    let latin1 = tmp.path().join("latin1.toml");
+    fs::write(&latin1, b"name = \"caf\xe9\"\n").unwrap();
+    assert_rejected(
+        &["run", &latin1.to_string_lossy()],
+        "not a UTF-8 text file (byte 11 is invalid)",
+    );
+}
