@@ -1,0 +1,273 @@
+//! Daily ticks and the events that change the market: scheduled scenario events, stochastic
+//! hacks with panic and contagion, airdrops, inflows and outflows of capital.
+
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
+use super::{Ev, IN_TRANSIT, World, draw_capital, draw_tastes};
+use crate::engine::queue::Priority;
+use crate::scenario::{ChainField, EventAction};
+
+impl World<'_> {
+    /// Daily tick: yields accrue, fee shocks and price move, risk shocks decay, fees refresh.
+    pub(super) fn tick(&mut self) {
+        // Activity fees of the past day, paid from users' income rather than from their capital.
+        for c in 0..self.chains.len() {
+            let (demand, v) = (self.chains[c].demand_tx_per_day.max(0.0), self.views[c]);
+            self.chains[c].fee_revenue_usd += demand * (v.fee_usd - v.data_fee_usd);
+            self.l1_data_revenue_usd += demand * v.data_fee_usd;
+        }
+        for c in 0..self.chains.len() {
+            if !self.chains[c].launched {
+                continue;
+            }
+            let y = self.paid_yield_apy(c);
+            let growth = (y / 365.0).exp();
+            self.ledger.yield_earned += self.tvl_usd(c) * (growth - 1.0);
+            self.chains[c].index *= growth;
+        }
+        for ch in &mut self.chains {
+            let z: f64 = self.rng_market.sample(StandardNormal);
+            let (sigma, theta) = (ch.params.gas_volatility, ch.params.gas_reversion_per_day);
+            if sigma > 0.0 && !ch.params.kind.is_rollup() {
+                let decay = (-theta).exp();
+                let sd = if theta > 0.0 {
+                    sigma * ((1.0 - (-2.0 * theta).exp()) / (2.0 * theta)).sqrt()
+                } else {
+                    sigma
+                };
+                ch.gas_x = ch.gas_x * decay + sd * z;
+            }
+        }
+        let z: f64 = self.rng_market.sample(StandardNormal);
+        let m = &self.sc.market;
+        if m.price_volatility > 0.0 || m.price_drift_apy != 0.0 {
+            let dt = 1.0 / 365.0;
+            let factor = ((m.price_drift_apy - 0.5 * m.price_volatility.powi(2)) * dt
+                + m.price_volatility * dt.sqrt() * z)
+                .exp();
+            let held_units: f64 =
+                self.chains.iter().map(|c| c.units * c.index).sum::<f64>() + self.transit_units;
+            self.ledger.price_gains += held_units * self.price * (factor - 1.0);
+            self.price *= factor;
+        }
+        let decay = 0.5f64.powf(1.0 / m.risk_half_life_days);
+        for ch in &mut self.chains {
+            ch.risk_shock_per_year *= decay;
+        }
+        self.refresh_fees();
+        let next = self.now + 1.0;
+        if next <= self.sc.horizon_days + 1e-9 {
+            self.queue.push(next, Priority::Tick, Ev::Tick);
+        }
+    }
+
+    pub(super) fn apply_event(&mut self, i: usize) {
+        let ev = &self.sc.events[i];
+        match ev.action.clone() {
+            EventAction::Incentives {
+                chain,
+                usd_per_day,
+                duration_days,
+            } => {
+                self.chains[chain].incentives_usd_per_day += usd_per_day;
+                self.queue.push(
+                    self.now + duration_days,
+                    Priority::Change,
+                    Ev::IncentiveEnd {
+                        chain: chain as u16,
+                        usd_per_day,
+                    },
+                );
+            }
+            EventAction::Airdrop {
+                chain,
+                speculative_apy,
+                airdrop_day,
+                ..
+            } => {
+                self.chains[chain].speculative_apy += speculative_apy;
+                self.queue
+                    .push(airdrop_day, Priority::Change, Ev::AirdropPaid(i as u32));
+            }
+            EventAction::FeeChange {
+                chains,
+                tx_cost_multiplier,
+                data_cost_multiplier,
+            } => {
+                for (c, ch) in self.chains.iter_mut().enumerate() {
+                    if chains & (1 << c) != 0 {
+                        ch.params.tx_cost_usd *= tx_cost_multiplier;
+                        ch.params.data_cost_factor *= data_cost_multiplier;
+                    }
+                }
+            }
+            EventAction::DelayChange {
+                chain,
+                withdrawal_delay_days,
+            } => {
+                self.chains[chain].params.withdrawal_delay_days = withdrawal_delay_days;
+            }
+            EventAction::Hack { chain, loss } => self.hack(chain, loss),
+            EventAction::UserInflow { .. } => self.inflow(i, 0),
+            EventAction::CapitalOutflow { fraction } => {
+                for c in 0..self.chains.len() {
+                    let lost = self.tvl_usd(c) * fraction;
+                    self.ledger.outflows += lost;
+                    self.shrink(c, fraction);
+                }
+            }
+            EventAction::Allow { segment, chains } => self.segments[segment].allowed |= chains,
+            EventAction::Parameter {
+                chain,
+                field,
+                value,
+            } => {
+                let ch = &mut self.chains[chain];
+                if field == ChainField::FastExitLiquidityUsd {
+                    ch.pool_available_usd += value - ch.params.fast_exit_liquidity_usd;
+                }
+                ch.params.set(field, value);
+                if field == ChainField::HackRatePerYear && ch.launched {
+                    self.schedule_random_hack(chain);
+                }
+            }
+        }
+        self.refresh_fees();
+    }
+
+    /// Scales every balance on chain `c` by `1 - fraction` (hack loss, capital outflow).
+    pub(super) fn shrink(&mut self, c: usize, fraction: f64) {
+        if fraction < 1.0 {
+            self.chains[c].index *= 1.0 - fraction;
+        } else {
+            for i in 0..self.agent_units.len() {
+                if self.agent_chain[i] as usize == c {
+                    self.agent_units[i] = 0.0;
+                }
+            }
+            self.chains[c].units = 0.0;
+        }
+        self.views_dirty = true;
+    }
+
+    pub(super) fn pay_airdrop(&mut self, i: usize) {
+        if let EventAction::Airdrop {
+            chain,
+            speculative_apy,
+            value_usd,
+            ..
+        } = self.sc.events[i].action
+        {
+            let ch = &mut self.chains[chain];
+            ch.speculative_apy = (ch.speculative_apy - speculative_apy).max(0.0);
+            let tvl = self.tvl_usd(chain);
+            if value_usd > 0.0 && tvl > 0.0 {
+                self.chains[chain].index *= 1.0 + value_usd / tvl;
+                self.ledger.yield_earned += value_usd;
+            }
+            self.views_dirty = true;
+        }
+    }
+
+    /// A hack on chain `c`: the loss, the perceived-risk shock with contagion, and the panic.
+    pub(super) fn hack(&mut self, c: usize, loss: f64) {
+        let lost = self.tvl_usd(c) * loss;
+        self.ledger.hack_losses += lost;
+        self.chains[c].hack_loss_usd += lost;
+        self.shrink(c, loss);
+        let sc = self.sc;
+        let m = &sc.market;
+        let kind = self.chains[c].params.kind;
+        for (j, ch) in self.chains.iter_mut().enumerate() {
+            if j == c {
+                ch.risk_shock_per_year += m.hack_risk_shock_per_year;
+            } else if ch.params.kind == kind {
+                ch.risk_shock_per_year += m.contagion * m.hack_risk_shock_per_year;
+            }
+        }
+        self.refresh_fees();
+        let contagion = m.contagion;
+        for i in 0..self.agent_units.len() {
+            let a = self.agent_chain[i];
+            if a == IN_TRANSIT {
+                continue;
+            }
+            let a = a as usize;
+            let exposure = if a == c {
+                1.0
+            } else if self.chains[a].params.kind == kind {
+                contagion
+            } else {
+                continue;
+            };
+            let p = self.segments[self.agent_segment[i] as usize].panic_prob * exposure;
+            if p <= 0.0 {
+                continue;
+            }
+            let u: f64 = self.rng_events.random();
+            let u_choice: f64 = self.rng_events.random();
+            if u < p && self.agent_units[i] > 0.0 {
+                let b = self.decide(i, u_choice, Some(a));
+                if b != a {
+                    self.migrate(i, b);
+                }
+            }
+        }
+    }
+
+    /// One slot of a `user_inflow` event: new agents arrive and choose where to land.
+    pub(super) fn inflow(&mut self, event: usize, slot: u32) {
+        let EventAction::UserInflow {
+            segment,
+            agents,
+            capital,
+            duration_days,
+        } = self.sc.events[event].action
+        else {
+            return;
+        };
+        let slots = duration_days.ceil().max(1.0) as u32;
+        let first = (agents as u64 * slot as u64 / slots as u64) as u32;
+        let last = (agents as u64 * (slot as u64 + 1) / slots as u64) as u32;
+        let n = self.chains.len();
+        let mut tastes = Vec::with_capacity(n);
+        for _ in first..last {
+            let k = draw_capital(capital, &mut self.rng_agents);
+            tastes.clear();
+            draw_tastes(
+                self.segments[segment].taste_sd,
+                n,
+                &mut self.rng_agents,
+                &mut tastes,
+            );
+            let u: f64 = self.rng_agents.random();
+            // New capital arrives on the L1 and then makes its first choice.
+            let l1 = self.sc.l1;
+            self.add_agent(segment, l1, k, 1.0, &tastes);
+            self.ledger.inflows += k;
+            let i = self.agent_units.len() - 1;
+            let b = self.decide(i, u, None);
+            if b != l1 {
+                self.migrate(i, b);
+            }
+        }
+        self.rebuild_alias();
+        if slot + 1 < slots {
+            let t = self.sc.events[event].day + duration_days * (slot + 1) as f64 / slots as f64;
+            if t <= self.sc.horizon_days {
+                self.queue.push(
+                    t,
+                    Priority::Change,
+                    Ev::Inflow {
+                        event: event as u32,
+                        slot: slot + 1,
+                    },
+                );
+            }
+        }
+        if !self.review_pending {
+            self.schedule_review();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Samples: every observable cell at each sample time, and the conservation check against the
+//! capital the agents actually hold.
+
+use super::{Ev, World};
+use crate::engine::RunOutput;
+use crate::engine::observe::{CHAIN_METRICS, RUN_METRICS, sys};
+
+impl World<'_> {
+    /// Records every cell at sample `k`, and checks conservation against the agents themselves.
+    pub(super) fn sample(&mut self, k: usize) {
+        self.refresh_views();
+        let n = self.chains.len();
+        let layout = self.layout;
+        let base = self.samples.len();
+        self.samples.resize(base + layout.n_cells(), 0.0);
+        let tvl: Vec<f64> = (0..n).map(|c| self.tvl_usd(c)).collect();
+        let total: f64 = tvl.iter().sum();
+        let mut by_kind = [0.0; 4];
+        for (c, ch) in self.chains.iter().enumerate() {
+            by_kind[ch.params.kind as usize] += tvl[c];
+        }
+        let transit = self.transit_units * self.price;
+        let out = &mut self.samples[base..];
+        for c in 0..n {
+            let ch = &self.chains[c];
+            let v = &self.views[c];
+            let cap = ch.params.fast_exit_liquidity_usd;
+            let values = [
+                tvl[c],
+                if total > 0.0 { tvl[c] / total } else { 0.0 },
+                v.fee_usd,
+                v.yield_apy,
+                if cap > 0.0 {
+                    (1.0 - ch.pool_available_usd / cap).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
+                ch.fee_revenue_usd,
+                ch.lp_fee_revenue_usd,
+                ch.bridge_fee_revenue_usd,
+                ch.hack_loss_usd,
+            ];
+            for (m, value) in values.into_iter().enumerate() {
+                out[layout.chain_cell(m, c)] = value;
+            }
+        }
+        debug_assert_eq!(CHAIN_METRICS.len(), 9);
+        let [l1, opt, zk, alt] = by_kind;
+        let l2 = opt + zk;
+        let interval = self.now - self.last_sample_day;
+        let mut set = |m: usize, v: f64| out[layout.system_cell(m)] = v;
+        set(sys::TVL_TOTAL, total);
+        set(sys::TVL_L1, l1);
+        set(sys::TVL_OPTIMISTIC, opt);
+        set(sys::TVL_ZK, zk);
+        set(sys::TVL_ALT_L1, alt);
+        set(sys::IN_TRANSIT, transit);
+        set(
+            sys::L2_SHARE,
+            if l1 + l2 > 0.0 { l2 / (l1 + l2) } else { 0.0 },
+        );
+        set(sys::ZK_SHARE_OF_L2, if l2 > 0.0 { zk / l2 } else { 0.0 });
+        set(
+            sys::ALT_L1_SHARE,
+            if total > 0.0 { alt / total } else { 0.0 },
+        );
+        set(sys::ZK_MINUS_OPTIMISTIC, zk - opt);
+        set(sys::L1_DATA_REVENUE, self.l1_data_revenue_usd);
+        set(
+            sys::LP_FEE_REVENUE,
+            self.chains.iter().map(|c| c.lp_fee_revenue_usd).sum(),
+        );
+        set(sys::HACK_LOSS, self.ledger.hack_losses);
+        set(sys::CANONICAL_WITHDRAWALS, self.canonical_withdrawals_usd);
+        set(
+            sys::MIGRATIONS_PER_DAY,
+            if interval > 0.0 {
+                (self.migrations - self.migrations_at_last_sample) as f64 / interval
+            } else {
+                0.0
+            },
+        );
+        set(sys::PRICE_FACTOR, self.price);
+        set(sys::AGENTS, self.agent_units.len() as f64);
+        self.migrations_at_last_sample = self.migrations;
+        self.last_sample_day = self.now;
+        if self.zk_overtakes_day.is_nan() && zk > opt {
+            self.zk_overtakes_day = self.now;
+        }
+        self.transit_sum += transit;
+        self.transit_peak = self.transit_peak.max(transit);
+        let _ = k;
+        self.check_conservation();
+    }
+
+    /// Relative error between the ledger and the capital actually held by agents and in transit.
+    pub(super) fn check_conservation(&mut self) {
+        let held: f64 = (0..self.agent_units.len())
+            .map(|i| self.agent_capital_usd(i))
+            .sum();
+        let transit: f64 = self
+            .queue
+            .iter()
+            .map(|e| {
+                if let Ev::Arrival { units, .. } = e {
+                    *units
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+            * self.price;
+        let l = &self.ledger;
+        let sources = l.initial + l.inflows + l.yield_earned + l.price_gains;
+        let uses = held + transit + l.fees_paid + l.hack_losses + l.outflows;
+        let scale = l.initial + l.inflows + l.yield_earned.abs() + l.price_gains.abs();
+        let err = if scale > 0.0 {
+            (sources - uses).abs() / scale
+        } else {
+            0.0
+        };
+        self.conservation_error_max = self.conservation_error_max.max(err);
+    }
+
+    pub(in crate::engine) fn into_output(self, run: u64, seed: u64) -> RunOutput {
+        let n_samples = self.layout.sample_days.len() as f64;
+        let mut run_metrics = vec![0.0; RUN_METRICS.len()];
+        run_metrics.copy_from_slice(&[
+            self.zk_overtakes_day,
+            self.transit_sum / n_samples,
+            self.transit_peak,
+            self.migrations as f64,
+            self.fast_exits as f64,
+            self.canonical_exits as f64,
+            self.decisions as f64,
+            self.conservation_error_max,
+        ]);
+        RunOutput {
+            run,
+            seed,
+            samples: self.samples,
+            run_metrics,
+            conservation_error_max: self.conservation_error_max,
+            decisions: self.decisions,
+            events: self.events,
+        }
+    }
+}
