@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use l2sim::batch::{self, BatchConfig};
 use l2sim::engine::{initial_agents, run_seed};
-use l2sim::model::softmax;
+use l2sim::model::{nested_probabilities, softmax};
 
 /// A scenario that switches on every mechanism: hacks with panic and contagion, the price
 /// factor, inflows, outflows, airdrops, incentives, fee, delay and parameter changes, custody.
@@ -158,19 +158,14 @@ logit_scale = 1
     );
 }
 
-/// Identical agents, no migration costs, no network effect, no tastes, no inertia and fixed fees:
-/// every review is an independent draw from softmax(λU), so long-run shares converge to it.
-#[test]
-fn logit_equilibrium_matches_closed_form() {
-    let premia = [0.0, 0.004, 0.008, 0.002];
-    let mut text = String::from(
-        "name = \"logit\"\nhorizon_days = 150\nsample_every_days = 10\nbridge_time_days = 0\n",
+/// Identical agents on equal-capital chains with no migration costs, no network effect, no
+/// tastes, no inertia and fixed fees: every review is an independent draw from the choice
+/// probabilities, so long-run TVL shares converge to their closed form.
+fn equilibrium_scenario(kinds: &[&str], premia: &[f64], nests: &str) -> String {
+    let mut text = format!(
+        "name = \"logit\"\nhorizon_days = 150\nsample_every_days = 10\nbridge_time_days = 0\n{nests}\n"
     );
-    for (i, (kind, p)) in ["l1", "optimistic", "zk", "alt_l1"]
-        .iter()
-        .zip(premia)
-        .enumerate()
-    {
+    for (i, (kind, p)) in kinds.iter().zip(premia).enumerate() {
         text.push_str(&format!(
             "[[chains]]\nid = \"c{i}\"\nkind = \"{kind}\"\ninitial_tvl_usd = 1e9\ntx_cost_usd = 0\nconfirmation_s = 10\nrisk_premium_apy = {p}\n"
         ));
@@ -178,9 +173,11 @@ fn logit_equilibrium_matches_closed_form() {
     text.push_str(
         "[[segments]]\nname = \"a\"\nagents = 4000\ncapital = { dist = \"lognormal\", median_usd = 1000, sigma = 0 }\nreview_rate_per_day = 0.1\nlogit_scale = 200\n",
     );
-    let sc = scenario(&text);
-    let utilities: Vec<f64> = premia.iter().map(|p| -p).collect();
-    let expected = softmax(200.0, &utilities);
+    text
+}
+
+fn assert_shares(text: &str, expected: &[f64]) {
+    let sc = scenario(text);
     let (layout, outs) = runs(&sc, 5, 16);
     for (c, want) in expected.iter().enumerate() {
         let shares: Vec<f64> = outs
@@ -192,9 +189,37 @@ fn logit_equilibrium_matches_closed_form() {
         // agent never reviewed in 150 days).
         assert!(
             (mean - want).abs() < 4.0 * sem + 1e-6,
-            "chain {c}: share {mean} vs softmax {want} (sem {sem})"
+            "chain {c}: share {mean} vs closed form {want} (sem {sem})"
         );
     }
+}
+
+#[test]
+fn logit_equilibrium_matches_closed_form() {
+    let kinds = ["l1", "optimistic", "zk", "alt_l1"];
+    let premia = [0.0, 0.004, 0.008, 0.002];
+    let utilities: Vec<f64> = premia.iter().map(|p| -p).collect();
+    assert_shares(
+        &equilibrium_scenario(&kinds, &premia, ""),
+        &softmax(200.0, &utilities),
+    );
+}
+
+#[test]
+fn nested_logit_equilibrium_matches_closed_form() {
+    let kinds = ["l1", "optimistic", "optimistic", "zk", "zk"];
+    let premia = [0.006, 0.0, 0.003, 0.002, 0.004];
+    let utilities: Vec<f64> = premia.iter().map(|p| -p).collect();
+    let mu = [1.0, 0.3, 0.6, 1.0];
+    let nest = [0u8, 1, 1, 2, 2];
+    let expected = nested_probabilities(200.0, &utilities, &nest, &mu);
+    let plain = softmax(200.0, &utilities);
+    assert!(
+        (expected[1] - plain[1]).abs() > 0.02,
+        "the nests must matter in this test"
+    );
+    let nests = "[nests]\noptimistic = 0.3\nzk = 0.6\n";
+    assert_shares(&equilibrium_scenario(&kinds, &premia, nests), &expected);
 }
 
 #[test]

@@ -207,6 +207,117 @@ pub fn choose(
     last
 }
 
+/// Samples a chain from the nested logit with one nest per chain kind: `nest[c]` is chain `c`'s
+/// nest (0..4) and `mu[n] ∈ (0, 1]` the dissimilarity of nest `n` (1 everywhere is plain logit).
+///
+/// `P(c) = exp(λU_c/μ_n) · S_n^{μ_n − 1} / Σ_m S_m^{μ_m}` with `S_n = Σ_{j∈n} exp(λU_j/μ_n)`,
+/// sampled as a nest, then a chain within it, from one uniform `u` (rescaled inside the nest).
+pub fn choose_nested(
+    lambda: f64,
+    utilities: &[f64],
+    nest: &[u8],
+    mu: &[f64; 4],
+    weights: &mut [f64],
+    u: f64,
+    fallback: usize,
+) -> usize {
+    // Per nest: the largest scaled utility, then log-sum-exp relative to it.
+    let mut top = [f64::NEG_INFINITY; 4];
+    for (c, &x) in utilities.iter().enumerate() {
+        if x.is_finite() {
+            let n = nest[c] as usize;
+            top[n] = top[n].max(lambda * x / mu[n]);
+        }
+    }
+    let mut sum = [0.0; 4];
+    for (c, (w, &x)) in weights.iter_mut().zip(utilities).enumerate() {
+        let n = nest[c] as usize;
+        *w = if x.is_finite() {
+            (lambda * x / mu[n] - top[n]).exp()
+        } else {
+            0.0
+        };
+        sum[n] += *w;
+    }
+    // Inclusive values IV_n = μ_n (top_n + ln S_n); nest weights exp(IV_n − max IV).
+    let iv: Vec<f64> = (0..4)
+        .map(|n| {
+            if sum[n] > 0.0 {
+                mu[n] * (top[n] + sum[n].ln())
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    let max_iv = iv.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max_iv.is_finite() {
+        return fallback;
+    }
+    let nest_w: Vec<f64> = iv
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                (v - max_iv).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let total: f64 = nest_w.iter().sum();
+    let mut target = u * total;
+    let mut chosen = None;
+    for (n, &w) in nest_w.iter().enumerate() {
+        if w > 0.0 {
+            chosen = Some((n, target / w));
+            if target < w {
+                break;
+            }
+            target -= w;
+        }
+    }
+    let Some((n, u_within)) = chosen else {
+        return fallback;
+    };
+    let mut target = u_within.clamp(0.0, 1.0) * sum[n];
+    let mut last = fallback;
+    for (c, &w) in weights.iter().enumerate() {
+        if w > 0.0 && nest[c] as usize == n {
+            last = c;
+            if target < w {
+                return c;
+            }
+            target -= w;
+        }
+    }
+    last
+}
+
+/// Closed-form nested-logit probabilities (for tests and documentation).
+pub fn nested_probabilities(
+    lambda: f64,
+    utilities: &[f64],
+    nest: &[u8],
+    mu: &[f64; 4],
+) -> Vec<f64> {
+    let mut s = [0.0; 4];
+    for (c, &x) in utilities.iter().enumerate() {
+        let n = nest[c] as usize;
+        s[n] += (lambda * x / mu[n]).exp();
+    }
+    let denom: f64 = (0..4)
+        .filter(|&n| s[n] > 0.0)
+        .map(|n| s[n].powf(mu[n]))
+        .sum();
+    utilities
+        .iter()
+        .enumerate()
+        .map(|(c, &x)| {
+            let n = nest[c] as usize;
+            (lambda * x / mu[n]).exp() * s[n].powf(mu[n] - 1.0) / denom
+        })
+        .collect()
+}
+
 /// The closed-form logit probabilities `softmax(λ·U)` (for tests and documentation).
 pub fn softmax(lambda: f64, utilities: &[f64]) -> Vec<f64> {
     let max = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -238,6 +349,38 @@ mod tests {
         for (c, pc) in [(0, p[0]), (1, p[1]), (3, p[2])] {
             assert!((counts[c] as f64 / n as f64 - pc).abs() < 2.0 / n as f64);
         }
+    }
+
+    #[test]
+    fn nested_choice_matches_closed_form() {
+        let u = [0.010, 0.012, 0.011, 0.009, 0.013];
+        let nest = [0u8, 1, 1, 2, 2];
+        for mu in [[1.0, 1.0, 1.0, 1.0], [1.0, 0.3, 0.5, 1.0]] {
+            let p = nested_probabilities(200.0, &u, &nest, &mu);
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            let mut counts = [0usize; 5];
+            let mut w = [0.0; 5];
+            let n = 200_000;
+            for i in 0..n {
+                let x = (i as f64 + 0.5) / n as f64;
+                counts[choose_nested(200.0, &u, &nest, &mu, &mut w, x, 0)] += 1;
+            }
+            // Stratified uniforms: at most one bin of error per nest and chain.
+            for c in 0..5 {
+                assert!(
+                    (counts[c] as f64 / n as f64 - p[c]).abs() < 3.0 / n as f64,
+                    "{mu:?} {c}: {counts:?} vs {p:?}"
+                );
+            }
+        }
+        let plain = softmax(200.0, &u);
+        let nested = nested_probabilities(200.0, &u, &nest, &[1.0; 4]);
+        for c in 0..5 {
+            assert!((plain[c] - nested[c]).abs() < 1e-12);
+        }
+        // A smaller dissimilarity concentrates choice within a nest on its best member.
+        let tight = nested_probabilities(200.0, &u, &nest, &[1.0, 0.2, 1.0, 1.0]);
+        assert!(tight[1] / tight[2] > plain[1] / plain[2]);
     }
 
     #[test]

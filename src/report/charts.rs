@@ -317,7 +317,9 @@ fn histogram<DB: DrawingBackend>(
         let b = (((v - range.0) / width) as usize).min(bins - 1);
         counts[b] += 1;
     }
-    let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
+    let most = counts.iter().copied().max().unwrap_or(0).max(1);
+    let top = most as f64 * 1.1;
+    let whole_x = range.1 - range.0 > 20.0;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(15)
@@ -328,7 +330,15 @@ fn histogram<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .light_line_style(RGBColor(238, 238, 238))
+        .y_labels((most as usize + 1).min(10))
         .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_label_formatter(&|x| {
+            if whole_x {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        })
         .x_desc(x_desc)
         .y_desc("runs")
         .label_style(("sans-serif", 14))

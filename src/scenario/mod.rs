@@ -333,6 +333,9 @@ pub struct Scenario {
     /// Agents stand for cohorts of wallets (see [`raw::RawScenario::cohorts`]).
     pub cohorts: bool,
     pub market: Market,
+    /// Dissimilarity of the nests, indexed by `ChainKind as usize`; `None` when all are 1
+    /// (plain logit).
+    pub nests: Option<[f64; 4]>,
     pub chains: Vec<Chain>,
     pub segments: Vec<Segment>,
     pub events: Vec<Event>,

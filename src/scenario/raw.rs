@@ -36,6 +36,9 @@ pub struct RawScenario {
     pub l2sim_version: Option<String>,
     #[serde(default)]
     pub market: RawMarket,
+    /// Nested logit by chain kind: dissimilarity of each nest in (0, 1]; all 1 is plain logit.
+    #[serde(default)]
+    pub nests: RawNests,
     #[serde(default)]
     pub chains: Vec<RawChain>,
     #[serde(default)]
@@ -85,6 +88,31 @@ impl Default for RawMarket {
             hack_risk_shock_per_year: 0.0,
             contagion: 0.0,
             risk_half_life_days: default_half_life(),
+        }
+    }
+}
+
+/// Dissimilarity parameter of each kind's nest in the nested logit.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawNests {
+    #[serde(default = "one")]
+    pub l1: f64,
+    #[serde(default = "one")]
+    pub optimistic: f64,
+    #[serde(default = "one")]
+    pub zk: f64,
+    #[serde(default = "one")]
+    pub alt_l1: f64,
+}
+
+impl Default for RawNests {
+    fn default() -> Self {
+        Self {
+            l1: 1.0,
+            optimistic: 1.0,
+            zk: 1.0,
+            alt_l1: 1.0,
         }
     }
 }

@@ -70,6 +70,16 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         Bound::Between(0.0, 365.0),
     );
     let market = check_market(&mut ck, &raw);
+    let n = &raw.nests;
+    let nests = [n.l1, n.optimistic, n.zk, n.alt_l1];
+    for (kind, mu) in ChainKind::ALL.iter().zip(nests) {
+        ck.num(
+            &format!("nests.{}", kind.as_str()),
+            mu,
+            Bound::Between(0.01, 1.0),
+        );
+    }
+    let nests = nests.iter().any(|&mu| mu != 1.0).then_some(nests);
 
     if raw.chains.is_empty() {
         ck.problem(
@@ -432,11 +442,15 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                         let names: Vec<&str> = ChainField::ALL.iter().map(|(_, n)| *n).collect();
                         ck.problem(
                             format!("{p}.field"),
-                            format!(
-                                "= {:?}: must be one of {}",
-                                other.map(|o| o.0),
-                                names.join(", ")
-                            ),
+                            match other {
+                                Some((name, _)) => {
+                                    format!("= {name:?}: must be one of {}", names.join(", "))
+                                }
+                                None => format!(
+                                    "is missing: a \"parameter\" event names one of {}",
+                                    names.join(", ")
+                                ),
+                            },
                         );
                         None
                     }
@@ -499,6 +513,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         bridge_time_days: raw.bridge_time_days,
         cohorts: raw.cohorts,
         market,
+        nests,
         chains,
         segments,
         events,

@@ -106,6 +106,8 @@ pub(super) struct World<'a> {
     rng_reviews: ChaCha8Rng,
     rng_events: ChaCha8Rng,
     rng_market: ChaCha8Rng,
+    /// Nest of each chain for the nested logit: its kind.
+    chain_nest: Vec<u8>,
     scratch_u: Vec<f64>,
     scratch_w: Vec<f64>,
     // Observations.
@@ -182,6 +184,7 @@ impl<'a> World<'a> {
             rng_reviews: stream(seed, Purpose::Reviews),
             rng_events: stream(seed, Purpose::Events),
             rng_market: stream(seed, Purpose::Market),
+            chain_nest: sc.chains.iter().map(|c| c.kind as u8).collect(),
             scratch_u: vec![0.0; n_chains],
             scratch_w: vec![0.0; n_chains],
             samples: Vec::with_capacity(layout.sample_days.len() * layout.n_cells()),
@@ -481,7 +484,18 @@ impl<'a> World<'a> {
             &mut self.scratch_u,
         );
         self.decisions += 1;
-        model::choose(seg.logit_scale, &self.scratch_u, &mut self.scratch_w, u, a)
+        match &self.sc.nests {
+            None => model::choose(seg.logit_scale, &self.scratch_u, &mut self.scratch_w, u, a),
+            Some(mu) => model::choose_nested(
+                seg.logit_scale,
+                &self.scratch_u,
+                &self.chain_nest,
+                mu,
+                &mut self.scratch_w,
+                u,
+                a,
+            ),
+        }
     }
 
     fn review(&mut self) {
