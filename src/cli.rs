@@ -217,14 +217,14 @@ fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult, dir: &Pat
         "zk_overtakes_day",
     ] {
         if let Some(s) = result.run_stat(m) {
-            let q = &s.sketch;
+            let missing = s.sketch.nan_count();
             println!(
                 "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
                 fmt(s.moments.mean),
-                fmt(q.quantile(0.05)),
-                fmt(q.quantile(0.95)),
-                if q.nan_count() > 0 {
-                    format!("  (none in {} runs)", q.nan_count())
+                fmt(s.quantile(0.05)),
+                fmt(s.quantile(0.95)),
+                if missing > 0 {
+                    format!("  (none in {missing} runs)")
                 } else {
                     String::new()
                 }

@@ -41,6 +41,16 @@ impl Stat {
         self.moments.add(x);
         self.sketch.add(x);
     }
+
+    /// The `q`-quantile: the sketch's, except that values equal up to rounding (a spread below
+    /// 1e-9 of their magnitude, e.g. day-0 TVL) report their exact mean rather than a bucket.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let (lo, hi) = (self.sketch.min(), self.sketch.max());
+        if self.sketch.count() > 0 && hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
+            return self.moments.mean.clamp(lo, hi);
+        }
+        self.sketch.quantile(q)
+    }
 }
 
 /// What a batch produces besides the per-run outputs passed to the sink.
@@ -146,4 +156,27 @@ fn absorb(result: &mut BatchResult, out: &RunOutput) {
         .max(out.conservation_error_max);
     result.decisions += out.decisions;
     result.events += out.events;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_equal_up_to_rounding_report_their_mean() {
+        let mut s = Stat::default();
+        for x in [
+            62_400_000_000.0,
+            62_399_999_999.999_89,
+            62_400_000_000.000_01,
+        ] {
+            s.add(x);
+        }
+        assert_eq!(s.quantile(0.5), s.moments.mean);
+        let mut t = Stat::default();
+        for x in [1.0, 2.0, 3.0] {
+            t.add(x);
+        }
+        assert!((t.quantile(0.5) - 2.0).abs() <= 2.0 * RELATIVE_ACCURACY * 2.0);
+    }
 }

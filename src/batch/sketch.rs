@@ -93,6 +93,16 @@ impl Sketch {
         self.count
     }
 
+    /// Smallest value added (NaN when empty).
+    pub fn min(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.min }
+    }
+
+    /// Largest value added (NaN when empty).
+    pub fn max(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.max }
+    }
+
     /// Number of NaN values seen.
     pub fn nan_count(&self) -> u64 {
         self.nan

@@ -36,9 +36,9 @@ impl MetricSummary {
             sd: finite(m.sd()),
             ci95_low: finite(m.mean - half),
             ci95_high: finite(m.mean + half),
-            p05: finite(stat.sketch.quantile(0.05)),
-            p50: finite(stat.sketch.quantile(0.5)),
-            p95: finite(stat.sketch.quantile(0.95)),
+            p05: finite(stat.quantile(0.05)),
+            p50: finite(stat.quantile(0.5)),
+            p95: finite(stat.quantile(0.95)),
             missing: stat.sketch.nan_count(),
         }
     }

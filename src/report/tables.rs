@@ -46,7 +46,7 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
                 stats[0] = f64::NAN;
             }
             for (i, q) in QUANTILES.iter().enumerate() {
-                stats[i + 1] = stat.sketch.quantile(*q);
+                stats[i + 1] = stat.quantile(*q);
             }
             rows.push(QuantileRow {
                 day,
