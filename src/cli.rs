@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::batch::{self, BatchConfig};
 use crate::engine::Layout;
 use crate::report::{self, RunsWriter, Staging, TrajectoriesWriter};
-use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, ScenarioError};
+use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, ScenarioError, diff_lines, load_merged};
 
 /// Capital flows between Ethereum L1, optimistic and ZK rollups, and alt-L1s: a discrete-event,
 /// agent-based Monte Carlo simulator.
@@ -253,6 +253,19 @@ fn fmt(x: f64) -> String {
 fn validate(path: &Path) -> Result<()> {
     let sc = Scenario::from_file(path)?;
     println!("{}: valid scenario {:?}", path.display(), sc.name);
+    if let Some(parent) = load_merged(path)?.parent {
+        let base = Scenario::from_file(&parent)?;
+        let lines = diff_lines(&base.raw, &sc.raw);
+        println!(
+            "  extends {} ({:?}), changing {} field(s):",
+            parent.display(),
+            base.name,
+            lines.len()
+        );
+        for line in lines {
+            println!("    {line}");
+        }
+    }
     if !sc.description.is_empty() {
         println!("  {}", sc.description.lines().next().unwrap_or(""));
     }

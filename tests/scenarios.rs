@@ -107,3 +107,140 @@ fn bench_is_the_canonical_benchmark() {
     assert!(b.events.iter().any(|e| e.day == 30.0
         && matches!(e.action, EventAction::Incentives { usd_per_day, duration_days, .. } if usd_per_day == 500_000.0 && duration_days == 120.0)));
 }
+
+#[test]
+fn library_scenarios_are_short_diffs_on_the_baseline_with_a_question() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let library = [
+        "optimistic_first_mover",
+        "zk_fast_withdrawals",
+        "optimistic_fast_finality",
+        "bridge_hack_panic",
+        "blob_fee_drop",
+        "airdrop_farming",
+        "institutional_custody",
+        "alt_l1_competition",
+    ];
+    let baseline = Scenario::baseline();
+    for name in library {
+        let path = dir.join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# Question:"),
+            "{name} must open with its question"
+        );
+        assert!(
+            text.contains("tested (tests/library.rs)"),
+            "{name} must state the claim its test checks"
+        );
+        assert!(
+            text.contains("extends = \"baseline.toml\""),
+            "{name} must extend the baseline"
+        );
+        let sc = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.name, name);
+        let changes = l2sim::scenario::diff_lines(&baseline.raw, &sc.raw);
+        assert!((3..=20).contains(&changes.len()), "{name}: {changes:?}");
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn inheritance_merges_by_id_appends_events_and_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml"),
+    )
+    .unwrap();
+    write(
+        tmp.path(),
+        "parent.toml",
+        &format!("{small}\n[[events]]\nday = 5\nkind = \"hack\"\nchain = \"opt\"\nloss = 0.1\n"),
+    );
+    let child = write(
+        tmp.path(),
+        "child.toml",
+        r#"extends = "parent.toml"
+remove_chains = ["alt"]
+[market]
+contagion = 0.9
+[[chains]]
+id = "zk"
+withdrawal_delay_days = 0.04
+[[segments]]
+name = "whale"
+capital = { dist = "lognormal", median_usd = 1e6, sigma = 0.5 }
+[[events]]
+day = 10
+kind = "delay_change"
+chain = "opt"
+withdrawal_delay_days = 1
+"#,
+    );
+    let sc = Scenario::from_file(&child).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sc.name, "child",
+        "a child without a name is named after its file"
+    );
+    assert_eq!(sc.chains.len(), 3);
+    assert!(sc.chain_index("alt").is_none());
+    let zk = &sc.chains[sc.chain_index("zk").unwrap()];
+    assert_eq!(
+        (zk.withdrawal_delay_days, zk.tx_cost_usd),
+        (0.04, 0.05),
+        "one field overridden, the rest inherited"
+    );
+    assert_eq!(sc.market.contagion, 0.9);
+    assert_eq!(
+        sc.market.hack_risk_shock_per_year, 1.0,
+        "other market fields inherited"
+    );
+    let whale = sc.segments.iter().find(|s| s.name == "whale").unwrap();
+    assert_eq!(
+        whale.capital,
+        l2sim::scenario::CapitalDist::Lognormal {
+            median_usd: 1e6,
+            sigma: 0.5
+        },
+        "tagged tables replace whole"
+    );
+    assert_eq!(sc.events.len(), 2, "events are appended");
+
+    let replacing = write(
+        tmp.path(),
+        "replace.toml",
+        "extends = \"child.toml\"\nname = \"replace\"\nreplace_events = true\n",
+    );
+    let sc = Scenario::from_file(&replacing).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        sc.events.is_empty(),
+        "replace_events with no events clears them"
+    );
+    assert_eq!(sc.chains.len(), 3, "grandparent and parent both apply");
+}
+
+#[test]
+fn inherited_errors_point_into_the_file_that_wrote_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "parent.toml",
+        "name = \"p\"\nhorizon_days = 100\n[[chains]]\nid = \"l1\"\nkind = \"l1\"\ninitial_tvl_usd = 1e9\ntx_cost_usd = 1\nconfirmation_s = -5\n[[segments]]\nname = \"a\"\nagents = 10\ncapital = { dist = \"lognormal\", median_usd = 1000, sigma = 1 }\nreview_rate_per_day = 0.1\nlogit_scale = 10\n",
+    );
+    let child = write(
+        tmp.path(),
+        "child.toml",
+        "extends = \"parent.toml\"\nhorizon_days = -3\n",
+    );
+    let err = Scenario::from_file(&child).unwrap_err().to_string();
+    assert!(err.contains("child.toml:2:16: horizon_days = -3"), "{err}");
+    assert!(
+        err.contains("parent.toml:8:18: chains[0].confirmation_s = -5"),
+        "{err}"
+    );
+}

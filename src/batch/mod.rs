@@ -5,12 +5,14 @@
 //! sink. So every sum is taken in the same order whatever the thread count, and memory holds one
 //! chunk of trajectories at most. Only this module knows rayon.
 
+mod paired;
 mod sketch;
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 
 use crate::engine::{self, Layout, RunOutput};
@@ -98,45 +100,71 @@ pub fn run_batch(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(&RunOutput) -> Result<(), SinkError>,
 ) -> Result<BatchResult, SinkError> {
+    let mut results = run_paired(&[scenario], cfg, progress, &mut |outs| sink(&outs[0]))?;
+    Ok(results.remove(0))
+}
+
+/// Runs `cfg.runs` runs of every scenario with the same per-run seeds (common random numbers).
+/// `sink` sees, in run order, run `r` of every scenario together (in the order given).
+pub fn run_paired(
+    scenarios: &[&Scenario],
+    cfg: &BatchConfig,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(&[RunOutput]) -> Result<(), SinkError>,
+) -> Result<Vec<BatchResult>, SinkError> {
     let started = Instant::now();
-    let layout = Layout::new(scenario);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads.unwrap_or(0))
         .build()?;
     let threads = pool.current_num_threads();
-    let run_columns = layout.run_columns();
-    let mut result = BatchResult {
-        cells: vec![Stat::default(); layout.sample_days.len() * layout.n_cells()],
-        run_stats: vec![Stat::default(); run_columns.len()],
-        run_columns,
-        runs: cfg.runs,
-        seed: cfg.seed,
-        conservation_error_max: 0.0,
-        decisions: 0,
-        events: 0,
-        threads,
-        wall_seconds: 0.0,
-        layout,
-    };
+    let mut results: Vec<BatchResult> = scenarios
+        .iter()
+        .map(|sc| {
+            let layout = Layout::new(sc);
+            let run_columns = layout.run_columns();
+            BatchResult {
+                cells: vec![Stat::default(); layout.sample_days.len() * layout.n_cells()],
+                run_stats: vec![Stat::default(); run_columns.len()],
+                run_columns,
+                runs: cfg.runs,
+                seed: cfg.seed,
+                conservation_error_max: 0.0,
+                decisions: 0,
+                events: 0,
+                threads,
+                wall_seconds: 0.0,
+                layout,
+            }
+        })
+        .collect();
+    let n = scenarios.len() as u64;
     let mut start = 0;
     while start < cfg.runs {
         let end = (start + CHUNK_RUNS).min(cfg.runs);
-        let layout = &result.layout;
+        let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
         let outputs: Vec<RunOutput> = pool.install(|| {
-            (start..end)
+            (start * n..end * n)
                 .into_par_iter()
-                .map(|run| engine::simulate(scenario, layout, cfg.seed, run))
+                .map(|task| {
+                    let (run, s) = (task / n, (task % n) as usize);
+                    engine::simulate(scenarios[s], layouts[s], cfg.seed, run)
+                })
                 .collect()
         });
-        for out in &outputs {
-            sink(out)?;
-            absorb(&mut result, out);
+        for group in outputs.chunks(scenarios.len()) {
+            sink(group)?;
+            for (result, out) in results.iter_mut().zip(group) {
+                absorb(result, out);
+            }
         }
         progress(end);
         start = end;
     }
-    result.wall_seconds = started.elapsed().as_secs_f64();
-    Ok(result)
+    let wall = started.elapsed().as_secs_f64();
+    for r in &mut results {
+        r.wall_seconds = wall;
+    }
+    Ok(results)
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {

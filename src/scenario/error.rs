@@ -18,6 +18,8 @@ pub struct Problem {
     pub message: String,
     /// `(line, column)`, both from 1, when the path could be found in the file.
     pub location: Option<(usize, usize)>,
+    /// The file the location refers to, when it is not the scenario file itself (inheritance).
+    pub file: Option<PathBuf>,
 }
 
 /// Everything that can go wrong while reading a scenario. All are the user's input (exit code 2).
@@ -52,9 +54,10 @@ fn render_problems(path: &std::path::Path, problems: &[Problem]) -> String {
         if i > 0 {
             out.push('\n');
         }
+        let file = p.file.as_deref().unwrap_or(path);
         match p.location {
-            Some((line, col)) => out.push_str(&format!("{}:{line}:{col}: ", path.display())),
-            None => out.push_str(&format!("{}: ", path.display())),
+            Some((line, col)) => out.push_str(&format!("{}:{line}:{col}: ", file.display())),
+            None => out.push_str(&format!("{}: ", file.display())),
         }
         out.push_str(&format!("{} {}", p.path, p.message));
     }
@@ -107,11 +110,24 @@ fn table_get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t toml::Span
 
 /// Byte span of the value at `path`, or of its nearest enclosing value that exists in the file.
 pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
+    walk(text, path).map(|(span, _)| span)
+}
+
+/// Byte span of the value at `path`, only if the whole path is written in the file.
+pub fn span_of_exact(text: &str, path: &str) -> Option<Range<usize>> {
+    walk(text, path).and_then(|(span, exact)| exact.then_some(span))
+}
+
+/// The span of the deepest value along `path`, and whether that is the whole path.
+fn walk(text: &str, path: &str) -> Option<(Range<usize>, bool)> {
     let root = DeTable::parse(text).ok()?;
+    let steps = parse_path(path);
+    let total = steps.len();
+    let mut found = 0;
     let mut best = None;
     let mut table: &DeTable<'_> = root.get_ref();
     let mut current: Option<&toml::Spanned<DeValue<'_>>> = None;
-    for step in parse_path(path) {
+    for step in steps {
         let next = match (step, current.map(|v| v.get_ref())) {
             (Step::Key(k), None) => table_get(table, k),
             (Step::Key(k), Some(DeValue::Table(t))) => table_get(t, k),
@@ -120,6 +136,7 @@ pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
         };
         match next {
             Some(v) => {
+                found += 1;
                 best = Some(v.span());
                 if let DeValue::Table(t) = v.get_ref() {
                     table = t;
@@ -129,7 +146,7 @@ pub fn span_of(text: &str, path: &str) -> Option<Range<usize>> {
             None => break,
         }
     }
-    best
+    best.map(|b| (b, found == total))
 }
 
 /// The byte range a value covers, children included (the parser's span of a table in an array of

@@ -3,13 +3,17 @@
 //! After validation every id is resolved to an index, every range holds, and code downstream never
 //! re-checks input. This module reads files but never writes, prints, or simulates.
 
+mod diff;
 mod error;
+mod inherit;
 pub mod raw;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
+pub use inherit::{Merged, Provenance, Source, load as load_merged};
 pub use raw::RawScenario;
 
 /// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.
@@ -351,12 +355,32 @@ pub const MAX_CHAINS: usize = 64;
 impl Scenario {
     /// Parses and validates scenario text; `path` only labels error messages.
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let source = Source {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+        };
+        Self::from_merged(text, &Provenance::single(source))
+    }
+
+    /// Reads a scenario file, merges the files it `extends`, parses and validates the result.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let merged = inherit::load(path)?;
+        Self::from_merged(&merged.text, &merged.provenance)
+    }
+
+    /// Parses and validates merged scenario text; errors are located through `prov`.
+    fn from_merged(text: &str, prov: &Provenance) -> Result<Scenario, ScenarioError> {
+        let path = prov.sources[0].path.clone();
         let raw: RawScenario = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            let (line, column) = line_col(text, offset);
             let field = path_at(text, offset);
+            let (file, (line, column)) = if prov.is_single() {
+                (path.clone(), line_col(text, offset))
+            } else {
+                prov.locate(&field)
+            };
             ScenarioError::Parse {
-                path: path.to_path_buf(),
+                path: file,
                 line,
                 column,
                 field: if field.is_empty() {
@@ -369,28 +393,16 @@ impl Scenario {
         })?;
         validate::validate(raw).map_err(|mut problems| {
             for p in &mut problems {
-                // A field absent from the file is reported where the file starts.
-                p.location =
-                    Some(span_of(text, &p.path).map_or((1, 1), |s| line_col(text, s.start)));
+                // A field absent from every file is reported where the file starts.
+                let (file, location) = prov.locate(&p.path);
+                p.location = Some(location);
+                p.file = (file != path).then_some(file);
             }
             ScenarioError::Invalid {
-                path: path.to_path_buf(),
+                path: path.clone(),
                 problems,
             }
         })
-    }
-
-    /// Reads, parses and validates a scenario file.
-    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
-        let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| ScenarioError::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
-        Self::from_toml_str(&text, path)
     }
 
     /// The built-in baseline scenario.

@@ -21,6 +21,7 @@ impl Checker {
             path: path.into(),
             message: message.into(),
             location: None,
+            file: None,
         });
     }
 
