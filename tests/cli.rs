@@ -288,3 +288,150 @@ fn bad_flags_and_paths_are_rejected() {
         "not a UTF-8 text file (byte 11 is invalid)",
     );
 }
+
+#[test]
+fn compare_pairs_runs_and_narrows_the_intervals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "compare",
+            &repo("tests/data/small.toml"),
+            &repo("tests/data/small_fast_zk.toml"),
+            "--runs",
+            "40",
+            "--out",
+            "cmp",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("cmp");
+    for f in [
+        "compare.csv",
+        "compare.json",
+        "report.html",
+        "A_small/quantiles.csv",
+        "B_small_fast_zk/runs.csv",
+        "B_small_fast_zk/report.html",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    for chart in ["compare_trajectories", "compare_differences"] {
+        assert!(
+            fs::read(out.join("charts").join(format!("{chart}.png")))
+                .unwrap()
+                .starts_with(b"\x89PNG")
+        );
+        assert!(
+            fs::read_to_string(out.join("charts").join(format!("{chart}.svg")))
+                .unwrap()
+                .contains("<svg")
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"], 40);
+    let m = &json["comparisons"][0]["metrics"]["zk_share_of_l2"];
+    let width = |v: &serde_json::Value| v[1].as_f64().unwrap() - v[0].as_f64().unwrap();
+    assert!(
+        width(&m["ci95"]) < width(&m["unpaired_ci95"]),
+        "pairing must narrow the interval: {m}"
+    );
+    assert!(m["variance_reduction"].as_f64().unwrap() > 0.0);
+    assert!(
+        m["mean_diff"].as_f64().unwrap() > 0.0,
+        "faster, cheaper ZK gains share: {m}"
+    );
+    let csv = fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(
+        csv.starts_with(
+            "scenario_a,scenario_b,metric,n,mean_a,mean_b,mean_diff,ci95_low,ci95_high,"
+        )
+    );
+    assert!(csv.contains("\nsmall,small_fast_zk,zk_share_of_l2,40,"));
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<svg")
+            && html.contains("l2sim compare: small vs small_fast_zk")
+            && !html.contains("<script")
+    );
+}
+
+#[test]
+fn plot_redraws_identical_charts_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "5",
+            "--out",
+            "res",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let res = tmp.path().join("res");
+    let before: Vec<(PathBuf, Vec<u8>)> = entries(&res.join("charts"))
+        .into_iter()
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    let html = fs::read(res.join("report.html")).unwrap();
+    fs::remove_dir_all(res.join("charts")).unwrap();
+    fs::remove_file(res.join("report.html")).unwrap();
+    let o = l2sim(tmp.path(), &["plot", "res"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(before.len(), 8);
+    for (p, bytes) in before {
+        assert!(
+            fs::read(&p).unwrap() == bytes,
+            "{} differs after plot",
+            p.display()
+        );
+    }
+    assert!(fs::read(res.join("report.html")).unwrap() == html);
+    let o = l2sim(tmp.path(), &["plot", "."]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a folder without results is refused"
+    );
+}
+
+#[test]
+fn html_escapes_scenario_strings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evil = fs::read_to_string(repo("tests/data/small.toml"))
+        .unwrap()
+        .replacen(
+            "name = \"small\"",
+            "name = \"small\"\ndescription = \"<script>alert('x')</script> & \\\"quotes\\\"\"",
+            1,
+        );
+    fs::write(tmp.path().join("evil.toml"), evil).unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            "evil.toml",
+            "--runs",
+            "2",
+            "--out",
+            "res",
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = fs::read_to_string(tmp.path().join("res/report.html")).unwrap();
+    assert!(
+        !html.contains("<script>"),
+        "unescaped description in report.html"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;")
+    );
+}

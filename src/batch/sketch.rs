@@ -37,16 +37,6 @@ impl Sketch {
         if x > 0.0 { k } else { -k }
     }
 
-    fn value(key: i32) -> f64 {
-        if key == 0 {
-            return 0.0;
-        }
-        let k = (key.abs() - KEY_OFFSET) as f64;
-        let g = gamma_ln();
-        let v = 2.0 * (k * g).exp() / (g.exp() + 1.0);
-        if key > 0 { v } else { -v }
-    }
-
     pub fn add(&mut self, x: f64) {
         if x.is_nan() {
             self.nan += 1;
@@ -116,15 +106,34 @@ impl Sketch {
         if self.min == self.max {
             return self.min;
         }
-        let rank = (q.clamp(0.0, 1.0) * (self.count - 1) as f64).floor() as u64;
+        // Continuous rank; inside its bucket the value is interpolated linearly by rank, so that
+        // quantiles move smoothly instead of jumping from bucket to bucket.
+        let rank = q.clamp(0.0, 1.0) * (self.count - 1) as f64;
         let mut seen = 0u64;
         for &(key, n) in &self.buckets {
-            seen += n as u64;
-            if seen > rank {
-                return Self::value(key).clamp(self.min, self.max);
+            if (seen + n as u64) as f64 > rank {
+                let (lo, hi) = Self::bounds(key);
+                let frac = ((rank - seen as f64 + 0.5) / n as f64).clamp(0.0, 1.0);
+                return (lo + frac * (hi - lo)).clamp(self.min, self.max);
             }
+            seen += n as u64;
         }
         self.max
+    }
+
+    /// The interval of values a bucket holds, in ascending order.
+    fn bounds(key: i32) -> (f64, f64) {
+        if key == 0 {
+            return (0.0, 0.0);
+        }
+        let k = (key.abs() - KEY_OFFSET) as f64;
+        let g = gamma_ln();
+        let (small, large) = (((k - 1.0) * g).exp(), (k * g).exp());
+        if key > 0 {
+            (small, large)
+        } else {
+            (-large, -small)
+        }
     }
 
     /// Memory held by the buckets, in bytes.

@@ -2,11 +2,13 @@
 //! charts). Nothing outside this module writes result files or knows plotters.
 
 mod charts;
+pub mod compare;
+pub mod html;
 mod output;
 mod summary;
 mod tables;
 
-pub use charts::{ChartData, draw_run_charts};
+pub use charts::{ChartData, CompareChartData, draw_compare_charts, draw_run_charts};
 pub use output::{MARKER, Staging};
 pub use summary::{MetricSummary, summary_json};
 pub use tables::{
@@ -42,7 +44,7 @@ pub fn write_run_report(
     if plots {
         draw_charts_from_files(dir, scenario, &rows)?;
     }
-    Ok(())
+    html::write_run_html(dir)
 }
 
 /// Draws the run charts from `quantiles.csv` rows and the `runs.csv` in `dir`.
@@ -70,4 +72,61 @@ pub fn draw_charts_from_files(dir: &Path, scenario: &Scenario, rows: &[QuantileR
         zk_overtakes_day: overtakes,
     };
     draw_run_charts(&charts, &data)
+}
+
+/// Writes `compare.csv`, `compare.json` and (unless `plots` is false) the compare charts into
+/// `dir`; each scenario's own run folder is in `run_dirs` (the reference first).
+pub fn write_compare_report(
+    dir: &Path,
+    scenarios: &[&Scenario],
+    results: &[BatchResult],
+    rows: &[compare::CompareRow],
+    run_dirs: &[std::path::PathBuf],
+    plots: bool,
+) -> Result<()> {
+    compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
+    let json = compare::compare_json(scenarios, results, rows);
+    std::fs::write(
+        dir.join("compare.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )
+    .context("writing compare.json")?;
+    if plots {
+        draw_compare_charts_from_files(dir, run_dirs)?;
+    }
+    html::write_compare_html(dir, run_dirs, rows)
+}
+
+/// Draws the compare charts of `dir` from its `compare.csv` and its scenarios' run folders.
+pub fn draw_compare_charts_from_files(dir: &Path, run_dirs: &[std::path::PathBuf]) -> Result<()> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts).context("creating charts/")?;
+    let rows = compare::read_compare_csv(&dir.join("compare.csv"))?;
+    let mut scenarios = Vec::new();
+    let mut quantiles = Vec::new();
+    let mut zk = Vec::new();
+    for d in run_dirs {
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        scenarios.push(
+            name.split_once('_')
+                .map_or(name.clone(), |(_, rest)| rest.to_string()),
+        );
+        quantiles.push(read_quantiles(&d.join("quantiles.csv"))?);
+        zk.push(read_run_columns(&d.join("runs.csv"), &["zk_share_of_l2"])?.remove(0));
+    }
+    let diffs: Vec<Vec<f64>> = zk[1..]
+        .iter()
+        .map(|b| b.iter().zip(&zk[0]).map(|(b, a)| b - a).collect())
+        .collect();
+    let data = CompareChartData {
+        scenarios,
+        rows: quantiles,
+        compare: &rows,
+        zk_share_diffs: diffs,
+        runs: zk[0].len() as u64,
+    };
+    draw_compare_charts(&charts, &data)
 }

@@ -137,27 +137,22 @@ fn problem(path: &Path, text: &str, field: &str, message: String) -> ScenarioErr
 /// Reads a scenario file and merges the files it extends.
 pub fn load(path: &Path) -> Result<Merged, ScenarioError> {
     let text = read(path)?;
-    if !text.contains("extends") {
-        return Ok(Merged {
+    let table: Option<Table> = if text.contains("extends") {
+        Some(toml::from_str(&text).map_err(|e| syntax_error(path, &text, &e))?)
+    } else {
+        None
+    };
+    let Some(table) = table.filter(|t| t.contains_key("extends")) else {
+        let source = Source {
+            path: path.to_path_buf(),
             text: text.clone(),
-            provenance: Provenance::single(Source {
-                path: path.to_path_buf(),
-                text,
-            }),
+        };
+        return Ok(Merged {
+            text,
+            provenance: Provenance::single(source),
             parent: None,
         });
-    }
-    let table: Table = toml::from_str(&text).map_err(|e| syntax_error(path, &text, &e))?;
-    if !table.contains_key("extends") {
-        return Ok(Merged {
-            text: text.clone(),
-            provenance: Provenance::single(Source {
-                path: path.to_path_buf(),
-                text,
-            }),
-            parent: None,
-        });
-    }
+    };
     let mut stack = Vec::new();
     let (merged, provenance, parent) = load_chain(path, text, table, &mut stack)?;
     let text = toml::to_string(&merged).map_err(|e| ScenarioError::Parse {

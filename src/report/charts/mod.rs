@@ -4,8 +4,10 @@
 //! columns), so `l2sim plot DIR` can redraw them from the files alone. Nothing else knows plotters.
 //! This file holds what the charts share; `run`, `compare` and `sweep` the charts of each command.
 
+mod compare;
 mod run;
 
+pub use compare::{CompareChartData, draw_compare_charts};
 pub use run::{ChartData, draw_run_charts};
 
 use std::collections::HashMap;
@@ -155,22 +157,29 @@ pub(super) fn band<DB: DrawingBackend, CT: plotters::coord::CoordTranslate<From 
     Ok(())
 }
 
+/// Histogram of one or more groups of values over the same bins (overlaid, translucent when
+/// there are several), with a legend when the groups are named.
 pub(super) fn histogram<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x_desc: &str,
-    values: &[f64],
+    groups: &[(&str, &[f64], RGBColor)],
     range: (f64, f64),
     bins: usize,
-    color: RGBColor,
 ) -> ChartResult {
     let width = (range.1 - range.0) / bins as f64;
-    let mut counts = vec![0u32; bins];
-    for &v in values.iter().filter(|v| v.is_finite()) {
-        let b = (((v - range.0) / width) as usize).min(bins - 1);
-        counts[b] += 1;
-    }
-    let most = counts.iter().copied().max().unwrap_or(0).max(1);
+    let counts: Vec<Vec<u32>> = groups
+        .iter()
+        .map(|(_, values, _)| {
+            let mut counts = vec![0u32; bins];
+            for &v in values.iter().filter(|v| v.is_finite()) {
+                let b = (((v - range.0) / width).max(0.0) as usize).min(bins - 1);
+                counts[b] += 1;
+            }
+            counts
+        })
+        .collect();
+    let most = counts.iter().flatten().copied().max().unwrap_or(0).max(1);
     let top = most as f64 * 1.1;
     let whole_x = range.1 - range.0 > 20.0;
     let mut chart = ChartBuilder::on(area)
@@ -189,7 +198,7 @@ pub(super) fn histogram<DB: DrawingBackend>(
             if whole_x {
                 format!("{x:.0}")
             } else {
-                format!("{x:.2}")
+                format!("{x:.3}")
             }
         })
         .x_desc(x_desc)
@@ -197,13 +206,41 @@ pub(super) fn histogram<DB: DrawingBackend>(
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    chart
-        .draw_series(counts.iter().enumerate().map(|(i, &n)| {
-            let x0 = range.0 + i as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width, n as f64)], color.mix(0.8).filled())
-        }))
-        .map_err(err)?;
+    let alpha = if groups.len() > 1 { 0.45 } else { 0.8 };
+    for ((label, _, color), counts) in groups.iter().zip(&counts) {
+        let color = *color;
+        let drawn = chart
+            .draw_series(counts.iter().enumerate().map(|(i, &n)| {
+                let x0 = range.0 + i as f64 * width;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width, n as f64)],
+                    color.mix(alpha).filled(),
+                )
+            }))
+            .map_err(err)?;
+        if !label.is_empty() {
+            drawn.label(*label).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled())
+            });
+        }
+    }
+    if groups.iter().any(|(label, _, _)| !label.is_empty()) {
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    }
     Ok(())
+}
+
+/// Colour of the `i`-th scenario of a comparison or the `i`-th line of a sweep.
+pub(super) fn series_color(i: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 6] = [
+        RGBColor(31, 78, 160),
+        RGBColor(230, 110, 20),
+        RGBColor(44, 160, 44),
+        RGBColor(160, 40, 140),
+        RGBColor(120, 120, 120),
+        RGBColor(200, 30, 40),
+    ];
+    PALETTE[i % PALETTE.len()]
 }
 
 /// A tight range around finite values, padded, for histograms.

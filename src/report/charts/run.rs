@@ -205,20 +205,18 @@ fn final_distribution<DB: DrawingBackend>(
         &left,
         "l2_share = (optimistic + ZK) / (L1 + optimistic + ZK)",
         "l2_share",
-        &data.final_l2_share,
+        &[("", &data.final_l2_share, RGBColor(214, 39, 40))],
         r,
         30,
-        RGBColor(214, 39, 40),
     )?;
     let r = value_range(&data.final_zk_share_of_l2, 0.0, 1.0);
     histogram(
         &right,
         "zk_share_of_l2 = ZK / (optimistic + ZK)",
         "zk_share_of_l2",
-        &data.final_zk_share_of_l2,
+        &[("", &data.final_zk_share_of_l2, RGBColor(44, 160, 44))],
         r,
         30,
-        RGBColor(44, 160, 44),
     )?;
     Ok(())
 }
@@ -317,6 +315,13 @@ fn zk_vs_optimistic<DB: DrawingBackend>(
         data.zk_overtakes_day.len(),
         100.0 * passed.len() as f64 / data.zk_overtakes_day.len().max(1) as f64
     );
-    histogram(&bottom, &title, "day", &passed, (0.0, horizon), 40, color)?;
+    histogram(
+        &bottom,
+        &title,
+        "day",
+        &[("", &passed, color)],
+        (0.0, horizon),
+        40,
+    )?;
     Ok(())
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Opens every kind of report.html that l2sim writes (run, compare) in headless Chromium and fails
+# if the page logs anything to the console (errors, exceptions) or renders without its charts.
+# Installs Debian's chromium when it is missing. Usage: scripts/check_reports_in_chromium.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet
+bin=target/release/l2sim
+"$bin" run tests/data/small.toml --runs 6 --out "$work/run" --quiet >/dev/null
+"$bin" compare tests/data/small.toml tests/data/small_fast_zk.toml --runs 6 --out "$work/compare" --quiet >/dev/null
+
+failed=0
+for page in "$work/run/report.html" "$work/compare/report.html" "$work/compare/A_small/report.html"; do
+  profile=$(mktemp -d -p "$work")
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --enable-logging=stderr --v=0 \
+    --dump-dom "file://$page" >"$work/dom.html" 2>"$work/chromium.log" || {
+    echo "FAIL: chromium could not open $page"; cat "$work/chromium.log"; failed=1; continue; }
+  if grep -q ":CONSOLE" "$work/chromium.log"; then
+    echo "FAIL: console messages in $page:"; grep ":CONSOLE" "$work/chromium.log"; failed=1
+  elif ! grep -q "<svg" "$work/dom.html"; then
+    echo "FAIL: $page rendered without its charts"; failed=1
+  else
+    echo "ok: $page opens in headless Chromium with no console message ($(grep -o '<svg' "$work/dom.html" | wc -l) charts)"
+  fi
+done
+exit "$failed"

@@ -1,0 +1,159 @@
+//! Commands that read without simulating: `validate`, `plot` and `init`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::InputError;
+use crate::report;
+use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, diff_lines, load_merged};
+
+pub(super) fn validate(path: &Path) -> Result<()> {
+    let sc = Scenario::from_file(path)?;
+    println!("{}: valid scenario {:?}", path.display(), sc.name);
+    if let Some(parent) = load_merged(path)?.parent {
+        let base = Scenario::from_file(&parent)?;
+        let lines = diff_lines(&base.raw, &sc.raw);
+        println!(
+            "  extends {} ({:?}), changing {} field(s):",
+            parent.display(),
+            base.name,
+            lines.len()
+        );
+        for line in lines {
+            println!("    {line}");
+        }
+    }
+    if !sc.description.is_empty() {
+        println!("  {}", sc.description.lines().next().unwrap_or(""));
+    }
+    println!(
+        "  horizon {} days, sample every {} days, {} runs, seed {}",
+        sc.horizon_days, sc.sample_every_days, sc.runs, sc.seed
+    );
+    println!("  chains ({}):", sc.chains.len());
+    println!(
+        "    {:<12} {:<11} {:>6} {:>12} {:>9} {:>9} {:>7}",
+        "id", "kind", "launch", "tvl_usd", "tx_usd", "delay_d", "yield"
+    );
+    for c in &sc.chains {
+        println!(
+            "    {:<12} {:<11} {:>6} {:>12.4e} {:>9} {:>9} {:>7}",
+            c.id,
+            c.kind.as_str(),
+            c.launch_day,
+            c.initial_tvl_usd,
+            c.tx_cost_usd,
+            c.withdrawal_delay_days,
+            c.organic_yield_apy
+        );
+    }
+    let tvl: f64 = sc.chains.iter().map(|c| c.initial_tvl_usd).sum();
+    for kind in ChainKind::ALL {
+        let k: f64 = sc
+            .chains
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.initial_tvl_usd)
+            .sum();
+        println!(
+            "    {:<12} {:>5.1} % of initial TVL",
+            kind.as_str(),
+            100.0 * k / tvl
+        );
+    }
+    println!("  segments ({}):", sc.segments.len());
+    for s in &sc.segments {
+        println!(
+            "    {:<14} {:>9} agents, review every {:.1} days, logit scale {}",
+            s.name,
+            s.agents,
+            1.0 / s.review_rate_per_day,
+            s.logit_scale
+        );
+    }
+    println!("  events: {}", sc.events.len());
+    let reviews = sc.total_review_rate_per_day() * sc.horizon_days;
+    println!(
+        "  estimate: {:.3e} reviews per run, {:.3e} for all {} runs",
+        reviews,
+        reviews * sc.runs as f64,
+        sc.runs
+    );
+    Ok(())
+}
+
+pub(super) fn init(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Err(InputError(format!(
+            "{}: already exists; l2sim init never overwrites a file",
+            path.display()
+        ))
+        .into());
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy().to_lowercase().replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-',
+                "_",
+            )
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "my_scenario".into());
+    let text = BASELINE_TOML.replacen("name = \"baseline\"", &format!("name = \"{stem}\""), 1);
+    std::fs::write(path, text)
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(|e| InputError(format!("{e:#}")))?;
+    println!(
+        "wrote {} (the baseline scenario, named {stem:?}); edit it, then: l2sim run {}",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Redraws the charts of a run or compare folder from its files.
+pub(super) fn plot(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(InputError(format!("{}: not an output folder of l2sim", dir.display())).into());
+    }
+    let mut drawn = Vec::new();
+    if dir.join("compare.csv").is_file() {
+        let mut run_dirs: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("quantiles.csv").is_file())
+            .collect();
+        run_dirs.sort();
+        for d in &run_dirs {
+            redraw_run(d)?;
+            drawn.push(d.display().to_string());
+        }
+        report::draw_compare_charts_from_files(dir, &run_dirs)?;
+        let rows = report::compare::read_compare_csv(&dir.join("compare.csv"))?;
+        report::html::write_compare_html(dir, &run_dirs, &rows)?;
+        drawn.push(dir.display().to_string());
+    } else if dir.join("quantiles.csv").is_file() {
+        redraw_run(dir)?;
+        drawn.push(dir.display().to_string());
+    } else {
+        return Err(InputError(format!(
+            "{}: no quantiles.csv or compare.csv here: not an output folder of `l2sim run` or `l2sim compare`",
+            dir.display()
+        ))
+        .into());
+    }
+    for d in drawn {
+        println!("redrew the charts of {d}");
+    }
+    Ok(())
+}
+
+fn redraw_run(dir: &Path) -> Result<()> {
+    let scenario = Scenario::from_file(&dir.join("scenario.resolved.toml"))?;
+    let rows = report::read_quantiles(&dir.join("quantiles.csv"))?;
+    report::draw_charts_from_files(dir, &scenario, &rows)?;
+    report::html::write_run_html(dir)
+}

@@ -1,0 +1,121 @@
+//! The command line: clap definitions, exit codes (0 success, 2 invalid input, 1 anything else),
+//! progress on stderr, and the final summary on stdout. `simulate` runs the commands that
+//! simulate (`run`, `compare`); `inspect` those that only read (`validate`, `init`).
+
+mod inspect;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::scenario::ScenarioError;
+
+/// Capital flows between Ethereum L1, optimistic and ZK rollups, and alt-L1s: a discrete-event,
+/// agent-based Monte Carlo simulator.
+#[derive(Debug, Parser)]
+#[command(name = "l2sim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a batch of Monte Carlo runs and write tables, summary and charts.
+    Run(RunArgs),
+    /// Run two or more scenarios with common random numbers and compare each with the first.
+    Compare(CompareArgs),
+    /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
+    /// it extends), write nothing.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Redraw every chart of a `run` or `compare` output folder from its CSV files.
+    Plot {
+        /// Output folder of `l2sim run` or `l2sim compare`.
+        dir: PathBuf,
+    },
+    /// Write an annotated starter scenario (the baseline, renamed).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "scenario.toml")]
+        path: PathBuf,
+    },
+}
+
+/// Options shared by the commands that simulate.
+#[derive(Debug, Clone, clap::Args)]
+struct BatchArgs {
+    /// Number of Monte Carlo runs (default: the scenario's `runs`).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: every core). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: outputs/<name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip the charts.
+    #[arg(long)]
+    no_plots: bool,
+    /// Also write every run's trajectories to trajectories.csv.
+    #[arg(long)]
+    save_runs: bool,
+    /// Print nothing on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenario file (TOML); the built-in baseline when omitted.
+    scenario: Option<PathBuf>,
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Scenario files: the first is the reference A, every other one is compared with it.
+    #[arg(required = true, num_args = 2..)]
+    scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+/// An error in what the user gave us: flags, paths, scenario (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let input = e
+                .chain()
+                .any(|c| c.is::<ScenarioError>() || c.is::<InputError>());
+            eprintln!("error: {e:#}");
+            ExitCode::from(if input { 2 } else { 1 })
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => simulate::run(args.scenario.as_deref(), &args.batch),
+        Command::Compare(args) => simulate::compare(&args.scenarios, &args.batch),
+        Command::Validate { scenario } => inspect::validate(&scenario),
+        Command::Plot { dir } => inspect::plot(&dir),
+        Command::Init { path } => inspect::init(&path),
+    }
+}

@@ -1,0 +1,303 @@
+//! The commands that simulate: `run` and `compare`. Both stage their output folder, stream each
+//! scenario's `runs.csv` while the batch runs, then write reports and rename the folder into place.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{BatchArgs, InputError};
+use crate::batch::{self, BatchConfig, BatchResult, Comparison};
+use crate::engine::{Layout, RunOutput};
+use crate::report::{self, RunsWriter, Staging, TrajectoriesWriter, compare};
+use crate::scenario::{BASELINE_TOML, Scenario};
+
+fn load(path: Option<&Path>) -> Result<Scenario> {
+    Ok(match path {
+        Some(p) => Scenario::from_file(p)?,
+        None => Scenario::from_toml_str(BASELINE_TOML, Path::new("<built-in baseline.toml>"))?,
+    })
+}
+
+/// Checks the flags and applies `--runs` / `--seed` to a scenario.
+fn apply_flags(scenario: &mut Scenario, args: &BatchArgs) -> Result<()> {
+    if let Some(runs) = args.runs {
+        if !(1..=10_000_000).contains(&runs) {
+            return Err(InputError(format!("--runs {runs}: must be in [1, 10000000]")).into());
+        }
+        scenario.runs = runs;
+    }
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if let Some(t) = args.threads
+        && !(1..=1024).contains(&t)
+    {
+        return Err(InputError(format!("--threads {t}: must be in [1, 1024]")).into());
+    }
+    Ok(())
+}
+
+fn stage(out: &Path) -> Result<Staging> {
+    if out.exists() && !out.is_dir() {
+        return Err(InputError(format!(
+            "--out {}: exists and is not a folder",
+            out.display()
+        ))
+        .into());
+    }
+    Staging::new(out).map_err(|e| {
+        InputError(format!(
+            "--out {}: cannot write there: {e:#}",
+            out.display()
+        ))
+        .into()
+    })
+}
+
+fn logger(quiet: bool) -> impl Fn(&str) {
+    move |msg: &str| {
+        if !quiet {
+            eprintln!("l2sim: {msg}");
+        }
+    }
+}
+
+/// Runs `scenarios` with common random numbers, streaming each one's `runs.csv` (and, with
+/// `--save-runs`, `trajectories.csv`) into its folder in `dirs`; `also` sees every run group.
+fn simulate_into(
+    dirs: &[PathBuf],
+    scenarios: &[&Scenario],
+    args: &BatchArgs,
+    also: &mut dyn FnMut(&[&Layout], &[RunOutput]),
+) -> Result<Vec<BatchResult>> {
+    let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
+    let layout_refs: Vec<&Layout> = layouts.iter().collect();
+    let mut writers = Vec::new();
+    for (dir, layout) in dirs.iter().zip(&layouts) {
+        std::fs::create_dir_all(dir)?;
+        let traj = if args.save_runs {
+            Some(TrajectoriesWriter::create(&dir.join("trajectories.csv"))?)
+        } else {
+            None
+        };
+        writers.push((RunsWriter::create(&dir.join("runs.csv"), layout)?, traj));
+    }
+    let runs = scenarios[0].runs;
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(runs);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    };
+    let cfg = BatchConfig {
+        runs,
+        seed: scenarios[0].seed,
+        threads: args.threads,
+    };
+    let results = batch::run_paired(scenarios, &cfg, &progress, &mut |outs| {
+        for (((runs_csv, traj), layout), out) in writers.iter_mut().zip(&layouts).zip(outs) {
+            runs_csv.write(layout, out)?;
+            if let Some(t) = traj.as_mut() {
+                t.write(layout, out)?;
+            }
+        }
+        also(&layout_refs, outs);
+        Ok(())
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for (runs_csv, traj) in writers {
+        runs_csv.finish()?;
+        if let Some(t) = traj {
+            t.finish()?;
+        }
+    }
+    Ok(results)
+}
+
+pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
+    let mut scenario = load(path)?;
+    apply_flags(&mut scenario, args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("outputs").join(&scenario.name));
+    let staging = stage(&out)?;
+    let log = logger(args.quiet);
+    log(&format!(
+        "scenario {:?}: {} runs, seed {}, writing {}",
+        scenario.name,
+        scenario.runs,
+        scenario.seed,
+        out.display()
+    ));
+    let dir = staging.path().to_path_buf();
+    let result = simulate_into(
+        std::slice::from_ref(&dir),
+        &[&scenario],
+        args,
+        &mut |_, _| {},
+    )?
+    .remove(0);
+    log(&format!(
+        "{} runs in {:.2} s; writing tables{}",
+        result.runs,
+        result.wall_seconds,
+        if args.no_plots { "" } else { " and charts" }
+    ));
+    report::write_run_report(&dir, &scenario, &result, !args.no_plots)?;
+    let dir = staging.commit()?;
+    print_run_summary(&scenario, &result, &dir);
+    Ok(())
+}
+
+pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
+    let mut scenarios = Vec::new();
+    for p in paths {
+        let mut s = load(Some(p))?;
+        apply_flags(&mut s, args)?;
+        scenarios.push(s);
+    }
+    // Common random numbers need one seed and one number of runs: the reference's.
+    let (runs, seed) = (scenarios[0].runs, scenarios[0].seed);
+    for s in &mut scenarios[1..] {
+        s.runs = runs;
+        s.seed = seed;
+    }
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("outputs").join(format!("compare_{}", names.join("_vs_"))));
+    let staging = stage(&out)?;
+    let log = logger(args.quiet);
+    log(&format!(
+        "comparing {} with {}: {runs} runs each, seed {seed}, writing {}",
+        names[1..].join(", "),
+        names[0],
+        out.display()
+    ));
+    let dirs: Vec<PathBuf> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            staging
+                .path()
+                .join(format!("{}_{}", (b'A' + i as u8) as char, s.name))
+        })
+        .collect();
+    let refs: Vec<&Scenario> = scenarios.iter().collect();
+    let mut comparison: Option<Comparison> = None;
+    let results = simulate_into(&dirs, &refs, args, &mut |layouts, outs| {
+        comparison
+            .get_or_insert_with(|| Comparison::new(layouts))
+            .add(layouts, outs);
+    })?;
+    let comparison = comparison.expect("at least one run");
+    log(&format!(
+        "{} runs of {} scenarios in {:.2} s; writing reports",
+        runs,
+        scenarios.len(),
+        results[0].wall_seconds
+    ));
+    for ((dir, sc), result) in dirs.iter().zip(&refs).zip(&results) {
+        report::write_run_report(dir, sc, result, !args.no_plots)?;
+    }
+    let rows = compare::compare_rows(&refs, &comparison);
+    report::write_compare_report(
+        staging.path(),
+        &refs,
+        &results,
+        &rows,
+        &dirs,
+        !args.no_plots,
+    )?;
+    let dir = staging.commit()?;
+    print_compare_summary(&rows, &dir);
+    Ok(())
+}
+
+fn print_compare_summary(rows: &[compare::CompareRow], dir: &Path) {
+    for r in rows.iter().filter(|r| {
+        [
+            "l2_share",
+            "zk_share_of_l2",
+            "alt_l1_share",
+            "zk_overtakes",
+            "peak_in_transit_usd",
+        ]
+        .contains(&r.metric.as_str())
+    }) {
+        println!(
+            "{} − {}: {:<20} mean {:>11}  95% [{}, {}]  P(B>A) {:.2}  variance reduction {:.0} %",
+            r.scenario_b,
+            r.scenario_a,
+            r.metric,
+            fmt(r.mean_diff),
+            fmt(r.ci95_low),
+            fmt(r.ci95_high),
+            r.p_b_gt_a,
+            100.0 * r.variance_reduction
+        );
+    }
+    println!("  results in {}", dir.display());
+}
+
+pub(super) fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult, dir: &Path) {
+    let day = result.layout.sample_days.last().copied().unwrap_or(0.0);
+    println!(
+        "{}: {} runs, seed {}, day {day}",
+        scenario.name, result.runs, result.seed
+    );
+    for m in [
+        "l2_share",
+        "zk_share_of_l2",
+        "alt_l1_share",
+        "tvl_total_usd",
+        "mean_in_transit_usd",
+        "zk_overtakes_day",
+    ] {
+        if let Some(s) = result.run_stat(m) {
+            let missing = s.sketch.nan_count();
+            println!(
+                "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
+                fmt(s.moments.mean),
+                fmt(s.quantile(0.05)),
+                fmt(s.quantile(0.95)),
+                if missing > 0 {
+                    format!("  (none in {missing} runs)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    println!(
+        "  conservation error max {:.2e}; {:.3e} decisions/s on {} threads",
+        result.conservation_error_max,
+        result.decisions as f64 / result.wall_seconds.max(1e-9),
+        result.threads
+    );
+    println!("  results in {}", dir.display());
+}
+
+fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else if x.abs() >= 1e4 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
+}

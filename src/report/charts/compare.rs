@@ -1,0 +1,246 @@
+//! The charts of a `compare`: both hypotheses' fans on one axis (`compare_trajectories`), and the
+//! paired differences (`compare_differences`): a forest plot of mean differences with paired and
+//! unpaired 95 % intervals, and the per-run distribution of the paired difference.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    ChartResult, P05, P50, P95, SIZE, band, draw_both, err, histogram, index, legend,
+    register_font, series_color, value_range,
+};
+use crate::report::compare::CompareRow;
+use crate::report::tables::QuantileRow;
+
+/// What the charts of a `compare` need (all of it is in the compare folder's files).
+pub struct CompareChartData<'a> {
+    /// Scenario names; the first is the reference A.
+    pub scenarios: Vec<String>,
+    /// `quantiles.csv` rows of each scenario.
+    pub rows: Vec<Vec<QuantileRow>>,
+    /// `compare.csv` rows.
+    pub compare: &'a [CompareRow],
+    /// Per compared scenario (B, C, …): per-run paired differences of final `zk_share_of_l2`.
+    pub zk_share_diffs: Vec<Vec<f64>>,
+    pub runs: u64,
+}
+
+/// Draws `compare_trajectories` and `compare_differences` into `dir`, as PNG and SVG.
+pub fn draw_compare_charts(dir: &Path, data: &CompareChartData) -> Result<()> {
+    register_font()?;
+    draw_both!(dir, "compare_trajectories", |root| trajectories(
+        &root, data
+    ));
+    draw_both!(dir, "compare_differences", |root| differences(&root, data));
+    Ok(())
+}
+
+fn trajectories<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &CompareChartData,
+) -> ChartResult {
+    root.fill(&WHITE).map_err(err)?;
+    let root = root
+        .titled(
+            &format!(
+                "{} — {} runs each, common random numbers",
+                data.scenarios.join(" vs "),
+                data.runs
+            ),
+            ("sans-serif", 22),
+        )
+        .map_err(err)?;
+    let (left, right) = root.split_horizontally(SIZE.0 / 2);
+    for (area, metric, title) in [
+        (
+            &left,
+            "l2_share",
+            "l2_share: (optimistic + ZK) / (L1 + optimistic + ZK)",
+        ),
+        (
+            &right,
+            "zk_share_of_l2",
+            "zk_share_of_l2: ZK / (optimistic + ZK)",
+        ),
+    ] {
+        let indexed: Vec<_> = data.rows.iter().map(|r| index(r)).collect();
+        let series: Vec<_> = indexed
+            .iter()
+            .map(|ix| ix.get(&(metric, "")).cloned().unwrap_or_default())
+            .collect();
+        let horizon = series
+            .iter()
+            .filter_map(|s| s.last().map(|x| x.0))
+            .fold(1.0, f64::max);
+        let hi = series
+            .iter()
+            .flatten()
+            .map(|x| x.1[P95])
+            .fold(0.0, f64::max);
+        let lo = series.iter().flatten().map(|x| x.1[P05]).fold(hi, f64::min);
+        let pad = ((hi - lo) * 0.1).max(0.005);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 17))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..horizon, (lo - pad).max(0.0)..(hi + pad).min(1.0))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(238, 238, 238))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_desc("day")
+            .y_desc("share (median, p05–p95 band)")
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        for (i, (s, name)) in series.iter().zip(&data.scenarios).enumerate() {
+            let color = series_color(i);
+            band(
+                &mut chart,
+                s,
+                P05,
+                P95,
+                1.0,
+                f64::NEG_INFINITY,
+                color.mix(0.15),
+            )?;
+            chart
+                .draw_series(LineSeries::new(
+                    s.iter().map(|(d, v)| (*d, v[P50])),
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    }
+    Ok(())
+}
+
+fn differences<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &CompareChartData,
+) -> ChartResult {
+    root.fill(&WHITE).map_err(err)?;
+    let reference = data.scenarios.first().cloned().unwrap_or_default();
+    let root = root
+        .titled(
+            &format!(
+                "Paired differences against {reference} ({} runs)",
+                data.runs
+            ),
+            ("sans-serif", 22),
+        )
+        .map_err(err)?;
+    let (left, right) = root.split_horizontally(SIZE.0 * 11 / 20);
+    let metrics = ["l2_share", "zk_share_of_l2", "alt_l1_share"];
+    let rows: Vec<&CompareRow> = metrics
+        .iter()
+        .flat_map(|m| data.compare.iter().filter(move |r| r.metric == *m))
+        .collect();
+    let lo = rows
+        .iter()
+        .map(|r| r.unpaired_ci95_low.min(r.ci95_low))
+        .fold(0.0, f64::min);
+    let hi = rows
+        .iter()
+        .map(|r| r.unpaired_ci95_high.max(r.ci95_high))
+        .fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.1).max(1e-4);
+    let n = rows.len().max(1) as f64;
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} · {}", r.metric, r.scenario_b))
+        .collect();
+    let mut chart = ChartBuilder::on(&left)
+        .caption(
+            "mean B − A: paired 95 % interval (thick), unpaired (thin)",
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(230)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n - 0.5))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .y_labels(rows.len().max(1))
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("difference of the final-day share (B − A)")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, -0.5), (0.0, n - 0.5)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+    for (i, r) in rows.iter().enumerate() {
+        let k = data
+            .scenarios
+            .iter()
+            .position(|s| *s == r.scenario_b)
+            .unwrap_or(1);
+        let color = series_color(k);
+        let y = i as f64;
+        chart
+            .draw_series([
+                PathElement::new(
+                    vec![(r.unpaired_ci95_low, y), (r.unpaired_ci95_high, y)],
+                    color.stroke_width(1),
+                ),
+                PathElement::new(
+                    vec![(r.ci95_low, y), (r.ci95_high, y)],
+                    color.stroke_width(6),
+                ),
+            ])
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (r.mean_diff, y),
+                5,
+                BLACK.filled(),
+            )))
+            .map_err(err)?;
+    }
+    let all: Vec<f64> = data.zk_share_diffs.iter().flatten().copied().collect();
+    let range = value_range(&all, -1.0, 1.0);
+    let groups: Vec<(&str, &[f64], RGBColor)> = data
+        .zk_share_diffs
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            (
+                data.scenarios[k + 1].as_str(),
+                d.as_slice(),
+                series_color(k + 1),
+            )
+        })
+        .collect();
+    histogram(
+        &right,
+        "per-run paired difference of final zk_share_of_l2",
+        "B − A",
+        &groups,
+        range,
+        30,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! `compare.csv` and `compare.json`: per compared scenario and headline metric, the paired
+//! difference B − A with its 95 % interval, P(B > A), and what pairing gained over independent runs.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::tables::num;
+use crate::batch::{BatchResult, Comparison, PairedStat};
+use crate::scenario::Scenario;
+
+/// One row of `compare.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRow {
+    pub scenario_a: String,
+    pub scenario_b: String,
+    pub metric: String,
+    pub n: u64,
+    pub mean_a: f64,
+    pub mean_b: f64,
+    pub mean_diff: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    pub sd_diff: f64,
+    pub p_b_gt_a: f64,
+    pub unpaired_ci95_low: f64,
+    pub unpaired_ci95_high: f64,
+    pub variance_reduction: f64,
+}
+
+impl CompareRow {
+    fn of(a: &str, b: &str, metric: &str, s: &PairedStat) -> CompareRow {
+        let (mean, paired, unpaired) =
+            (s.diff.mean, s.paired_half_width(), s.unpaired_half_width());
+        let nan_if_empty = |x: f64| if s.n() == 0 { f64::NAN } else { x };
+        CompareRow {
+            scenario_a: a.to_string(),
+            scenario_b: b.to_string(),
+            metric: metric.to_string(),
+            n: s.n(),
+            mean_a: nan_if_empty(s.a.mean),
+            mean_b: nan_if_empty(s.b.mean),
+            mean_diff: nan_if_empty(mean),
+            ci95_low: mean - paired,
+            ci95_high: mean + paired,
+            sd_diff: s.diff.sd(),
+            p_b_gt_a: nan_if_empty(s.p_b_greater()),
+            unpaired_ci95_low: mean - unpaired,
+            unpaired_ci95_high: mean + unpaired,
+            variance_reduction: nan_if_empty(s.variance_reduction()),
+        }
+    }
+}
+
+/// The rows of `compare.csv`: every compared scenario against the first, metric by metric.
+pub fn compare_rows(scenarios: &[&Scenario], comparison: &Comparison) -> Vec<CompareRow> {
+    let a = &scenarios[0].name;
+    let mut rows = Vec::new();
+    for (k, against) in comparison.against.iter().enumerate() {
+        let b = &scenarios[k + 1].name;
+        for (metric, stat) in against.metrics.iter().zip(&against.stats) {
+            rows.push(CompareRow::of(a, b, metric, stat));
+        }
+    }
+    rows
+}
+
+const HEADER: [&str; 14] = [
+    "scenario_a",
+    "scenario_b",
+    "metric",
+    "n",
+    "mean_a",
+    "mean_b",
+    "mean_diff",
+    "ci95_low",
+    "ci95_high",
+    "sd_diff",
+    "p_b_gt_a",
+    "unpaired_ci95_low",
+    "unpaired_ci95_high",
+    "variance_reduction",
+];
+
+pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record(HEADER)?;
+    for r in rows {
+        let mut rec = vec![
+            r.scenario_a.clone(),
+            r.scenario_b.clone(),
+            r.metric.clone(),
+            r.n.to_string(),
+        ];
+        rec.extend(
+            [
+                r.mean_a,
+                r.mean_b,
+                r.mean_diff,
+                r.ci95_low,
+                r.ci95_high,
+                r.sd_diff,
+                r.p_b_gt_a,
+                r.unpaired_ci95_low,
+                r.unpaired_ci95_high,
+                r.variance_reduction,
+            ]
+            .iter()
+            .map(|&x| num(x)),
+        );
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads `compare.csv` back (for `plot` and tests).
+pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        let f = |i: usize| -> f64 { rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN) };
+        let s = |i: usize| rec.get(i).unwrap_or_default().to_string();
+        rows.push(CompareRow {
+            scenario_a: s(0),
+            scenario_b: s(1),
+            metric: s(2),
+            n: rec.get(3).and_then(|x| x.parse().ok()).unwrap_or(0),
+            mean_a: f(4),
+            mean_b: f(5),
+            mean_diff: f(6),
+            ci95_low: f(7),
+            ci95_high: f(8),
+            sd_diff: f(9),
+            p_b_gt_a: f(10),
+            unpaired_ci95_low: f(11),
+            unpaired_ci95_high: f(12),
+            variance_reduction: f(13),
+        });
+    }
+    Ok(rows)
+}
+
+fn finite(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
+/// The `compare.json` document; machine-dependent figures under `perf`.
+pub fn compare_json(
+    scenarios: &[&Scenario],
+    results: &[BatchResult],
+    rows: &[CompareRow],
+) -> Value {
+    let comparisons: Vec<Value> = scenarios[1..]
+        .iter()
+        .map(|b| {
+            let metrics: serde_json::Map<String, Value> = rows
+                .iter()
+                .filter(|r| r.scenario_b == b.name)
+                .map(|r| {
+                    (
+                        r.metric.clone(),
+                        json!({
+                            "n": r.n,
+                            "mean_a": finite(r.mean_a),
+                            "mean_b": finite(r.mean_b),
+                            "mean_diff": finite(r.mean_diff),
+                            "ci95": [finite(r.ci95_low), finite(r.ci95_high)],
+                            "sd_diff": finite(r.sd_diff),
+                            "p_b_gt_a": finite(r.p_b_gt_a),
+                            "unpaired_ci95": [finite(r.unpaired_ci95_low), finite(r.unpaired_ci95_high)],
+                            "variance_reduction": finite(r.variance_reduction),
+                        }),
+                    )
+                })
+                .collect();
+            json!({ "scenario": b.name, "metrics": metrics })
+        })
+        .collect();
+    let first = &results[0];
+    let decisions: u64 = results.iter().map(|r| r.decisions).sum();
+    let wall = first.wall_seconds.max(1e-9);
+    json!({
+        "l2sim_version": env!("CARGO_PKG_VERSION"),
+        "baseline": scenarios[0].name,
+        "scenarios": scenarios.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "runs": first.runs,
+        "seed": first.seed,
+        "common_random_numbers": true,
+        "conservation_error_max": results.iter().map(|r| r.conservation_error_max).fold(0.0, f64::max),
+        "comparisons": comparisons,
+        "perf": {
+            "wall_seconds": first.wall_seconds,
+            "threads": first.threads,
+            "decisions_per_second": decisions as f64 / wall,
+        },
+    })
+}

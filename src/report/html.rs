@@ -1,0 +1,276 @@
+//! `report.html`: one self-contained page per output folder (charts inlined as SVG, no scripts,
+//! no external files), built from the folder's own files so that `l2sim plot` can rebuild it.
+//! Every string that comes from a scenario is escaped.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::compare::CompareRow;
+use crate::scenario::Scenario;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;font-size:.9em}td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:right}\
+td:first-child,th:first-child,.names td:nth-child(2),.names th:nth-child(2){text-align:left}code,pre{background:#f6f6f6;padding:.15em .35em}\
+pre{padding:1em;overflow:auto;max-height:30em}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
+.note{color:#666;font-size:.9em}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n<p class=\"note\">Written by l2sim {}.</p>\n</body>\n</html>\n",
+        escape(title),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A number for a table: 4 significant figures, USD amounts in engineering notation.
+fn fmt(v: &Value) -> String {
+    match v.as_f64() {
+        None => "–".into(),
+        Some(x) if x.abs() >= 1e5 => format!("{x:.3e}"),
+        Some(x) if x == x.trunc() && x.abs() < 1e5 => format!("{x:.0}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+/// The SVG charts of `dir/charts` in the given order, inlined.
+fn charts(dir: &Path, names: &[&str]) -> String {
+    let mut out = String::new();
+    for name in names {
+        if let Ok(svg) = std::fs::read_to_string(dir.join("charts").join(format!("{name}.svg"))) {
+            let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+            let _ = write!(
+                out,
+                "<figure id=\"{name}\">\n{svg}\n<figcaption class=\"note\">charts/{name}.svg</figcaption></figure>\n"
+            );
+        }
+    }
+    out
+}
+
+fn scenario_tables(sc: &Scenario) -> String {
+    let mut t = String::from(
+        "<table><tr><th>chain</th><th>kind</th><th>launch day</th><th>initial TVL (USD)</th><th>tx cost (USD)</th><th>withdrawal delay (days)</th><th>fast-exit pool (USD)</th><th>organic yield</th><th>risk premium</th></tr>\n",
+    );
+    for c in &sc.chains {
+        let _ = writeln!(
+            t,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3e}</td><td>{}</td><td>{}</td><td>{:.3e}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.id),
+            c.kind.as_str(),
+            c.launch_day,
+            c.initial_tvl_usd,
+            c.tx_cost_usd,
+            c.withdrawal_delay_days,
+            c.fast_exit_liquidity_usd,
+            c.organic_yield_apy,
+            c.risk_premium_apy
+        );
+    }
+    t.push_str("</table>\n<table><tr><th>segment</th><th>agents</th><th>reviews per day</th><th>logit scale</th><th>panic probability</th></tr>\n");
+    for s in &sc.segments {
+        let _ = writeln!(
+            t,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.name),
+            s.agents,
+            s.review_rate_per_day,
+            s.logit_scale,
+            s.panic_prob
+        );
+    }
+    t.push_str("</table>\n");
+    t
+}
+
+const HEADLINE: [(&str, &str); 12] = [
+    (
+        "l2_share",
+        "L2 share: (optimistic + ZK) / (L1 + optimistic + ZK)",
+    ),
+    ("zk_share_of_l2", "ZK share of L2"),
+    ("alt_l1_share", "alt-L1 share of all TVL"),
+    ("tvl_total_usd", "total TVL (USD)"),
+    ("tvl_l1_usd", "L1 TVL (USD)"),
+    ("tvl_optimistic_usd", "optimistic TVL (USD)"),
+    ("tvl_zk_usd", "ZK TVL (USD)"),
+    ("tvl_alt_l1_usd", "alt-L1 TVL (USD)"),
+    (
+        "zk_overtakes_day",
+        "day ZK first exceeds optimistic (runs where it does)",
+    ),
+    ("peak_in_transit_usd", "peak capital in transit (USD)"),
+    ("l1_data_revenue_usd", "L1 data revenue, cumulative (USD)"),
+    ("lp_fee_revenue_usd", "fast-exit LP fees, cumulative (USD)"),
+];
+
+/// Writes `dir/report.html` for a run folder.
+pub fn write_run_html(dir: &Path) -> Result<()> {
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("summary.json")).context("reading summary.json")?,
+    )?;
+    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
+        .context("reading scenario.resolved.toml")?;
+    let sc = Scenario::from_toml_str(&resolved, &dir.join("scenario.resolved.toml"))?;
+    let mut body = format!(
+        "<h1>l2sim run: {}</h1>\n<p>{}</p>\n<p>{} runs, seed {}, horizon {} days. Largest relative conservation error over all samples: {}. Reproduce it, byte for byte, from this folder with <code>l2sim run scenario.resolved.toml --out rerun</code>.</p>\n",
+        escape(&sc.name),
+        escape(&sc.description),
+        summary["runs"],
+        summary["seed"],
+        sc.horizon_days,
+        fmt(&summary["conservation_error_max"]),
+    );
+    body.push_str("<h2>Headline results at the horizon</h2>\n<table><tr><th>metric</th><th>mean</th><th>95 % interval of the mean</th><th>p05</th><th>p50</th><th>p95</th></tr>\n");
+    for (key, label) in HEADLINE {
+        let m = &summary["metrics"][key];
+        if m.is_null() {
+            continue;
+        }
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(label),
+            fmt(&m["mean"]),
+            fmt(&m["ci95_low"]),
+            fmt(&m["ci95_high"]),
+            fmt(&m["p05"]),
+            fmt(&m["p50"]),
+            fmt(&m["p95"])
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<tr><td>probability that ZK overtakes optimistic</td><td>{}</td><td></td><td></td><td></td><td></td></tr>\n</table>",
+        fmt(&summary["zk_overtakes_probability"])
+    );
+    body.push_str("<h2>Charts</h2>\n");
+    body.push_str(&charts(
+        dir,
+        &[
+            "tvl_fan",
+            "share_by_kind",
+            "zk_vs_optimistic",
+            "final_distribution",
+        ],
+    ));
+    body.push_str("<h2>Scenario</h2>\n");
+    body.push_str(&scenario_tables(&sc));
+    let _ = writeln!(
+        body,
+        "<details><summary>scenario.resolved.toml</summary><pre>{}</pre></details>",
+        escape(&resolved)
+    );
+    std::fs::write(
+        dir.join("report.html"),
+        page(&format!("l2sim run: {}", sc.name), &body),
+    )
+    .context("writing report.html")
+}
+
+/// Writes `dir/report.html` for a compare folder whose scenarios' run folders are `run_dirs`.
+pub fn write_compare_html(
+    dir: &Path,
+    run_dirs: &[std::path::PathBuf],
+    rows: &[CompareRow],
+) -> Result<()> {
+    let mut scenarios = Vec::new();
+    for d in run_dirs {
+        let text = std::fs::read_to_string(d.join("scenario.resolved.toml"))
+            .context("reading scenario.resolved.toml")?;
+        scenarios.push((
+            Scenario::from_toml_str(&text, &d.join("scenario.resolved.toml"))?,
+            text,
+        ));
+    }
+    let names: Vec<&str> = scenarios.iter().map(|(s, _)| s.name.as_str()).collect();
+    let reference = &scenarios[0].0;
+    let command: Vec<String> = run_dirs
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/scenario.resolved.toml",
+                d.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut body = format!(
+        "<h1>l2sim compare: {}</h1>\n<p>Each scenario ran {} times with the same per-run seeds (common random numbers, seed {}), so run <i>r</i> of every scenario draws the same agents and review clock; differences are paired run by run. Reproduce it from this folder with <code>l2sim compare {} --out rerun</code>.</p>\n",
+        escape(&names.join(" vs ")),
+        reference.runs,
+        reference.seed,
+        escape(&command.join(" ")),
+    );
+    for (sc, _) in &scenarios {
+        let _ = writeln!(
+            body,
+            "<p><b>{}</b>: {}</p>",
+            escape(&sc.name),
+            escape(&sc.description)
+        );
+    }
+    body.push_str("<h2>Paired differences at the horizon (B − A)</h2>\n<table class=\"names\"><tr><th>B</th><th>metric</th><th>mean A</th><th>mean B</th><th>mean B − A</th><th>95 % interval, paired</th><th>95 % interval, unpaired</th><th>P(B &gt; A)</th><th>variance removed by pairing</th></tr>\n");
+    for r in rows {
+        let v = |x: f64| fmt(&serde_json::json!(x));
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>[{}, {}]</td><td>{:.2}</td><td>{:.0} %</td></tr>",
+            escape(&r.scenario_b),
+            escape(&r.metric),
+            v(r.mean_a),
+            v(r.mean_b),
+            v(r.mean_diff),
+            v(r.ci95_low),
+            v(r.ci95_high),
+            v(r.unpaired_ci95_low),
+            v(r.unpaired_ci95_high),
+            r.p_b_gt_a,
+            100.0 * r.variance_reduction
+        );
+    }
+    body.push_str("</table>\n<h2>Charts</h2>\n");
+    body.push_str(&charts(
+        dir,
+        &["compare_trajectories", "compare_differences"],
+    ));
+    for (d, (sc, text)) in run_dirs.iter().zip(&scenarios) {
+        let folder = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<h2>Scenario {}</h2>\n<p class=\"note\">Its own run report: <code>{}/report.html</code>.</p>\n{}<details><summary>scenario.resolved.toml</summary><pre>{}</pre></details>\n",
+            escape(&sc.name),
+            escape(&folder),
+            scenario_tables(sc),
+            escape(text)
+        );
+    }
+    std::fs::write(
+        dir.join("report.html"),
+        page(&format!("l2sim compare: {}", names.join(" vs ")), &body),
+    )
+    .context("writing report.html")
+}
