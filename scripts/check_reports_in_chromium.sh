@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Opens every kind of report.html that l2sim writes (run, compare) in headless Chromium and fails
+# Opens every kind of report.html that l2sim writes (run, compare, sweep) in headless Chromium and fails
 # if the page logs anything to the console (errors, exceptions) or renders without its charts.
 # Installs Debian's chromium when it is missing. Usage: scripts/check_reports_in_chromium.sh
 set -euo pipefail
@@ -17,9 +17,12 @@ cargo build --release --quiet
 bin=target/release/l2sim
 "$bin" run tests/data/small.toml --runs 6 --out "$work/run" --quiet >/dev/null
 "$bin" compare tests/data/small.toml tests/data/small_fast_zk.toml --runs 6 --out "$work/compare" --quiet >/dev/null
+"$bin" sweep tests/data/small_sweep_2d.toml --runs 4 --out "$work/sweep2d" --quiet >/dev/null
+"$bin" sweep tests/data/small_sweep_zip.toml --runs 4 --out "$work/sweep1d" --quiet >/dev/null
 
 failed=0
-for page in "$work/run/report.html" "$work/compare/report.html" "$work/compare/A_small/report.html"; do
+for page in "$work/run/report.html" "$work/compare/report.html" "$work/compare/A_small/report.html" \
+  "$work/sweep2d/report.html" "$work/sweep1d/report.html"; do
   profile=$(mktemp -d -p "$work")
   timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \

@@ -246,9 +246,23 @@ fn bad_input_corpus_is_rejected_with_location_and_allowed_range() {
         let first = text.lines().next().unwrap_or("");
         let path = file.to_string_lossy().into_owned();
         let expect = first.strip_prefix("# expect: ").unwrap_or("");
-        assert_rejected(&["run", &path], expect);
+        // Grid points are only built, and so checked, by `sweep`.
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let command = if name.starts_with("sweep_") {
+            "sweep"
+        } else {
+            "run"
+        };
+        assert_rejected(&[command, &path], expect);
         // Every message locates the problem: file:line:column.
-        let o = l2sim(dir.as_path(), &["validate", &path]);
+        let o = if command == "sweep" {
+            l2sim(
+                dir.as_path(),
+                &["sweep", &path, "--out", "/nonexistent/never"],
+            )
+        } else {
+            l2sim(dir.as_path(), &["validate", &path])
+        };
         let err = stderr(&o);
         let located = err
             .lines()
@@ -433,5 +447,118 @@ fn html_escapes_scenario_strings() {
     );
     assert!(
         html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;")
+    );
+}
+
+#[test]
+fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "sweep",
+            &repo("tests/data/small_sweep_2d.toml"),
+            "--runs",
+            "4",
+            "--out",
+            "sw",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("sw");
+    for f in [
+        "sweep.csv",
+        "sweep.json",
+        "report.html",
+        "scenario.resolved.toml",
+        "charts/sweep_heatmap.png",
+        "charts/sweep_heatmap.svg",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "point,chains.zk.withdrawal_delay_days,chains.opt.fast_exit_liquidity_usd,metric,n,mean,sd,ci95_low,ci95_high,p05,p50,p95"
+    );
+    let points: Vec<(String, String)> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",l2_share,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ["0.02", "0.5", "3"]
+        .iter()
+        .flat_map(|d| {
+            ["0", "50000000"]
+                .iter()
+                .map(move |l| (d.to_string(), l.to_string()))
+        })
+        .collect();
+    assert_eq!(
+        points, expected,
+        "grid = Cartesian product, the first axis varying slowest"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(info["points"], 6);
+    assert_eq!(info["axes"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn sweep_zip_moves_fields_together_with_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "sweep",
+            &repo("tests/data/small_sweep_zip.toml"),
+            "--runs",
+            "4",
+            "--out",
+            "sw",
+            "-q",
+            "--threads",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("sw");
+    assert!(out.join("charts/sweep_lines.png").is_file());
+    let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",zk_share_of_l2,"))
+        .collect();
+    assert_eq!(rows.len(), 3, "a zip of three values is three points");
+    assert!(
+        rows[0].starts_with("0,0.1,0.035,") && rows[2].starts_with("2,0.01,0.045,"),
+        "{rows:?}"
+    );
+    // Deterministic across thread counts, like every output.
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "sweep",
+            &repo("tests/data/small_sweep_zip.toml"),
+            "--runs",
+            "4",
+            "--out",
+            "sw2",
+            "-q",
+            "--threads",
+            "2",
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success());
+    assert!(
+        fs::read(out.join("sweep.csv")).unwrap()
+            == fs::read(tmp.path().join("sw2/sweep.csv")).unwrap()
     );
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use l2sim::batch::{self, BatchConfig};
-use l2sim::engine::{initial_agents, run_seed};
+use l2sim::engine::{Keep, initial_agents, run_seed};
 use l2sim::model::{nested_probabilities, softmax};
 
 /// A scenario that switches on every mechanism: hacks with panic and contagion, the price
@@ -230,6 +230,7 @@ fn results_do_not_depend_on_thread_count() {
             runs: 40,
             seed: 3,
             threads: Some(threads),
+            keep: Keep::Trajectory,
         };
         let mut seen = Vec::new();
         let r = batch::run_batch(&sc, &cfg, &|_| {}, &mut |o| {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use l2sim::batch::{self, BatchConfig, PairedStat};
-use l2sim::engine::{Layout, RunOutput};
+use l2sim::engine::{Keep, Layout, RunOutput};
 use l2sim::scenario::Scenario;
 
 const RUNS: u64 = 24;
@@ -135,6 +135,7 @@ fn every_library_scenario_moves_in_the_direction_its_header_claims() {
         runs: RUNS,
         seed: 20250101,
         threads: None,
+        keep: Keep::Trajectory,
     };
     batch::run_paired(&refs, &cfg, &|_| {}, &mut |outs| {
         for (claim, stat) in claims.iter().zip(stats.iter_mut()) {

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 
-use crate::engine::{self, Layout, RunOutput};
+use crate::engine::{self, Keep, Layout, RunOutput};
 use crate::scenario::Scenario;
 
 /// Runs simulated together before their results are reduced. Fixed, so that results do not
@@ -29,6 +29,9 @@ pub struct BatchConfig {
     pub seed: u64,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
+    /// What each run keeps: with [`Keep::Final`] only final values are kept and no per-sample
+    /// statistics are built (sweeps).
+    pub keep: Keep,
 }
 
 /// Streaming statistics of one value across runs.
@@ -122,8 +125,12 @@ pub fn run_paired(
         .map(|sc| {
             let layout = Layout::new(sc);
             let run_columns = layout.run_columns();
+            let cells = match cfg.keep {
+                Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
+                Keep::Final => 0,
+            };
             BatchResult {
-                cells: vec![Stat::default(); layout.sample_days.len() * layout.n_cells()],
+                cells: vec![Stat::default(); cells],
                 run_stats: vec![Stat::default(); run_columns.len()],
                 run_columns,
                 runs: cfg.runs,
@@ -138,16 +145,19 @@ pub fn run_paired(
         })
         .collect();
     let n = scenarios.len() as u64;
+    // Runs per chunk: CHUNK_RUNS for one scenario, fewer when many scenarios run together, so
+    // that memory stays bounded. Results do not depend on it: reduction is always in run order.
+    let chunk = (CHUNK_RUNS / n).max(1);
     let mut start = 0;
     while start < cfg.runs {
-        let end = (start + CHUNK_RUNS).min(cfg.runs);
+        let end = (start + chunk).min(cfg.runs);
         let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
         let outputs: Vec<RunOutput> = pool.install(|| {
             (start * n..end * n)
                 .into_par_iter()
                 .map(|task| {
                     let (run, s) = (task / n, (task % n) as usize);
-                    engine::simulate(scenarios[s], layouts[s], cfg.seed, run)
+                    engine::simulate_keeping(scenarios[s], layouts[s], cfg.seed, run, cfg.keep)
                 })
                 .collect()
         });
@@ -168,6 +178,7 @@ pub fn run_paired(
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {
+    // With Keep::Final there are no cell statistics and `zip` stops at once.
     for (stat, &x) in result.cells.iter_mut().zip(&out.samples) {
         stat.add(x);
     }

@@ -73,6 +73,20 @@ pub(super) fn validate(path: &Path) -> Result<()> {
         );
     }
     println!("  events: {}", sc.events.len());
+    if let Some(sweep) = &sc.raw.sweep {
+        let zip = sweep.zip.first().map_or(1, |a| a.values.len());
+        let points: usize = sweep.grid.iter().map(|a| a.values.len()).product::<usize>() * zip;
+        let fields: Vec<&str> = sweep
+            .grid
+            .iter()
+            .chain(&sweep.zip)
+            .map(|a| a.field.as_str())
+            .collect();
+        println!(
+            "  sweep: {points} points over {} (check every point with `l2sim sweep`)",
+            fields.join(", ")
+        );
+    }
     let reviews = sc.total_review_rate_per_day() * sc.horizon_days;
     println!(
         "  estimate: {:.3e} reviews per run, {:.3e} for all {} runs",
@@ -119,7 +133,11 @@ pub(super) fn plot(dir: &Path) -> Result<()> {
         return Err(InputError(format!("{}: not an output folder of l2sim", dir.display())).into());
     }
     let mut drawn = Vec::new();
-    if dir.join("compare.csv").is_file() {
+    if dir.join("sweep.json").is_file() {
+        report::draw_sweep_charts_from_files(dir)?;
+        report::html::write_sweep_html(dir)?;
+        drawn.push(dir.display().to_string());
+    } else if dir.join("compare.csv").is_file() {
         let mut run_dirs: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .flatten()
@@ -140,7 +158,7 @@ pub(super) fn plot(dir: &Path) -> Result<()> {
         drawn.push(dir.display().to_string());
     } else {
         return Err(InputError(format!(
-            "{}: no quantiles.csv or compare.csv here: not an output folder of `l2sim run` or `l2sim compare`",
+            "{}: no quantiles.csv, compare.csv or sweep.json here: not an output folder of `l2sim run`, `compare` or `sweep`",
             dir.display()
         ))
         .into());

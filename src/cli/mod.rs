@@ -28,15 +28,23 @@ enum Command {
     Run(RunArgs),
     /// Run two or more scenarios with common random numbers and compare each with the first.
     Compare(CompareArgs),
+    /// Run every point of the scenario's [sweep] grid with common random numbers.
+    Sweep {
+        /// Scenario file with a [sweep] table.
+        scenario: PathBuf,
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
     /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
     /// it extends), write nothing.
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
-    /// Redraw every chart of a `run` or `compare` output folder from its CSV files.
+    /// Redraw every chart (and report.html) of a `run`, `compare` or `sweep` output folder from
+    /// its CSV and JSON files.
     Plot {
-        /// Output folder of `l2sim run` or `l2sim compare`.
+        /// Output folder of `l2sim run`, `compare` or `sweep`.
         dir: PathBuf,
     },
     /// Write an annotated starter scenario (the baseline, renamed).
@@ -114,6 +122,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => simulate::run(args.scenario.as_deref(), &args.batch),
         Command::Compare(args) => simulate::compare(&args.scenarios, &args.batch),
+        Command::Sweep { scenario, batch } => simulate::sweep(&scenario, &batch),
         Command::Validate { scenario } => inspect::validate(&scenario),
         Command::Plot { dir } => inspect::plot(&dir),
         Command::Init { path } => inspect::init(&path),

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{BatchArgs, InputError};
-use crate::batch::{self, BatchConfig, BatchResult, Comparison};
-use crate::engine::{Layout, RunOutput};
-use crate::report::{self, RunsWriter, Staging, TrajectoriesWriter, compare};
-use crate::scenario::{BASELINE_TOML, Scenario};
+use crate::batch::{self, BatchConfig, BatchResult, Comparison, RunColumn, Stat};
+use crate::engine::{Keep, Layout, RunOutput};
+use crate::report::{
+    self, RunsWriter, Staging, TrajectoriesWriter, compare, sweep as sweep_report,
+};
+use crate::scenario::{BASELINE_TOML, Scenario, expand_sweep};
 
 fn load(path: Option<&Path>) -> Result<Scenario> {
     Ok(match path {
@@ -52,6 +54,20 @@ fn stage(out: &Path) -> Result<Staging> {
             out.display()
         ))
         .into()
+    })
+}
+
+/// An indicatif bar on stderr when it is a terminal (and not `--quiet`).
+fn progress_bar(runs: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
+    (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(runs);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
     })
 }
 
@@ -103,6 +119,7 @@ fn simulate_into(
         runs,
         seed: scenarios[0].seed,
         threads: args.threads,
+        keep: Keep::Trajectory,
     };
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut |outs| {
         for (((runs_csv, traj), layout), out) in writers.iter_mut().zip(&layouts).zip(outs) {
@@ -226,6 +243,123 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
     let dir = staging.commit()?;
     print_compare_summary(&rows, &dir);
     Ok(())
+}
+
+pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
+    if args.save_runs {
+        return Err(InputError("--save-runs: a sweep keeps final values only; run a grid point with `l2sim run` to save its trajectories".into()).into());
+    }
+    let mut sw = expand_sweep(path)?;
+    apply_flags(&mut sw.base, args)?;
+    let (runs, seed) = (sw.base.runs, sw.base.seed);
+    for p in &mut sw.points {
+        // Common random numbers across grid points: one seed, one number of runs.
+        p.scenario.runs = runs;
+        p.scenario.seed = seed;
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("outputs").join(format!("sweep_{}", sw.base.name)));
+    let staging = stage(&out)?;
+    let log = logger(args.quiet);
+    log(&format!(
+        "sweep of {:?}: {} points × {runs} runs, seed {seed}, over {}; writing {}",
+        sw.base.name,
+        sw.points.len(),
+        sw.fields.join(", "),
+        out.display()
+    ));
+    let refs: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
+    let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
+    let base_layout = Layout::new(&sw.base);
+    let metrics = batch::headline_columns(&base_layout, &base_layout);
+    let columns: Vec<Vec<RunColumn>> = layouts
+        .iter()
+        .map(|l| metrics.iter().map(|m| RunColumn::find(l, m)).collect())
+        .collect();
+    let mut stats = vec![vec![Stat::default(); metrics.len()]; refs.len()];
+    let bar = progress_bar(runs, args.quiet);
+    let progress = |done: u64| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    };
+    let cfg = BatchConfig {
+        runs,
+        seed,
+        threads: args.threads,
+        keep: Keep::Final,
+    };
+    let results = batch::run_paired(&refs, &cfg, &progress, &mut |outs| {
+        for (p, out) in outs.iter().enumerate() {
+            for (stat, col) in stats[p].iter_mut().zip(&columns[p]) {
+                stat.add(col.value(&layouts[p], out));
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    log(&format!(
+        "{} points × {runs} runs in {:.2} s; writing reports",
+        refs.len(),
+        results[0].wall_seconds
+    ));
+    let mut rows = Vec::new();
+    for (p, point) in sw.points.iter().enumerate() {
+        let params: Vec<String> = point
+            .params
+            .iter()
+            .map(|(_, v)| sweep_report::param_label(v))
+            .collect();
+        for (metric, stat) in metrics.iter().zip(&stats[p]) {
+            rows.push(sweep_report::SweepRow::of(p, params.clone(), metric, stat));
+        }
+    }
+    let info = sweep_report::SweepInfo {
+        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: sw.base.name.clone(),
+        runs,
+        seed,
+        points: sw.points.len(),
+        axes: sweep_report::axes(&sw),
+        conservation_error_max: results
+            .iter()
+            .map(|r| r.conservation_error_max)
+            .fold(0.0, f64::max),
+    };
+    let dir = staging.path().to_path_buf();
+    std::fs::write(dir.join("scenario.resolved.toml"), sw.base.resolved_toml())?;
+    report::write_sweep_report(&dir, &sw.fields, &info, &rows, !args.no_plots)?;
+    let dir = staging.commit()?;
+    print_sweep_summary(&sw.fields, &rows, &dir);
+    Ok(())
+}
+
+fn print_sweep_summary(fields: &[String], rows: &[sweep_report::SweepRow], dir: &Path) {
+    println!(
+        "{:>5}  {:<40}  {:>24}  {:>24}",
+        "point",
+        fields.join(", "),
+        "zk_share_of_l2 (95% CI)",
+        "l2_share (95% CI)"
+    );
+    let metric = |m: &'static str| rows.iter().filter(move |r| r.metric == m);
+    for (zk, l2) in metric("zk_share_of_l2").zip(metric("l2_share")).take(40) {
+        let ci = |r: &sweep_report::SweepRow| {
+            format!("{:.4} [{:.4}, {:.4}]", r.stats[0], r.stats[2], r.stats[3])
+        };
+        println!(
+            "{:>5}  {:<40}  {:>24}  {:>24}",
+            zk.point,
+            zk.params.join(", "),
+            ci(zk),
+            ci(l2)
+        );
+    }
+    println!("  results in {}", dir.display());
 }
 
 fn print_compare_summary(rows: &[compare::CompareRow], dir: &Path) {

@@ -25,7 +25,8 @@ pub struct RunOutput {
     pub run: u64,
     /// The run's seed (derived from the master seed and `run`).
     pub seed: u64,
-    /// `layout.sample_days.len() × layout.n_cells()` values, sample-major.
+    /// `layout.sample_days.len() × layout.n_cells()` values, sample-major (only the last sample's
+    /// with [`Keep::Final`]).
     pub samples: Vec<f64>,
     /// Values of [`RUN_METRICS`], in that order.
     pub run_metrics: Vec<f64>,
@@ -45,10 +46,30 @@ impl RunOutput {
     }
 }
 
-/// Simulates run `run` of `scenario` under master seed `master_seed`.
+/// Which samples a run keeps in [`RunOutput::samples`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every sample (trajectories, quantiles over time).
+    Trajectory,
+    /// Only the last sample (sweeps, which report final values only).
+    Final,
+}
+
+/// Simulates run `run` of `scenario` under master seed `master_seed`, keeping every sample.
 pub fn simulate(scenario: &Scenario, layout: &Layout, master_seed: u64, run: u64) -> RunOutput {
+    simulate_keeping(scenario, layout, master_seed, run, Keep::Trajectory)
+}
+
+/// Simulates one run, keeping the samples `keep` says.
+pub fn simulate_keeping(
+    scenario: &Scenario,
+    layout: &Layout,
+    master_seed: u64,
+    run: u64,
+    keep: Keep,
+) -> RunOutput {
     let seed = run_seed(master_seed, run);
-    let mut world = world::World::new(scenario, layout, seed);
+    let mut world = world::World::new(scenario, layout, seed, keep);
     world.run();
     world.into_output(run, seed)
 }

@@ -274,3 +274,77 @@ pub fn write_compare_html(
     )
     .context("writing report.html")
 }
+
+/// Writes `dir/report.html` for a sweep folder.
+pub fn write_sweep_html(dir: &Path) -> Result<()> {
+    let info = super::sweep::read_sweep_json(&dir.join("sweep.json"))?;
+    let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
+    let rows = super::sweep::read_sweep_csv(&dir.join("sweep.csv"), fields.len())?;
+    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
+        .context("reading scenario.resolved.toml")?;
+    let mut body = format!(
+        "<h1>l2sim sweep: {}</h1>\n<p>{} grid points × {} runs, seed {}: every point runs with the same per-run seeds (common random numbers), so differences between points are not run-to-run noise. Reproduce it from this folder with <code>l2sim sweep scenario.resolved.toml --out rerun</code>.</p>\n<ul>\n",
+        escape(&info.scenario),
+        info.points,
+        info.runs,
+        info.seed
+    );
+    for a in &info.axes {
+        let _ = writeln!(
+            body,
+            "<li><code>{}</code>: {}</li>",
+            escape(&a.title()),
+            escape(&a.labels.join(", "))
+        );
+    }
+    body.push_str("</ul>\n<h2>Charts</h2>\n");
+    let chart = charts(dir, &["sweep_lines", "sweep_heatmap"]);
+    if chart.is_empty() {
+        body.push_str("<p class=\"note\">Charts are drawn for sweeps with one or two axes.</p>\n");
+    }
+    body.push_str(&chart);
+    body.push_str("<h2>Results at the horizon (mean and 95 % interval of the mean)</h2>\n<table class=\"names\"><tr><th>point</th>");
+    for f in &fields {
+        let _ = write!(body, "<th>{}</th>", escape(f));
+    }
+    body.push_str("<th>zk_share_of_l2</th><th>l2_share</th><th>alt_l1_share</th><th>P(ZK overtakes)</th></tr>\n");
+    let by = |m: &str| {
+        rows.iter()
+            .filter(|r| r.metric == m)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let cols = [
+        by("zk_share_of_l2"),
+        by("l2_share"),
+        by("alt_l1_share"),
+        by("zk_overtakes"),
+    ];
+    for (i, zk) in cols[0].iter().enumerate() {
+        let _ = write!(body, "<tr><td>{}</td>", zk.point);
+        for p in &zk.params {
+            let _ = write!(body, "<td>{}</td>", escape(p));
+        }
+        for c in &cols {
+            if let Some(r) = c.get(i) {
+                let _ = write!(
+                    body,
+                    "<td>{:.4} [{:.4}, {:.4}]</td>",
+                    r.stats[0], r.stats[2], r.stats[3]
+                );
+            }
+        }
+        body.push_str("</tr>\n");
+    }
+    body.push_str("</table>\n<p class=\"note\">Every metric, with sd and p05/p50/p95, is in <code>sweep.csv</code>.</p>\n");
+    let _ = writeln!(
+        body,
+        "<h2>Scenario</h2>\n<details><summary>scenario.resolved.toml (with its [sweep] table)</summary><pre>{}</pre></details>",
+        escape(&resolved)
+    );
+    std::fs::write(
+        dir.join("report.html"),
+        page(&format!("l2sim sweep: {}", info.scenario), &body),
+    )
+    .context("writing report.html")
+}

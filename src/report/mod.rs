@@ -6,9 +6,12 @@ pub mod compare;
 pub mod html;
 mod output;
 mod summary;
+pub mod sweep;
 mod tables;
 
-pub use charts::{ChartData, CompareChartData, draw_compare_charts, draw_run_charts};
+pub use charts::{
+    ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
+};
 pub use output::{MARKER, Staging};
 pub use summary::{MetricSummary, summary_json};
 pub use tables::{
@@ -129,4 +132,31 @@ pub fn draw_compare_charts_from_files(dir: &Path, run_dirs: &[std::path::PathBuf
         runs: zk[0].len() as u64,
     };
     draw_compare_charts(&charts, &data)
+}
+
+/// Writes `sweep.csv`, `sweep.json`, the sweep chart and `report.html` into `dir`.
+pub fn write_sweep_report(
+    dir: &Path,
+    fields: &[String],
+    info: &sweep::SweepInfo,
+    rows: &[sweep::SweepRow],
+    plots: bool,
+) -> Result<()> {
+    sweep::write_sweep_csv(&dir.join("sweep.csv"), fields, rows)?;
+    sweep::write_sweep_json(&dir.join("sweep.json"), info)?;
+    if plots {
+        draw_sweep_charts_from_files(dir)?;
+    }
+    html::write_sweep_html(dir)
+}
+
+/// Draws the sweep chart of `dir` from its `sweep.json` and `sweep.csv`.
+pub fn draw_sweep_charts_from_files(dir: &Path) -> Result<()> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts).context("creating charts/")?;
+    let info = sweep::read_sweep_json(&dir.join("sweep.json"))?;
+    let fields: usize = info.axes.iter().map(|a| a.fields.len()).sum();
+    let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), fields)?;
+    draw_sweep_charts(&charts, &info, &rows)?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod diff;
 mod error;
 mod inherit;
 pub mod raw;
+mod sweep;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
 pub use raw::RawScenario;
+pub use sweep::{MAX_POINTS, Sweep, SweepPoint, expand as expand_sweep};
 
 /// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.
 pub const BASELINE_TOML: &str = include_str!("../../scenarios/baseline.toml");
@@ -369,7 +371,7 @@ impl Scenario {
     }
 
     /// Parses and validates merged scenario text; errors are located through `prov`.
-    fn from_merged(text: &str, prov: &Provenance) -> Result<Scenario, ScenarioError> {
+    pub(crate) fn from_merged(text: &str, prov: &Provenance) -> Result<Scenario, ScenarioError> {
         let path = prov.sources[0].path.clone();
         let raw: RawScenario = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);

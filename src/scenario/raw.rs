@@ -45,6 +45,29 @@ pub struct RawScenario {
     pub segments: Vec<RawSegment>,
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// Parameter grid for `l2sim sweep` (ignored by `run` and `compare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: `grid` axes form a Cartesian product (the first varies slowest); `zip` axes, all of
+/// the same length, vary together as one more axis.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    #[serde(default)]
+    pub grid: Vec<RawSweepAxis>,
+    #[serde(default)]
+    pub zip: Vec<RawSweepAxis>,
+}
+
+/// One swept field: a path into the scenario (`chains.zksync.withdrawal_delay_days`,
+/// `segments.retail.logit_scale`, `market.contagion`, `horizon_days`) and its values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweepAxis {
+    pub field: String,
+    pub values: Vec<toml::Value>,
 }
 
 /// System-wide market parameters.

@@ -497,6 +497,9 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             events.push(Event { day: e.day, action });
         }
     }
+    if let Some(sweep) = &raw.sweep {
+        check_sweep(&mut ck, sweep, &raw);
+    }
     // Stable order by day: equal days keep file order.
     events.sort_by(|a, b| a.day.total_cmp(&b.day));
 
@@ -783,5 +786,85 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         ),
         allowed,
         panic_prob: ck.num(&p("panic_prob"), s.panic_prob, Bound::Between(0.0, 1.0)),
+    }
+}
+
+/// Checks the shape of `[sweep]`; the values themselves are checked point by point by `sweep`.
+fn check_sweep(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario) {
+    if sweep.grid.is_empty() && sweep.zip.is_empty() {
+        ck.problem(
+            "sweep",
+            "has no axis: add [[sweep.grid]] or [[sweep.zip]] tables with `field` and `values`",
+        );
+    }
+    let axes = sweep
+        .grid
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("sweep.grid[{i}]"), a));
+    let axes = axes.chain(
+        sweep
+            .zip
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("sweep.zip[{i}]"), a)),
+    );
+    for (at, axis) in axes {
+        if axis.values.is_empty() {
+            ck.problem(
+                format!("{at}.values"),
+                "is empty: an axis needs at least one value",
+            );
+        }
+        let parts: Vec<&str> = axis.field.split('.').collect();
+        let known: Option<Vec<&str>> = match parts[0] {
+            "chains" => Some(raw.chains.iter().map(|c| c.id.as_str()).collect()),
+            "segments" => Some(raw.segments.iter().map(|s| s.name.as_str()).collect()),
+            _ => None,
+        };
+        match (known, parts.len()) {
+            (Some(ids), 3..) if !ids.contains(&parts[1]) => {
+                let kind = if parts[0] == "chains" { "chain" } else { "segment" };
+                ck.problem(format!("{at}.field"), format!("= {:?}: no {kind} {:?} (there are {})", axis.field, parts[1], ids.join(", ")));
+            }
+            (Some(_), 0..3) => ck.problem(
+                format!("{at}.field"),
+                format!("= {:?}: must name an entry and a field: chains.<id>.<field> or segments.<name>.<field>", axis.field),
+            ),
+            _ if axis.field.is_empty() || parts.iter().any(|p| p.is_empty()) || parts[0] == "events" || parts[0] == "sweep" => ck.problem(
+                format!("{at}.field"),
+                format!("= {:?}: must be a field path such as chains.<id>.<field>, segments.<name>.<field>, market.<field> or a top-level field", axis.field),
+            ),
+            _ => {}
+        }
+    }
+    if let Some(first) = sweep.zip.first()
+        && sweep
+            .zip
+            .iter()
+            .any(|a| a.values.len() != first.values.len())
+    {
+        let lengths: Vec<String> = sweep
+            .zip
+            .iter()
+            .map(|a| format!("{} has {}", a.field, a.values.len()))
+            .collect();
+        ck.problem(
+            "sweep.zip",
+            format!("lists must have equal lengths: {}", lengths.join(", ")),
+        );
+    }
+    let mut total = sweep.grid.iter().map(|a| a.values.len()).product::<usize>();
+    if let Some(first) = sweep.zip.first() {
+        total = total.saturating_mul(first.values.len());
+    }
+    if total > super::MAX_POINTS {
+        ck.problem(
+            "sweep",
+            format!(
+                "has {total} points: at most {} are allowed",
+                super::MAX_POINTS
+            ),
+        );
     }
 }

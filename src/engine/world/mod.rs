@@ -17,10 +17,10 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp1};
 
-use super::AliasTable;
 use super::observe::Layout;
 use super::queue::{EventQueue, Priority};
 use super::streams::{Purpose, stream};
+use super::{AliasTable, Keep};
 use crate::model::{self, ChainView, Exit};
 use crate::scenario::{Chain, LossDist, Scenario, Segment};
 
@@ -112,6 +112,7 @@ pub(super) struct World<'a> {
     scratch_w: Vec<f64>,
     // Observations.
     samples: Vec<f64>,
+    keep: Keep,
     conservation_error_max: f64,
     migrations: u64,
     migrations_at_last_sample: u64,
@@ -126,7 +127,7 @@ pub(super) struct World<'a> {
 }
 
 impl<'a> World<'a> {
-    pub(super) fn new(sc: &'a Scenario, layout: &'a Layout, seed: u64) -> World<'a> {
+    pub(super) fn new(sc: &'a Scenario, layout: &'a Layout, seed: u64, keep: Keep) -> World<'a> {
         let n_chains = sc.chains.len();
         let mut rng_agents = stream(seed, Purpose::Agents);
         let created = create_agents(sc, &mut rng_agents);
@@ -187,7 +188,11 @@ impl<'a> World<'a> {
             chain_nest: sc.chains.iter().map(|c| c.kind as u8).collect(),
             scratch_u: vec![0.0; n_chains],
             scratch_w: vec![0.0; n_chains],
-            samples: Vec::with_capacity(layout.sample_days.len() * layout.n_cells()),
+            samples: Vec::with_capacity(match keep {
+                Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
+                Keep::Final => layout.n_cells(),
+            }),
+            keep,
             conservation_error_max: 0.0,
             migrations: 0,
             migrations_at_last_sample: 0,

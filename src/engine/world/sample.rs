@@ -2,6 +2,7 @@
 //! capital the agents actually hold.
 
 use super::{Ev, World};
+use crate::engine::Keep;
 use crate::engine::RunOutput;
 use crate::engine::observe::{CHAIN_METRICS, RUN_METRICS, sys};
 
@@ -11,6 +12,9 @@ impl World<'_> {
         self.refresh_views();
         let n = self.chains.len();
         let layout = self.layout;
+        if self.keep == Keep::Final {
+            self.samples.clear();
+        }
         let base = self.samples.len();
         self.samples.resize(base + layout.n_cells(), 0.0);
         let tvl: Vec<f64> = (0..n).map(|c| self.tvl_usd(c)).collect();

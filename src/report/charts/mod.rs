@@ -6,9 +6,11 @@
 
 mod compare;
 mod run;
+mod sweep;
 
 pub use compare::{CompareChartData, draw_compare_charts};
 pub use run::{ChartData, draw_run_charts};
+pub use sweep::draw_sweep_charts;
 
 use std::collections::HashMap;
 use std::sync::Once;
