@@ -100,16 +100,7 @@ fn simulate_into(
         writers.push((RunsWriter::create(&dir.join("runs.csv"), layout)?, traj));
     }
     let runs = scenarios[0].runs;
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(runs);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar(runs, args.quiet);
     let progress = |done: u64| {
         if let Some(b) = &bar {
             b.set_position(done);
