@@ -8,7 +8,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use l2sim::batch::Stat;
 use l2sim::engine::{Layout, simulate};
-use l2sim::model::{self, ChainView};
+use l2sim::model::{self, ChainView, MarketView};
 use l2sim::scenario::Scenario;
 
 fn bench_scenario() -> Scenario {
@@ -27,7 +27,7 @@ fn decision(c: &mut Criterion) {
             yield_apy: ch.organic_yield_apy,
             log10_confirmation: ch.confirmation_s.log10(),
             risk_apy: ch.risk_premium_apy,
-            ln_share: (0.1f64).ln(),
+            ln_tvl: (1e9f64).ln(),
             delay_days: ch.withdrawal_delay_days,
             fast_fee_fraction: ch.fast_exit_base_bps * 1e-4,
             pool_available_usd: ch.fast_exit_liquidity_usd,
@@ -37,6 +37,11 @@ fn decision(c: &mut Criterion) {
         .collect();
     let seg = &sc.segments[0];
     let tastes = vec![0.001f32; views.len()];
+    let market = MarketView {
+        chains: &views,
+        ln_total_tvl: (1e10f64).ln(),
+        ln_share_floor: (1e-4f64).ln(),
+    };
     let (mut u, mut w) = (vec![0.0; views.len()], vec![0.0; views.len()]);
     let mut x = 0.123_f64;
     c.bench_function("decision_9_chains", |b| {
@@ -49,7 +54,7 @@ fn decision(c: &mut Criterion) {
                 1,
                 u64::MAX,
                 &tastes,
-                &views,
+                &market,
                 &mut u,
             );
             black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))

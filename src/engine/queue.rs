@@ -18,8 +18,8 @@ pub enum Priority {
 
 struct Entry<E> {
     time: f64,
-    priority: Priority,
-    seq: u64,
+    /// Priority in the top byte, insertion sequence below: one integer comparison breaks ties.
+    key: u64,
     event: E,
 }
 
@@ -40,8 +40,7 @@ impl<E> Ord for Entry<E> {
         other
             .time
             .total_cmp(&self.time)
-            .then(other.priority.cmp(&self.priority))
-            .then(other.seq.cmp(&self.seq))
+            .then(other.key.cmp(&self.key))
     }
 }
 
@@ -62,14 +61,22 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn push(&mut self, time: f64, priority: Priority, event: E) {
-        let seq = self.next_seq;
+        let key = (priority as u64) << 56 | self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry {
-            time,
-            priority,
-            seq,
-            event,
-        });
+        self.heap.push(Entry { time, key, event });
+    }
+
+    /// Time and priority of the earliest event, without removing it.
+    pub fn peek(&self) -> Option<(f64, Priority)> {
+        self.heap.peek().map(|e| {
+            let p = match e.key >> 56 {
+                0 => Priority::Tick,
+                1 => Priority::Change,
+                2 => Priority::Activity,
+                _ => Priority::Sample,
+            };
+            (e.time, p)
+        })
     }
 
     /// Removes and returns the earliest event.

@@ -21,8 +21,9 @@ pub struct ChainView {
     pub log10_confirmation: f64,
     /// Perceived risk: hack rate × expected loss + risk premium, fraction per year.
     pub risk_apy: f64,
-    /// `ln(max(share, ε))` of this chain in total TVL.
-    pub ln_share: f64,
+    /// `ln(TVL)` of this chain (`-inf` when empty); with [`MarketView::ln_total_tvl`] it gives the
+    /// network term's `ln(max(share, ε))` without a logarithm per decision.
+    pub ln_tvl: f64,
     /// Canonical withdrawal delay, days.
     pub delay_days: f64,
     /// Fast-exit fee as a fraction of the amount withdrawn.
@@ -31,6 +32,23 @@ pub struct ChainView {
     pub pool_available_usd: f64,
     /// Bridge fee into this chain, fraction of the amount.
     pub bridge_fee_fraction: f64,
+}
+
+/// Every chain's view plus what the network term needs about the whole market.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketView<'a> {
+    pub chains: &'a [ChainView],
+    /// `ln(Σ TVL)` over all chains (capital in transit excluded).
+    pub ln_total_tvl: f64,
+    /// `ln(ε)`: the floor of `ln(share)` in the network term.
+    pub ln_share_floor: f64,
+}
+
+impl MarketView<'_> {
+    /// `ln(max(share_c, ε))`.
+    pub fn ln_share(&self, c: usize) -> f64 {
+        (self.chains[c].ln_tvl - self.ln_total_tvl).max(self.ln_share_floor)
+    }
 }
 
 /// Fee of one transaction on a chain, split into (total, L1 data part), in USD.
@@ -138,9 +156,10 @@ pub fn utilities(
     current: usize,
     allowed: u64,
     tastes: &[f32],
-    views: &[ChainView],
+    market: &MarketView,
     out: &mut [f64],
 ) {
+    let views = market.chains;
     let k = k.max(1e-9);
     let here = &views[current];
     let amortise = 365.0 / seg.holding_horizon_days / k;
@@ -156,7 +175,7 @@ pub fn utilities(
             - seg.w_speed * v.log10_confirmation
             - liquidity_weight * liquidity_risk(v, k, seg.emergency_cost_per_day)
             - seg.w_risk * v.risk_apy
-            + seg.w_network * v.ln_share
+            + seg.w_network * market.ln_share(c)
             + f64::from(tastes[c]);
         if c == current {
             u += seg.inertia_apy;

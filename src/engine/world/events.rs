@@ -148,7 +148,7 @@ impl World<'_> {
             }
             self.chains[c].units = 0.0;
         }
-        self.views_dirty = true;
+        self.dirty |= 1 << c;
     }
 
     pub(super) fn pay_airdrop(&mut self, i: usize) {
@@ -166,7 +166,7 @@ impl World<'_> {
                 self.chains[chain].index *= 1.0 + value_usd / tvl;
                 self.ledger.yield_earned += value_usd;
             }
-            self.views_dirty = true;
+            self.dirty |= 1 << chain;
         }
     }
 
@@ -266,8 +266,8 @@ impl World<'_> {
                 );
             }
         }
-        if !self.review_pending {
-            self.schedule_review();
-        }
+        // The total review rate changed: by memorylessness, the next review of the superposed
+        // process is drawn afresh at the new rate.
+        self.schedule_review();
     }
 }

@@ -21,7 +21,7 @@ use super::observe::Layout;
 use super::queue::{EventQueue, Priority};
 use super::streams::{Purpose, stream};
 use super::{AliasTable, Keep};
-use crate::model::{self, ChainView, Exit};
+use crate::model::{self, ChainView, Exit, MarketView};
 use crate::scenario::{Chain, LossDist, Scenario, Segment};
 
 /// Marks an agent whose capital is in transit.
@@ -31,7 +31,6 @@ const IN_TRANSIT: u16 = u16::MAX;
 enum Ev {
     Tick,
     Sample(u32),
-    Review,
     Arrival { agent: u32, dest: u16, units: f64 },
     Refill { chain: u16, usd: f64 },
     Scheduled(u32),
@@ -84,12 +83,17 @@ pub(super) struct World<'a> {
     queue: EventQueue<Ev>,
     chains: Vec<ChainState>,
     views: Vec<ChainView>,
-    views_dirty: bool,
+    /// Chains whose TVL-dependent view (ln TVL, yield) is stale, one bit each.
+    dirty: u64,
+    ln_total_tvl: f64,
+    ln_share_floor: f64,
     segments: Vec<Segment>,
     segment_agents: Vec<Vec<u32>>,
     segment_alias: AliasTable,
     total_review_rate: f64,
-    review_pending: bool,
+    /// Time of the next review of the superposed Poisson process (infinite when none): kept out
+    /// of the queue, since it is by far the most frequent event.
+    next_review: f64,
     // Agents, struct of arrays.
     agent_units: Vec<f64>,
     agent_chain: Vec<u16>,
@@ -165,12 +169,14 @@ impl<'a> World<'a> {
             queue: EventQueue::default(),
             chains,
             views: vec![ChainView::default(); n_chains],
-            views_dirty: true,
+            dirty: u64::MAX,
+            ln_total_tvl: 0.0,
+            ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Vec::new(); sc.segments.len()],
             segment_alias: AliasTable::default(),
             total_review_rate: 0.0,
-            review_pending: false,
+            next_review: f64::INFINITY,
             agent_units: Vec::with_capacity(created.len()),
             agent_chain: Vec::with_capacity(created.len()),
             agent_segment: Vec::with_capacity(created.len()),
@@ -246,7 +252,7 @@ impl<'a> World<'a> {
         self.agent_wallets.push(wallets as f32);
         self.agent_tastes.extend_from_slice(tastes);
         self.segment_agents[segment].push(id);
-        self.views_dirty = true;
+        self.dirty |= 1 << chain;
     }
 
     fn rebuild_alias(&mut self) {
@@ -264,9 +270,8 @@ impl<'a> World<'a> {
 
     fn schedule_start(&mut self) {
         let h = self.sc.horizon_days;
-        for (k, &day) in self.layout.sample_days.iter().enumerate() {
-            self.queue.push(day, Priority::Sample, Ev::Sample(k as u32));
-        }
+        self.queue
+            .push(self.layout.sample_days[0], Priority::Sample, Ev::Sample(0));
         if h >= 1.0 {
             self.queue.push(1.0, Priority::Tick, Ev::Tick);
         }
@@ -291,10 +296,11 @@ impl<'a> World<'a> {
         }
         let e: f64 = self.rng_reviews.sample(Exp1);
         let t = self.now + e / self.total_review_rate;
-        self.review_pending = t <= self.sc.horizon_days;
-        if self.review_pending {
-            self.queue.push(t, Priority::Activity, Ev::Review);
-        }
+        self.next_review = if t <= self.sc.horizon_days {
+            t
+        } else {
+            f64::INFINITY
+        };
     }
 
     fn schedule_random_hack(&mut self, c: usize) {
@@ -320,13 +326,33 @@ impl<'a> World<'a> {
     }
 
     pub(super) fn run(&mut self) {
-        while let Some((t, ev)) = self.queue.pop() {
+        loop {
+            // The review stream competes with the queue as if it held priority Activity.
+            let review_first = match self.queue.peek() {
+                Some((t, p)) => {
+                    self.next_review < t || (self.next_review == t && p > Priority::Activity)
+                }
+                None => self.next_review.is_finite(),
+            };
+            if review_first {
+                self.now = self.next_review;
+                self.events += 1;
+                self.review();
+                continue;
+            }
+            let Some((t, ev)) = self.queue.pop() else {
+                break;
+            };
             self.now = t;
             self.events += 1;
             match ev {
                 Ev::Tick => self.tick(),
-                Ev::Sample(k) => self.sample(k as usize),
-                Ev::Review => self.review(),
+                Ev::Sample(k) => {
+                    self.sample(k as usize);
+                    if let Some(&next) = self.layout.sample_days.get(k as usize + 1) {
+                        self.queue.push(next, Priority::Sample, Ev::Sample(k + 1));
+                    }
+                }
                 Ev::Arrival { agent, dest, units } => {
                     self.arrive(agent as usize, dest as usize, units)
                 }
@@ -339,14 +365,14 @@ impl<'a> World<'a> {
                 Ev::IncentiveEnd { chain, usd_per_day } => {
                     let ch = &mut self.chains[chain as usize];
                     ch.incentives_usd_per_day = (ch.incentives_usd_per_day - usd_per_day).max(0.0);
-                    self.views_dirty = true;
+                    self.dirty |= 1 << chain;
                 }
                 Ev::AirdropPaid(i) => self.pay_airdrop(i as usize),
                 Ev::Inflow { event, slot } => self.inflow(event as usize, slot),
                 Ev::Launch(c) => {
                     self.chains[c as usize].launched = true;
                     self.schedule_random_hack(c as usize);
-                    self.views_dirty = true;
+                    self.dirty |= 1 << c;
                 }
                 Ev::RandomHack { chain, generation } => {
                     let c = chain as usize;
@@ -416,7 +442,7 @@ impl<'a> World<'a> {
         for c in 0..self.chains.len() {
             self.refresh_fast_fee(c);
         }
-        self.views_dirty = true;
+        self.dirty = u64::MAX;
     }
 
     fn refresh_fast_fee(&mut self, c: usize) {
@@ -437,23 +463,30 @@ impl<'a> World<'a> {
         );
     }
 
-    /// Brings the TVL-dependent parts of the views (yield, network share) up to date.
+    /// Brings the TVL-dependent parts of the views (yield, ln TVL) of the stale chains, and the
+    /// total, up to date.
     fn refresh_views(&mut self) {
-        if !self.views_dirty {
+        if self.dirty == 0 {
             return;
         }
         let total: f64 = (0..self.chains.len()).map(|c| self.tvl_usd(c)).sum();
-        let floor = self.sc.market.network_share_floor;
+        self.ln_total_tvl = if total > 0.0 { total.ln() } else { 0.0 };
         for c in 0..self.chains.len() {
+            if self.dirty & (1 << c) == 0 {
+                continue;
+            }
             let tvl = self.tvl_usd(c);
             let y = self.paid_yield_apy(c) + self.chains[c].speculative_apy;
-            let share = if total > 0.0 { tvl / total } else { 0.0 };
             let v = &mut self.views[c];
             v.launched = self.chains[c].launched;
             v.yield_apy = y;
-            v.ln_share = share.max(floor).ln();
+            v.ln_tvl = if tvl > 0.0 {
+                tvl.ln()
+            } else {
+                f64::NEG_INFINITY
+            };
         }
-        self.views_dirty = false;
+        self.dirty = 0;
     }
 
     fn agent_capital_usd(&self, i: usize) -> f64 {
@@ -485,7 +518,11 @@ impl<'a> World<'a> {
             a,
             allowed,
             tastes,
-            &self.views,
+            &MarketView {
+                chains: &self.views,
+                ln_total_tvl: self.ln_total_tvl,
+                ln_share_floor: self.ln_share_floor,
+            },
             &mut self.scratch_u,
         );
         self.decisions += 1;
@@ -504,7 +541,6 @@ impl<'a> World<'a> {
     }
 
     fn review(&mut self) {
-        self.review_pending = false;
         let u_seg: f64 = self.rng_reviews.random();
         let u_coin: f64 = self.rng_reviews.random();
         let u_agent: f64 = self.rng_reviews.random();
@@ -582,7 +618,7 @@ impl<'a> World<'a> {
             self.sc.bridge_time_days
         };
         self.migrations += 1;
-        self.views_dirty = true;
+        self.dirty |= 1 << a;
         let transit = exit_days + entry_days;
         let units = net / self.price;
         if transit > 0.0 {
@@ -616,7 +652,7 @@ impl<'a> World<'a> {
             / 30.0;
         self.agent_units[i] = scaled;
         self.agent_chain[i] = b as u16;
-        self.views_dirty = true;
+        self.dirty |= 1 << b;
     }
 
     fn arrive(&mut self, i: usize, b: usize, units: f64) {
