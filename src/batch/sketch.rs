@@ -1,42 +1,145 @@
 //! Streaming statistics whose memory does not grow with the number of runs.
 //!
-//! [`Sketch`] is a relative-error quantile sketch (logarithmic buckets, as in DDSketch): every
-//! quantile it returns is within [`RELATIVE_ACCURACY`] of a value of the true sample quantile's
-//! bucket, and it is clamped to the exact minimum and maximum. Bucket counts add, so sketches merge
-//! exactly and independently of order. [`Moments`] keeps count, mean and sum of squared deviations
-//! (Welford), fed in run order so results never depend on thread scheduling.
+//! [`Sketch`] is a relative-error quantile sketch on logarithmic buckets (as in DDSketch) with a
+//! bounded, dense store: values are bucketed at base relative accuracy [`RELATIVE_ACCURACY`]; when
+//! a cell's values span more than [`MAX_BUCKETS`] base buckets, adjacent buckets are combined in
+//! powers of two until they fit. The level of combination depends only on the smallest and
+//! largest value seen, never on the order they came in, so a sketch is a deterministic function
+//! of the multiset of its values: sketches merge exactly and in any order. Memory per sketch is
+//! bounded by `MAX_BUCKETS` counts whatever the number of runs. [`Moments`] keeps count, mean and
+//! sum of squared deviations (Welford), fed in run order so results never depend on scheduling.
 
-/// Relative accuracy of sketch quantiles.
+/// Relative accuracy of the base buckets (quantiles of cells whose values span less than a
+/// factor `exp(MAX_BUCKETS · 2·RELATIVE_ACCURACY) ≈ 3.6`); each doubling of the span beyond that
+/// doubles the bucket width.
 pub const RELATIVE_ACCURACY: f64 = 0.005;
+/// Most buckets a sketch keeps for each sign.
+pub const MAX_BUCKETS: i32 = 128;
 /// Magnitudes below this are counted as zero.
 const MIN_MAGNITUDE: f64 = 1e-12;
-const KEY_OFFSET: i32 = 1 << 20;
 
 fn gamma_ln() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
 }
 
+/// Base key of a magnitude: `ceil(ln m / ln γ)`.
+fn base_key(m: f64) -> i32 {
+    (m.ln() / gamma_ln()).ceil() as i32
+}
+
+/// Counts of magnitudes by key, dense over the keys between the extremes, at a combination level.
+#[derive(Debug, Clone, PartialEq)]
+struct Store {
+    /// Smallest and largest base key seen.
+    min_key: i32,
+    max_key: i32,
+    /// Buckets combine `2^level` base keys: a base key `k` is counted in `k >> level`.
+    level: u32,
+    /// `counts[i]` counts bucket `(min_key >> level) + i`.
+    counts: Vec<u32>,
+}
+
+impl Store {
+    fn new(key: i32) -> Store {
+        Store {
+            min_key: key,
+            max_key: key,
+            level: 0,
+            counts: vec![0],
+        }
+    }
+
+    /// The smallest level at which the keys between the extremes fit in `MAX_BUCKETS` buckets.
+    fn level_for(min_key: i32, max_key: i32) -> u32 {
+        let mut level = 0;
+        while (max_key >> level) - (min_key >> level) + 1 > MAX_BUCKETS {
+            level += 1;
+        }
+        level
+    }
+
+    /// Re-buckets to cover `[min_key, max_key]` at the level they need (never finer than now).
+    fn extend(&mut self, min_key: i32, max_key: i32, at_least: u32) {
+        let level = Self::level_for(min_key, max_key)
+            .max(self.level)
+            .max(at_least);
+        if (min_key, max_key, level) == (self.min_key, self.max_key, self.level) {
+            return;
+        }
+        let first = min_key >> level;
+        let mut counts = vec![0u32; ((max_key >> level) - first + 1) as usize];
+        let old_first = self.min_key >> self.level;
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n > 0 {
+                // A bucket of a finer level lies inside one bucket of a coarser level.
+                let base = (old_first + i as i32) << self.level;
+                counts[((base >> level) - first) as usize] += n;
+            }
+        }
+        *self = Store {
+            min_key,
+            max_key,
+            level,
+            counts,
+        };
+    }
+
+    fn add(&mut self, key: i32, n: u32) {
+        self.extend(self.min_key.min(key), self.max_key.max(key), self.level);
+        let i = (key >> self.level) - (self.min_key >> self.level);
+        self.counts[i as usize] += n;
+    }
+
+    fn merge(&mut self, other: &Store) {
+        self.extend(
+            self.min_key.min(other.min_key),
+            self.max_key.max(other.max_key),
+            other.level,
+        );
+        let first = self.min_key >> self.level;
+        let other_first = other.min_key >> other.level;
+        for (i, &n) in other.counts.iter().enumerate() {
+            if n > 0 {
+                let base = (other_first + i as i32) << other.level;
+                self.counts[((base >> self.level) - first) as usize] += n;
+            }
+        }
+    }
+
+    /// Buckets in ascending order of magnitude: `(smallest, largest magnitude, count)`.
+    fn buckets(&self) -> impl DoubleEndedIterator<Item = (f64, f64, u32)> + '_ {
+        let g = gamma_ln();
+        let first = self.min_key >> self.level;
+        let width = 1i64 << self.level;
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(move |(i, &n)| {
+                let lo_key = (first as i64 + i as i64) * width;
+                let hi_key = lo_key + width - 1;
+                (
+                    ((lo_key - 1) as f64 * g).exp(),
+                    (hi_key as f64 * g).exp(),
+                    n,
+                )
+            })
+    }
+}
+
 /// Quantile sketch over `f64` values (NaN values are ignored and counted separately).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sketch {
-    /// Sorted `(signed key, count)`: negative values have negative keys, zero has key 0.
-    buckets: Vec<(i32, u32)>,
     count: u64,
     nan: u64,
+    zeros: u64,
     min: f64,
     max: f64,
+    positive: Option<Store>,
+    negative: Option<Box<Store>>,
 }
 
 impl Sketch {
-    fn key(x: f64) -> i32 {
-        let m = x.abs();
-        if m < MIN_MAGNITUDE {
-            return 0;
-        }
-        let k = (m.ln() / gamma_ln()).ceil() as i32 + KEY_OFFSET;
-        if x > 0.0 { k } else { -k }
-    }
-
     pub fn add(&mut self, x: f64) {
         if x.is_nan() {
             self.nan += 1;
@@ -50,19 +153,32 @@ impl Sketch {
             self.max = self.max.max(x);
         }
         self.count += 1;
-        let key = Self::key(x);
-        match self.buckets.binary_search_by_key(&key, |b| b.0) {
-            Ok(i) => self.buckets[i].1 += 1,
-            Err(i) => self.buckets.insert(i, (key, 1)),
+        let m = x.abs();
+        if m < MIN_MAGNITUDE {
+            self.zeros += 1;
+        } else if x > 0.0 {
+            let k = base_key(m);
+            self.positive.get_or_insert_with(|| Store::new(k)).add(k, 1);
+        } else {
+            let k = base_key(m);
+            self.negative
+                .get_or_insert_with(|| Box::new(Store::new(k)))
+                .add(k, 1);
         }
     }
 
-    /// Adds every value of `other` (exact: counts add).
+    /// Adds every value of `other`: the result equals adding them one by one, in any order.
     pub fn merge(&mut self, other: &Sketch) {
-        for &(key, n) in &other.buckets {
-            match self.buckets.binary_search_by_key(&key, |b| b.0) {
-                Ok(i) => self.buckets[i].1 += n,
-                Err(i) => self.buckets.insert(i, (key, n)),
+        if let Some(o) = &other.positive {
+            match &mut self.positive {
+                Some(s) => s.merge(o),
+                None => self.positive = Some(o.clone()),
+            }
+        }
+        if let Some(o) = &other.negative {
+            match &mut self.negative {
+                Some(s) => s.merge(o),
+                None => self.negative = Some(o.clone()),
             }
         }
         if other.count > 0 {
@@ -76,6 +192,7 @@ impl Sketch {
         }
         self.count += other.count;
         self.nan += other.nan;
+        self.zeros += other.zeros;
     }
 
     /// Number of non-NaN values.
@@ -98,7 +215,8 @@ impl Sketch {
         self.nan
     }
 
-    /// The `q`-quantile (lower rank `q·(n−1)`), NaN when empty.
+    /// The `q`-quantile, NaN when empty. The bucket holding continuous rank `q·(n−1)` is found,
+    /// and the value interpolated linearly by rank inside it, then clamped to the exact extremes.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.count == 0 {
             return f64::NAN;
@@ -106,13 +224,17 @@ impl Sketch {
         if self.min == self.max {
             return self.min;
         }
-        // Continuous rank; inside its bucket the value is interpolated linearly by rank, so that
-        // quantiles move smoothly instead of jumping from bucket to bucket.
         let rank = q.clamp(0.0, 1.0) * (self.count - 1) as f64;
+        // Ascending values: negatives from the largest magnitude down, zeros, then positives.
+        let negatives = self
+            .negative
+            .iter()
+            .flat_map(|s| s.buckets().rev().map(|(lo, hi, n)| (-hi, -lo, n)));
+        let zeros = (self.zeros > 0).then_some((0.0, 0.0, self.zeros as u32));
+        let positives = self.positive.iter().flat_map(|s| s.buckets());
         let mut seen = 0u64;
-        for &(key, n) in &self.buckets {
+        for (lo, hi, n) in negatives.chain(zeros).chain(positives) {
             if (seen + n as u64) as f64 > rank {
-                let (lo, hi) = Self::bounds(key);
                 let frac = ((rank - seen as f64 + 0.5) / n as f64).clamp(0.0, 1.0);
                 return (lo + frac * (hi - lo)).clamp(self.min, self.max);
             }
@@ -121,24 +243,14 @@ impl Sketch {
         self.max
     }
 
-    /// The interval of values a bucket holds, in ascending order.
-    fn bounds(key: i32) -> (f64, f64) {
-        if key == 0 {
-            return (0.0, 0.0);
-        }
-        let k = (key.abs() - KEY_OFFSET) as f64;
-        let g = gamma_ln();
-        let (small, large) = (((k - 1.0) * g).exp(), (k * g).exp());
-        if key > 0 {
-            (small, large)
-        } else {
-            (-large, -small)
-        }
-    }
-
-    /// Memory held by the buckets, in bytes.
+    /// Memory held by the stores, in bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<(i32, u32)>()
+        let store = |s: &Store| s.counts.capacity() * std::mem::size_of::<u32>();
+        self.positive.as_ref().map_or(0, store)
+            + self
+                .negative
+                .as_ref()
+                .map_or(0, |s| store(s) + std::mem::size_of::<Store>())
     }
 }
 
@@ -228,6 +340,34 @@ mod tests {
             c.add(1.0);
         }
         assert_eq!(c.quantile(0.05), 1.0);
+    }
+
+    #[test]
+    fn bounded_memory_and_order_independent_merges_over_wide_ranges() {
+        let xs: Vec<f64> = (0..5000)
+            .map(|i| 10f64.powf(((i * 7919) % 5000) as f64 / 500.0))
+            .collect();
+        let mut all = Sketch::default();
+        xs.iter().for_each(|&x| all.add(x));
+        assert!(
+            all.heap_bytes() <= MAX_BUCKETS as usize * 4 * 2,
+            "{}",
+            all.heap_bytes()
+        );
+        // Shuffled halves merged either way round equal the single pass.
+        let (mut a, mut b) = (Sketch::default(), Sketch::default());
+        for (i, &x) in xs.iter().enumerate().rev() {
+            if i % 3 == 0 { a.add(x) } else { b.add(x) }
+        }
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, all);
+        assert_eq!(ba, all);
+        // Ten decades in 128 buckets: each bucket spans 2^6 base keys (at most ~90 % wide).
+        let median = all.quantile(0.5);
+        assert!(median > 1e5 / 1.9 && median < 1e5 * 1.9, "{median}");
     }
 
     #[test]
