@@ -1,14 +1,16 @@
-//! Criterion benches of the hot paths on the canonical `scenarios/bench.toml`:
-//! one decision (score 9 chains + logit sample), one whole run, and aggregating one run.
+//! Criterion benches of the hot paths: one decision (score 9 chains + logit sample), one whole
+//! run of the canonical `scenarios/bench.toml`, aggregating one run, simulated days of the
+//! baseline (1 and 31 days: their difference is the cost of 30 days), and rendering the charts.
 //! Figures and the commands behind them are in docs/PERFORMANCE.md.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use l2sim::batch::Stat;
-use l2sim::engine::{Layout, simulate};
+use l2sim::batch::{self, BatchConfig, Stat};
+use l2sim::engine::{Keep, Layout, simulate};
 use l2sim::model::{self, ChainView, MarketView};
+use l2sim::report;
 use l2sim::scenario::Scenario;
 
 fn bench_scenario() -> Scenario {
@@ -82,5 +84,55 @@ fn whole_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decision, whole_run);
+fn baseline_days(c: &mut Criterion) {
+    let mut group = c.benchmark_group("baseline");
+    group.sample_size(10);
+    for days in [1, 31] {
+        let text = l2sim::scenario::BASELINE_TOML
+            .replace("horizon_days = 730", &format!("horizon_days = {days}"));
+        let sc =
+            Scenario::from_toml_str(&text, Path::new("baseline.toml")).expect("baseline validates");
+        let layout = Layout::new(&sc);
+        group.bench_function(format!("{days}_days"), |b| {
+            b.iter(|| black_box(simulate(&sc, &layout, sc.seed, 0)))
+        });
+    }
+    group.finish();
+}
+
+fn charts(c: &mut Criterion) {
+    let sc = bench_scenario();
+    let cfg = BatchConfig {
+        runs: 8,
+        seed: 1,
+        threads: Some(1),
+        keep: Keep::Trajectory,
+        cancel: None,
+    };
+    let result = batch::run_batch(&sc, &cfg, &|_| {}, &mut |_| Ok(())).expect("batch");
+    let rows = report::quantile_rows(&result);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let finals = vec![0.5; 8];
+    let data = report::ChartData {
+        scenario: &sc.name,
+        runs: 8,
+        chains: sc
+            .chains
+            .iter()
+            .map(|ch| (ch.id.clone(), ch.kind))
+            .collect(),
+        rows: &rows,
+        final_l2_share: finals.clone(),
+        final_zk_share_of_l2: finals.clone(),
+        zk_overtakes_day: finals,
+    };
+    let mut group = c.benchmark_group("report");
+    group.sample_size(10);
+    group.bench_function("four_run_charts_png_svg", |b| {
+        b.iter(|| report::draw_run_charts(dir.path(), &data).expect("charts"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decision, whole_run, baseline_days, charts);
 criterion_main!(benches);

@@ -562,3 +562,75 @@ fn sweep_zip_moves_fields_together_with_lines() {
             == fs::read(tmp.path().join("sw2/sweep.csv")).unwrap()
     );
 }
+
+#[test]
+fn a_folder_l2sim_did_not_write_is_never_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let theirs = tmp.path().join("thesis");
+    fs::create_dir_all(&theirs).unwrap();
+    fs::write(theirs.join("chapter1.tex"), "precious").unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "2",
+            "--out",
+            "thesis",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("was not written by l2sim"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        fs::read_to_string(theirs.join("chapter1.tex")).unwrap(),
+        "precious"
+    );
+    assert_eq!(
+        entries(tmp.path()),
+        vec![theirs.clone()],
+        "nothing else written"
+    );
+    // An empty folder holds nothing to lose, and a folder l2sim wrote may be replaced.
+    fs::create_dir_all(tmp.path().join("empty")).unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "2",
+            "--out",
+            "empty",
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "3",
+            "--out",
+            "empty",
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("empty/runs.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+}

@@ -231,6 +231,7 @@ fn results_do_not_depend_on_thread_count() {
             seed: 3,
             threads: Some(threads),
             keep: Keep::Trajectory,
+            cancel: None,
         };
         let mut seen = Vec::new();
         let r = batch::run_batch(&sc, &cfg, &|_| {}, &mut |o| {

@@ -136,6 +136,7 @@ fn every_library_scenario_moves_in_the_direction_its_header_claims() {
         seed: 20250101,
         threads: None,
         keep: Keep::Trajectory,
+        cancel: None,
     };
     batch::run_paired(&refs, &cfg, &|_| {}, &mut |outs| {
         for (claim, stat) in claims.iter().zip(stats.iter_mut()) {

@@ -22,6 +22,7 @@ fn optimised_engine_matches_the_stored_reference_within_monte_carlo_error() {
         seed: 777,
         threads: None,
         keep: Keep::Final,
+        cancel: None,
     };
     let result = batch::run_batch(&sc, &cfg, &|_| {}, &mut |_| Ok(())).unwrap();
     let mut failures = Vec::new();

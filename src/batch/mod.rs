@@ -8,6 +8,8 @@
 mod paired;
 mod sketch;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -32,6 +34,29 @@ pub struct BatchConfig {
     /// What each run keeps: with [`Keep::Final`] only final values are kept and no per-sample
     /// statistics are built (sweeps).
     pub keep: Keep,
+    /// Set (e.g. by a signal handler) to stop the batch: runs stop at their next daily tick and
+    /// the batch returns [`Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The batch was stopped through [`BatchConfig::cancel`]; nothing it computed is kept.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// A run panicked: a bug. Says which run and seed, so that it can be replayed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "run {run} of scenario {scenario:?} (run seed {run_seed}) panicked: {message}. This is a bug; \
+     replay it with `--seed {master_seed} --runs {replay_runs}` (it is the last run)"
+)]
+pub struct RunPanicked {
+    pub scenario: String,
+    pub run: u64,
+    pub run_seed: u64,
+    pub master_seed: u64,
+    pub replay_runs: u64,
+    pub message: String,
 }
 
 /// Streaming statistics of one value across runs.
@@ -152,15 +177,45 @@ pub fn run_paired(
     while start < cfg.runs {
         let end = (start + chunk).min(cfg.runs);
         let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
-        let outputs: Vec<RunOutput> = pool.install(|| {
+        let cancel = cfg.cancel.as_deref();
+        let outputs: Vec<Result<RunOutput, RunPanicked>> = pool.install(|| {
             (start * n..end * n)
                 .into_par_iter()
                 .map(|task| {
                     let (run, s) = (task / n, (task % n) as usize);
-                    engine::simulate_keeping(scenarios[s], layouts[s], cfg.seed, run, cfg.keep)
+                    let simulate = || {
+                        engine::simulate_keeping(
+                            scenarios[s],
+                            layouts[s],
+                            cfg.seed,
+                            run,
+                            cfg.keep,
+                            cancel,
+                        )
+                    };
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate)).map_err(
+                        |payload| RunPanicked {
+                            scenario: scenarios[s].name.clone(),
+                            run,
+                            run_seed: engine::run_seed(cfg.seed, run),
+                            master_seed: cfg.seed,
+                            replay_runs: run + 1,
+                            message: payload
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| payload.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "(no message)".into()),
+                        },
+                    )
                 })
                 .collect()
         });
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Interrupted.into());
+        }
+        let outputs = outputs
+            .into_iter()
+            .collect::<Result<Vec<RunOutput>, RunPanicked>>()?;
         for group in outputs.chunks(scenarios.len()) {
             sink(group)?;
             for (result, out) in results.iter_mut().zip(group) {

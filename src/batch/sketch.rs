@@ -215,8 +215,10 @@ impl Sketch {
         self.nan
     }
 
-    /// The `q`-quantile, NaN when empty. The bucket holding continuous rank `q·(n−1)` is found,
-    /// and the value interpolated linearly by rank inside it, then clamped to the exact extremes.
+    /// The `q`-quantile, NaN when empty: linear interpolation at rank `q·(n−1)` between the
+    /// estimated order statistics on either side (as in the usual sample quantile), where the
+    /// `i`-th order statistic is read off its bucket by its position among the bucket's values,
+    /// and the first and last are the exact minimum and maximum.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.count == 0 {
             return f64::NAN;
@@ -225,6 +227,20 @@ impl Sketch {
             return self.min;
         }
         let rank = q.clamp(0.0, 1.0) * (self.count - 1) as f64;
+        let below = rank.floor() as u64;
+        let above = rank.ceil() as u64;
+        let (a, b) = (self.order_statistic(below), self.order_statistic(above));
+        a + (rank - below as f64) * (b - a)
+    }
+
+    /// Estimate of the `i`-th smallest value (from 0).
+    fn order_statistic(&self, i: u64) -> f64 {
+        if i == 0 {
+            return self.min;
+        }
+        if i + 1 >= self.count {
+            return self.max;
+        }
         // Ascending values: negatives from the largest magnitude down, zeros, then positives.
         let negatives = self
             .negative
@@ -234,8 +250,8 @@ impl Sketch {
         let positives = self.positive.iter().flat_map(|s| s.buckets());
         let mut seen = 0u64;
         for (lo, hi, n) in negatives.chain(zeros).chain(positives) {
-            if (seen + n as u64) as f64 > rank {
-                let frac = ((rank - seen as f64 + 0.5) / n as f64).clamp(0.0, 1.0);
+            if seen + n as u64 > i {
+                let frac = (i - seen) as f64 / n as f64 + 0.5 / n as f64;
                 return (lo + frac * (hi - lo)).clamp(self.min, self.max);
             }
             seen += n as u64;
@@ -325,6 +341,17 @@ mod tests {
                 "q={q} {est} vs {exact}"
             );
         }
+    }
+
+    #[test]
+    fn few_values_interpolate_between_order_statistics() {
+        let mut s = Sketch::default();
+        s.add(0.6099);
+        s.add(0.6481);
+        assert!((s.quantile(0.05) - (0.6099 + 0.05 * 0.0382)).abs() < 1e-12);
+        assert!((s.quantile(0.95) - (0.6099 + 0.95 * 0.0382)).abs() < 1e-12);
+        assert_eq!(s.quantile(0.0), 0.6099);
+        assert_eq!(s.quantile(1.0), 0.6481);
     }
 
     #[test]

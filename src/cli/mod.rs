@@ -108,6 +108,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.chain().any(|c| c.is::<crate::batch::Interrupted>()) => {
+            eprintln!("l2sim: interrupted; nothing written, earlier results untouched");
+            ExitCode::from(130)
+        }
         Err(e) => {
             let input = e
                 .chain()

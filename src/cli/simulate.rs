@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
@@ -48,6 +50,20 @@ fn stage(out: &Path) -> Result<Staging> {
         ))
         .into());
     }
+    // Never replace a folder l2sim did not write: it may hold someone's work.
+    let foreign = out.is_dir()
+        && !out.join(report::MARKER).is_file()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true);
+    if foreign {
+        return Err(InputError(format!(
+            "--out {}: exists, is not empty and was not written by l2sim (no {} marker); refusing to replace it: choose another --out or remove it yourself",
+            out.display(),
+            report::MARKER
+        ))
+        .into());
+    }
     Staging::new(out).map_err(|e| {
         InputError(format!(
             "--out {}: cannot write there: {e:#}",
@@ -55,6 +71,23 @@ fn stage(out: &Path) -> Result<Staging> {
         ))
         .into()
     })
+}
+
+/// A flag that SIGINT and SIGTERM set: the batch stops, the staging folder is removed, earlier
+/// results stay untouched, and l2sim exits with 130. A second SIGINT or SIGTERM exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registration only fails for forbidden signals; these two are allowed.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
+        flag
+    })
+    .clone()
 }
 
 /// An indicatif bar on stderr when it is a terminal (and not `--quiet`).
@@ -111,6 +144,7 @@ fn simulate_into(
         seed: scenarios[0].seed,
         threads: args.threads,
         keep: Keep::Trajectory,
+        cancel: Some(interrupt_flag()),
     };
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut |outs| {
         for (((runs_csv, traj), layout), out) in writers.iter_mut().zip(&layouts).zip(outs) {
@@ -281,6 +315,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         seed,
         threads: args.threads,
         keep: Keep::Final,
+        cancel: Some(interrupt_flag()),
     };
     let results = batch::run_paired(&refs, &cfg, &progress, &mut |outs| {
         for (p, out) in outs.iter().enumerate() {

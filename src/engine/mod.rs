@@ -16,6 +16,8 @@ pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};
 pub use world::{InitialAgent, initial_agents};
 
+use std::sync::atomic::AtomicBool;
+
 use crate::scenario::Scenario;
 
 /// Everything one run produces.
@@ -57,19 +59,21 @@ pub enum Keep {
 
 /// Simulates run `run` of `scenario` under master seed `master_seed`, keeping every sample.
 pub fn simulate(scenario: &Scenario, layout: &Layout, master_seed: u64, run: u64) -> RunOutput {
-    simulate_keeping(scenario, layout, master_seed, run, Keep::Trajectory)
+    simulate_keeping(scenario, layout, master_seed, run, Keep::Trajectory, None)
 }
 
-/// Simulates one run, keeping the samples `keep` says.
+/// Simulates one run, keeping the samples `keep` says. When `cancel` becomes true the run stops
+/// at its next daily tick (its output is then incomplete and must be discarded).
 pub fn simulate_keeping(
     scenario: &Scenario,
     layout: &Layout,
     master_seed: u64,
     run: u64,
     keep: Keep,
+    cancel: Option<&AtomicBool>,
 ) -> RunOutput {
     let seed = run_seed(master_seed, run);
     let mut world = world::World::new(scenario, layout, seed, keep);
-    world.run();
+    world.run(cancel);
     world.into_output(run, seed)
 }

@@ -13,6 +13,8 @@ mod sample;
 pub use agents::{InitialAgent, initial_agents};
 use agents::{create_agents, draw_capital, draw_tastes};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp1};
@@ -325,7 +327,7 @@ impl<'a> World<'a> {
         }
     }
 
-    pub(super) fn run(&mut self) {
+    pub(super) fn run(&mut self, cancel: Option<&AtomicBool>) {
         loop {
             // The review stream competes with the queue as if it held priority Activity.
             let review_first = match self.queue.peek() {
@@ -346,7 +348,12 @@ impl<'a> World<'a> {
             self.now = t;
             self.events += 1;
             match ev {
-                Ev::Tick => self.tick(),
+                Ev::Tick => {
+                    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        return;
+                    }
+                    self.tick()
+                }
                 Ev::Sample(k) => {
                     self.sample(k as usize);
                     if let Some(&next) = self.layout.sample_days.get(k as usize + 1) {
