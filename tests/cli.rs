@@ -634,3 +634,35 @@ fn a_folder_l2sim_did_not_write_is_never_replaced() {
         4
     );
 }
+
+#[test]
+fn a_batch_that_would_not_fit_in_memory_is_refused_before_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = fs::read_to_string(repo("tests/data/small.toml")).unwrap();
+    // 3 × 50 million agents, 8 runs in flight: hundreds of GB of agent state.
+    let huge = small
+        .replace("agents = 600", "agents = 50000000")
+        .replace("agents = 150", "agents = 50000000")
+        .replace("agents = 20", "agents = 50000000");
+    fs::write(tmp.path().join("huge.toml"), huge).unwrap();
+    let o = l2sim(tmp.path(), &["validate", "huge.toml"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("peak memory about"));
+    let o = l2sim(
+        tmp.path(),
+        &["run", "huge.toml", "--out", "res", "-q", "--threads", "8"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("GB at its peak")
+            && err.contains("--force")
+            && err.contains("segments[].agents"),
+        "{err}"
+    );
+    assert_eq!(
+        entries(tmp.path()),
+        vec![tmp.path().join("huge.toml")],
+        "nothing written"
+    );
+}

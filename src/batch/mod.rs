@@ -5,6 +5,7 @@
 //! sink. So every sum is taken in the same order whatever the thread count, and memory holds one
 //! chunk of trajectories at most. Only this module knows rayon.
 
+mod estimate;
 mod paired;
 mod sketch;
 
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+pub use estimate::{Estimate, agents_ever, available_memory_bytes, estimate};
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 

@@ -87,12 +87,16 @@ pub(super) fn validate(path: &Path) -> Result<()> {
             fields.join(", ")
         );
     }
-    let reviews = sc.total_review_rate_per_day() * sc.horizon_days;
+    let threads = rayon::current_num_threads();
+    let est = crate::batch::estimate(&[&sc], sc.runs, threads, crate::engine::Keep::Trajectory);
     println!(
-        "  estimate: {:.3e} reviews per run, {:.3e} for all {} runs",
-        reviews,
-        reviews * sc.runs as f64,
-        sc.runs
+        "  estimate: {:.3e} reviews per run, {:.3e} for all {} runs; peak memory about {:.0} MB on {threads} threads{}",
+        est.decisions_per_run,
+        est.decisions_total,
+        sc.runs,
+        est.peak_bytes / 1e6,
+        crate::batch::available_memory_bytes()
+            .map_or(String::new(), |a| format!(" ({:.1} GB available)", a / 1e9)),
     );
     Ok(())
 }

@@ -79,6 +79,9 @@ struct BatchArgs {
     /// Print nothing on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Run even if the estimated peak memory exceeds what the machine has available.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]

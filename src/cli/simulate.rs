@@ -73,6 +73,31 @@ fn stage(out: &Path) -> Result<Staging> {
     })
 }
 
+/// Refuses a batch whose estimated peak memory exceeds 80 % of the memory available now, unless
+/// `--force`; says what to change.
+fn guard_memory(scenarios: &[&Scenario], args: &BatchArgs, keep: Keep) -> Result<()> {
+    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let est = batch::estimate(scenarios, scenarios[0].runs, threads, keep);
+    let Some(available) = batch::available_memory_bytes() else {
+        return Ok(());
+    };
+    if est.peak_bytes > 0.8 * available && !args.force {
+        let agents: f64 = scenarios
+            .iter()
+            .map(|s| batch::agents_ever(s))
+            .fold(0.0, f64::max);
+        return Err(InputError(format!(
+            "this batch needs about {:.1} GB at its peak ({threads} runs in flight with up to {agents:.0} agents each, \
+             plus the per-sample statistics), more than 80 % of the {:.1} GB available: reduce the agents \
+             (segments[].agents), raise sample_every_days, lower --threads, or pass --force to run anyway",
+            est.peak_bytes / 1e9,
+            available / 1e9
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// A flag that SIGINT and SIGTERM set: the batch stops, the staging folder is removed, earlier
 /// results stay untouched, and l2sim exits with 130. A second SIGINT or SIGTERM exits at once.
 fn interrupt_flag() -> Arc<AtomicBool> {
@@ -175,6 +200,7 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(&scenario.name));
+    guard_memory(&[&scenario], args, Keep::Trajectory)?;
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(
@@ -222,6 +248,11 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(format!("compare_{}", names.join("_vs_"))));
+    guard_memory(
+        &scenarios.iter().collect::<Vec<_>>(),
+        args,
+        Keep::Trajectory,
+    )?;
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(
@@ -286,6 +317,11 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(format!("sweep_{}", sw.base.name)));
+    guard_memory(
+        &sw.points.iter().map(|p| &p.scenario).collect::<Vec<_>>(),
+        args,
+        Keep::Final,
+    )?;
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(

@@ -42,12 +42,33 @@ pub(super) fn draw_tastes(sd: f64, n: usize, rng: &mut ChaCha8Rng, out: &mut Vec
 /// The initial population of a run, drawn from the agents stream (exposed for the CRN tests).
 pub fn initial_agents(sc: &Scenario, run_seed: u64) -> Vec<InitialAgent> {
     let mut rng = stream(run_seed, Purpose::Agents);
-    create_agents(sc, &mut rng)
+    let mut out = Vec::new();
+    let mut tastes = Vec::new();
+    create_agents(
+        sc,
+        &mut rng,
+        &mut tastes,
+        &mut |segment, capital_draw_usd, chain, tastes| {
+            out.push(InitialAgent {
+                segment,
+                capital_draw_usd,
+                chain,
+                tastes: tastes.to_vec(),
+            });
+        },
+    );
+    out
 }
 
-pub(super) fn create_agents(sc: &Scenario, rng: &mut ChaCha8Rng) -> Vec<InitialAgent> {
+/// Draws every initial agent in order (capital, first chain, tastes), appending its tastes to
+/// `tastes` and telling `each` about it with a view of them. Nothing per agent is allocated.
+pub(super) fn create_agents(
+    sc: &Scenario,
+    rng: &mut ChaCha8Rng,
+    tastes: &mut Vec<f32>,
+    each: &mut dyn FnMut(usize, f64, usize, &[f32]),
+) {
     let n_chains = sc.chains.len();
-    let mut out = Vec::new();
     for (s, seg) in sc.segments.iter().enumerate() {
         let weights: Vec<f64> = sc
             .chains
@@ -73,15 +94,9 @@ pub(super) fn create_agents(sc: &Scenario, rng: &mut ChaCha8Rng) -> Vec<InitialA
                     target -= w;
                 }
             }
-            let mut tastes = Vec::with_capacity(n_chains);
-            draw_tastes(seg.taste_sd, n_chains, rng, &mut tastes);
-            out.push(InitialAgent {
-                segment: s,
-                capital_draw_usd,
-                chain,
-                tastes,
-            });
+            let start = tastes.len();
+            draw_tastes(seg.taste_sd, n_chains, rng, tastes);
+            each(s, capital_draw_usd, chain, &tastes[start..]);
         }
     }
-    out
 }

@@ -231,20 +231,18 @@ impl World<'_> {
         let first = (agents as u64 * slot as u64 / slots as u64) as u32;
         let last = (agents as u64 * (slot as u64 + 1) / slots as u64) as u32;
         let n = self.chains.len();
-        let mut tastes = Vec::with_capacity(n);
         for _ in first..last {
             let k = draw_capital(capital, &mut self.rng_agents);
-            tastes.clear();
             draw_tastes(
                 self.segments[segment].taste_sd,
                 n,
                 &mut self.rng_agents,
-                &mut tastes,
+                &mut self.agent_tastes,
             );
             let u: f64 = self.rng_agents.random();
             // New capital arrives on the L1 and then makes its first choice.
             let l1 = self.sc.l1;
-            self.add_agent(segment, l1, k, 1.0, &tastes);
+            self.push_agent(segment, l1, k, 1.0);
             self.ledger.inflows += k;
             let i = self.agent_units.len() - 1;
             let b = self.decide(i, u, None);

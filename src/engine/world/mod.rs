@@ -136,13 +136,22 @@ impl<'a> World<'a> {
     pub(super) fn new(sc: &'a Scenario, layout: &'a Layout, seed: u64, keep: Keep) -> World<'a> {
         let n_chains = sc.chains.len();
         let mut rng_agents = stream(seed, Purpose::Agents);
-        let created = create_agents(sc, &mut rng_agents);
-
-        // Rescale capitals so that every chain holds exactly its initial TVL.
+        // First pass: draw every agent (tastes straight into their final array), summing the
+        // drawn capital per chain; agent state stays compact even for millions of agents.
+        let total_agents: usize = sc.segments.iter().map(|s| s.agents as usize).sum();
+        let mut agent_tastes = Vec::with_capacity(total_agents * n_chains);
+        let mut drawn_agents: Vec<(u16, u16, f64)> = Vec::with_capacity(total_agents);
         let mut drawn = vec![0.0; n_chains];
-        for a in &created {
-            drawn[a.chain] += a.capital_draw_usd;
-        }
+        create_agents(
+            sc,
+            &mut rng_agents,
+            &mut agent_tastes,
+            &mut |segment, capital, chain, _| {
+                drawn_agents.push((segment as u16, chain as u16, capital));
+                drawn[chain] += capital;
+            },
+        );
+
         let chains: Vec<ChainState> = sc
             .chains
             .iter()
@@ -179,11 +188,11 @@ impl<'a> World<'a> {
             segment_alias: AliasTable::default(),
             total_review_rate: 0.0,
             next_review: f64::INFINITY,
-            agent_units: Vec::with_capacity(created.len()),
-            agent_chain: Vec::with_capacity(created.len()),
-            agent_segment: Vec::with_capacity(created.len()),
-            agent_wallets: Vec::with_capacity(created.len()),
-            agent_tastes: Vec::with_capacity(created.len() * n_chains),
+            agent_units: Vec::with_capacity(total_agents),
+            agent_chain: Vec::with_capacity(total_agents),
+            agent_segment: Vec::with_capacity(total_agents),
+            agent_wallets: Vec::with_capacity(total_agents),
+            agent_tastes,
             price: 1.0,
             transit_units: 0.0,
             l1_data_revenue_usd: 0.0,
@@ -213,20 +222,16 @@ impl<'a> World<'a> {
             transit_sum: 0.0,
             transit_peak: 0.0,
         };
-        for a in created {
-            let scale = if drawn[a.chain] > 0.0 {
-                sc.chains[a.chain].initial_tvl_usd / drawn[a.chain]
+        // Second pass: rescale so that every chain holds exactly its initial TVL.
+        for (segment, chain, capital) in drawn_agents {
+            let c = chain as usize;
+            let scale = if drawn[c] > 0.0 {
+                sc.chains[c].initial_tvl_usd / drawn[c]
             } else {
                 0.0
             };
             let wallets = if sc.cohorts { scale } else { 1.0 };
-            w.add_agent(
-                a.segment,
-                a.chain,
-                a.capital_draw_usd * scale,
-                wallets,
-                &a.tastes,
-            );
+            w.push_agent(segment as usize, c, capital * scale, wallets);
         }
         w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
         w.rebuild_alias();
@@ -235,14 +240,8 @@ impl<'a> World<'a> {
         w
     }
 
-    fn add_agent(
-        &mut self,
-        segment: usize,
-        chain: usize,
-        capital_usd: f64,
-        wallets: f64,
-        tastes: &[f32],
-    ) {
+    /// Adds an agent whose tastes are already at the end of `agent_tastes`.
+    fn push_agent(&mut self, segment: usize, chain: usize, capital_usd: f64, wallets: f64) {
         let id = self.agent_units.len() as u32;
         let ch = &mut self.chains[chain];
         let units = capital_usd / (ch.index * self.price);
@@ -252,7 +251,6 @@ impl<'a> World<'a> {
         self.agent_chain.push(chain as u16);
         self.agent_segment.push(segment as u16);
         self.agent_wallets.push(wallets as f32);
-        self.agent_tastes.extend_from_slice(tastes);
         self.segment_agents[segment].push(id);
         self.dirty |= 1 << chain;
     }
@@ -593,7 +591,8 @@ impl<'a> World<'a> {
 
         let rate = wallets * self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
         let ch = &mut self.chains[a];
-        ch.units -= self.agent_units[i];
+        // Running sums drift by rounding: a chain never holds less than nothing.
+        ch.units = (ch.units - self.agent_units[i]).max(0.0);
         ch.demand_tx_per_day -= rate;
         self.agent_units[i] = 0.0;
         let exit_days = match exit {

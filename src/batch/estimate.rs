@@ -1,0 +1,88 @@
+//! Up-front estimates of a batch's work and peak memory, from the scenario alone, so that `run`
+//! can refuse a batch that would not fit in the machine's memory before it starts (`--force`
+//! overrides) and `validate` can say what a scenario will cost.
+//!
+//! The memory model counts what grows: per-agent state of the runs in flight, the trajectories
+//! of one chunk of runs, the per-sample statistics, and a fixed base measured on this project's
+//! machine class (docs/PERFORMANCE.md compares it with measured peaks).
+
+use crate::engine::{Keep, Layout};
+use crate::scenario::{EventAction, Scenario};
+
+use super::CHUNK_RUNS;
+
+/// Resident memory of the process before any scenario-dependent allocation, bytes.
+const BASE_BYTES: f64 = 14e6;
+/// Bytes per agent besides its per-chain tastes, at the peak: capital, chain, segment, wallets and
+/// segment-list entry (20, the list growing by doubling up to 4 more), plus the 16 bytes each
+/// agent takes while the population is drawn and rescaled, plus slack.
+const AGENT_BYTES: f64 = 48.0;
+/// Bytes per per-sample statistic (moments, sketch header, a few dozen buckets).
+const STAT_BYTES: f64 = 200.0;
+
+/// What a batch is expected to cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Agent reviews (decisions) in one run of the first scenario.
+    pub decisions_per_run: f64,
+    /// Over all runs of all scenarios.
+    pub decisions_total: f64,
+    /// Expected peak resident memory, bytes.
+    pub peak_bytes: f64,
+}
+
+/// Agents a scenario ever holds: its segments plus every `user_inflow`.
+pub fn agents_ever(sc: &Scenario) -> f64 {
+    let initial: f64 = sc.segments.iter().map(|s| s.agents as f64).sum();
+    let inflows: f64 = sc
+        .events
+        .iter()
+        .map(|e| match e.action {
+            EventAction::UserInflow { agents, .. } => agents as f64,
+            _ => 0.0,
+        })
+        .sum();
+    initial + inflows
+}
+
+/// Estimates running `runs` runs of each scenario on `threads` threads.
+pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) -> Estimate {
+    let n = scenarios.len().max(1) as f64;
+    let chunk = (CHUNK_RUNS as f64 / n).floor().max(1.0).min(runs as f64);
+    let mut peak = BASE_BYTES;
+    let mut decisions_total = 0.0;
+    for sc in scenarios {
+        let layout = Layout::new(sc);
+        let samples = layout.sample_days.len() as f64;
+        let cells = layout.n_cells() as f64;
+        let agents = agents_ever(sc);
+        let per_agent = AGENT_BYTES + 4.0 * sc.chains.len() as f64;
+        // Runs in flight: their agents, and a queue of capital in transit (a tenth of the agents).
+        let in_flight = (threads as f64).min(runs as f64 * n);
+        peak += in_flight * agents * (per_agent + 0.1 * 40.0);
+        // One chunk of outputs waiting to be reduced, and the per-sample statistics.
+        let kept = match keep {
+            Keep::Trajectory => samples * cells,
+            Keep::Final => cells,
+        };
+        peak += chunk * kept * 8.0;
+        if keep == Keep::Trajectory {
+            peak += samples * cells * STAT_BYTES;
+        }
+        decisions_total += sc.total_review_rate_per_day() * sc.horizon_days * runs as f64;
+    }
+    let first = scenarios[0];
+    Estimate {
+        decisions_per_run: first.total_review_rate_per_day() * first.horizon_days,
+        decisions_total,
+        peak_bytes: peak,
+    }
+}
+
+/// Memory the system can give this process now (`MemAvailable`), bytes; `None` off Linux.
+pub fn available_memory_bytes() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
