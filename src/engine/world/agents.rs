@@ -60,13 +60,16 @@ pub fn initial_agents(sc: &Scenario, run_seed: u64) -> Vec<InitialAgent> {
     out
 }
 
+/// Receives each drawn agent: segment, drawn capital (USD), first chain, tastes.
+pub(super) type AgentSink<'a> = dyn FnMut(usize, f64, usize, &[f32]) + 'a;
+
 /// Draws every initial agent in order (capital, first chain, tastes), appending its tastes to
 /// `tastes` and telling `each` about it with a view of them. Nothing per agent is allocated.
 pub(super) fn create_agents(
     sc: &Scenario,
     rng: &mut ChaCha8Rng,
     tastes: &mut Vec<f32>,
-    each: &mut dyn FnMut(usize, f64, usize, &[f32]),
+    each: &mut AgentSink,
 ) {
     let n_chains = sc.chains.len();
     for (s, seg) in sc.segments.iter().enumerate() {
