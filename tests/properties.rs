@@ -192,7 +192,12 @@ fn check(sc: &Scenario, seed: u64) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // A fixed generator seed: CI sees the same 256 cases every time (plus the saved regressions).
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20251125),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_valid_scenarios_run_cleanly(c in case(), seed in any::<u64>()) {

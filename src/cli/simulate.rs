@@ -468,7 +468,11 @@ pub(super) fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult
             let missing = s.sketch.nan_count();
             println!(
                 "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
-                fmt(s.moments.mean),
+                fmt(if s.moments.count > 0 {
+                    s.moments.mean
+                } else {
+                    f64::NAN
+                }),
                 fmt(s.quantile(0.05)),
                 fmt(s.quantile(0.95)),
                 if missing > 0 {

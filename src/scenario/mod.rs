@@ -229,8 +229,20 @@ impl Bound {
         match self {
             Bound::NonNegative => "must be a finite number >= 0".into(),
             Bound::Positive => "must be a finite number > 0".into(),
-            Bound::Between(lo, hi) => format!("must be a finite number in [{lo}, {hi}]"),
+            Bound::Between(lo, hi) => {
+                format!("must be a finite number in [{}, {}]", show(lo), show(hi))
+            }
         }
+    }
+}
+
+/// A number as people write it: plain when moderate, in scientific notation when very large or
+/// very small (`1e15`, not fifteen zeros).
+pub fn show(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e9).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 

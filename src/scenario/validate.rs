@@ -27,7 +27,10 @@ impl Checker {
 
     fn num(&mut self, path: &str, value: f64, bound: Bound) -> f64 {
         if !bound.holds(value) {
-            self.problem(path, format!("= {value}: {}", bound.describe()));
+            self.problem(
+                path,
+                format!("= {}: {}", super::show(value), bound.describe()),
+            );
         }
         value
     }

@@ -587,7 +587,7 @@ impl<'a> World<'a> {
         self.chains[b].bridge_fee_revenue_usd += bridge * scale;
         self.chains[a].lp_fee_revenue_usd += fast_fee * scale;
         self.ledger.fees_paid += gross * scale;
-        let net = k - gross * scale;
+        let net = (k - gross * scale).max(0.0);
 
         let rate = wallets * self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
         let ch = &mut self.chains[a];
