@@ -666,3 +666,28 @@ fn a_batch_that_would_not_fit_in_memory_is_refused_before_it_starts() {
         "nothing written"
     );
 }
+
+#[test]
+fn an_unwritable_output_folder_is_an_input_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = l2sim(
+        tmp.path(),
+        &[
+            "run",
+            &repo("tests/data/small.toml"),
+            "--runs",
+            "1",
+            "--out",
+            "/proc/l2sim-results",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--out /proc/l2sim-results: cannot write there"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new("/proc/l2sim-results").exists());
+    assert!(entries(tmp.path()).is_empty());
+}

@@ -277,7 +277,7 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
             .get_or_insert_with(|| Comparison::new(layouts))
             .add(layouts, outs);
     })?;
-    let comparison = comparison.expect("at least one run");
+    let comparison = comparison.ok_or_else(|| anyhow::anyhow!("the comparison ran no run"))?;
     log(&format!(
         "{} runs of {} scenarios in {:.2} s; writing reports",
         runs,
