@@ -98,6 +98,17 @@ fn guard_memory(scenarios: &[&Scenario], args: &BatchArgs, keep: Keep) -> Result
     Ok(())
 }
 
+/// The batch settings of a command: its flags, interruptible by SIGINT and SIGTERM.
+fn batch_config(runs: u64, seed: u64, args: &BatchArgs, keep: Keep) -> BatchConfig {
+    BatchConfig {
+        runs,
+        seed,
+        threads: args.threads,
+        keep,
+        cancel: Some(interrupt_flag()),
+    }
+}
+
 /// A flag that SIGINT and SIGTERM set: the batch stops, the staging folder is removed, earlier
 /// results stay untouched, and l2sim exits with 130. A second SIGINT or SIGTERM exits at once.
 fn interrupt_flag() -> Arc<AtomicBool> {
@@ -164,13 +175,7 @@ fn simulate_into(
             b.set_position(done);
         }
     };
-    let cfg = BatchConfig {
-        runs,
-        seed: scenarios[0].seed,
-        threads: args.threads,
-        keep: Keep::Trajectory,
-        cancel: Some(interrupt_flag()),
-    };
+    let cfg = batch_config(runs, scenarios[0].seed, args, Keep::Trajectory);
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut |outs| {
         for (((runs_csv, traj), layout), out) in writers.iter_mut().zip(&layouts).zip(outs) {
             runs_csv.write(layout, out)?;
@@ -346,13 +351,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
             b.set_position(done);
         }
     };
-    let cfg = BatchConfig {
-        runs,
-        seed,
-        threads: args.threads,
-        keep: Keep::Final,
-        cancel: Some(interrupt_flag()),
-    };
+    let cfg = batch_config(runs, seed, args, Keep::Final);
     let results = batch::run_paired(&refs, &cfg, &progress, &mut |outs| {
         for (p, out) in outs.iter().enumerate() {
             for (stat, col) in stats[p].iter_mut().zip(&columns[p]) {
