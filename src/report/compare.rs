@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::tables::num;
+use super::tables::{field, num};
 use crate::batch::{BatchResult, Comparison, PairedStat};
 use crate::scenario::Scenario;
 
@@ -124,7 +124,7 @@ pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
-        let f = |i: usize| -> f64 { rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN) };
+        let f = |i: usize| field(&rec, i);
         let s = |i: usize| rec.get(i).unwrap_or_default().to_string();
         rows.push(CompareRow {
             scenario_a: s(0),

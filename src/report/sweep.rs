@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::tables::num;
+use super::tables::{field, num};
 use crate::batch::Stat;
 use crate::scenario::Sweep;
 
@@ -167,7 +167,7 @@ pub fn read_sweep_csv(path: &Path, fields: usize) -> Result<Vec<SweepRow>> {
     for rec in r.records() {
         let rec = rec?;
         let get = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let f = |i: usize| rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let f = |i: usize| field(&rec, i);
         let base = 1 + fields;
         rows.push(SweepRow {
             point: get(0).parse().unwrap_or(0),

@@ -15,6 +15,11 @@ use crate::engine::{Layout, RunOutput};
 /// Quantiles written for every (day, metric, chain).
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
+/// Field `i` of a CSV record as a number; NaN when empty or missing (the inverse of [`num`]).
+pub fn field(rec: &csv::StringRecord, i: usize) -> f64 {
+    rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
+}
+
 /// A number as a CSV field: shortest round-trip form, empty when NaN.
 pub fn num(x: f64) -> String {
     if x.is_nan() {
@@ -81,7 +86,7 @@ pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
-        let f = |i: usize| -> f64 { rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN) };
+        let f = |i: usize| field(&rec, i);
         rows.push(QuantileRow {
             day: f(0),
             metric: rec.get(1).unwrap_or_default().to_string(),
@@ -176,11 +181,7 @@ pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> 
     for rec in r.records() {
         let rec = rec?;
         for (j, i) in idx.iter().enumerate() {
-            let v = i
-                .and_then(|i| rec.get(i))
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(f64::NAN);
-            out[j].push(v);
+            out[j].push(i.map_or(f64::NAN, |i| field(&rec, i)));
         }
     }
     Ok(out)
