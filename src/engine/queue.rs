@@ -88,14 +88,6 @@ impl<E> EventQueue<E> {
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.heap.iter().map(|e| &e.event)
     }
-
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 #[cfg(test)]
