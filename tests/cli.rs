@@ -3,22 +3,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn l2sim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_l2sim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the l2sim binary runs")
-}
-
-fn repo(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::{l2sim, repo};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -294,6 +282,12 @@ fn bad_flags_and_paths_are_rejected() {
     );
     assert_rejected(&["run", &repo("tests")], "cannot read scenario");
     assert_rejected(&["run", &small, "--runs", "many"], "invalid value 'many'");
+    for bad in ["3/2", "0/4", "1/0", "2"] {
+        assert_rejected(
+            &["run", &small, "--shard", bad],
+            "expected K/N with 1 ≤ K ≤ N ≤ 100000",
+        );
+    }
     let tmp = tempfile::tempdir().unwrap();
     let latin1 = tmp.path().join("latin1.toml");
     fs::write(&latin1, b"name = \"caf\xe9\"\n").unwrap();

@@ -133,25 +133,31 @@ fn every_library_scenario_moves_in_the_direction_its_header_claims() {
     let mut stats = vec![PairedStat::default(); claims.len()];
     let cfg = BatchConfig {
         runs: RUNS,
+        shard: None,
         seed: 20250101,
         threads: None,
         keep: Keep::Trajectory,
         cancel: None,
     };
-    batch::run_paired(&refs, &cfg, &|_| {}, &mut |outs| {
-        for (claim, stat) in claims.iter().zip(stats.iter_mut()) {
-            let s = 1 + names.iter().position(|n| *n == claim.scenario).unwrap();
-            stat.add(
-                (claim.value)(&layouts[0], &outs[0]),
-                (claim.value)(&layouts[s], &outs[s]),
-            );
-        }
-        Ok(())
-    })
+    batch::run_paired(
+        &refs,
+        &cfg,
+        &|_| {},
+        &mut |outs: &[l2sim::engine::RunOutput]| {
+            for (claim, stat) in claims.iter().zip(stats.iter_mut()) {
+                let s = 1 + names.iter().position(|n| *n == claim.scenario).unwrap();
+                stat.add(
+                    (claim.value)(&layouts[0], &outs[0]),
+                    (claim.value)(&layouts[s], &outs[s]),
+                );
+            }
+            Ok(())
+        },
+    )
     .unwrap();
     let mut failures = Vec::new();
     for (claim, stat) in claims.iter().zip(&stats) {
-        let (mean, sem) = (stat.diff.mean, stat.diff.sem());
+        let (mean, sem) = (stat.diff().mean, stat.diff().sem());
         let holds = match claim.direction {
             Direction::Higher => mean > 4.0 * sem,
             Direction::Lower => mean < -4.0 * sem,

@@ -19,6 +19,7 @@ fn optimised_engine_matches_the_stored_reference_within_monte_carlo_error() {
     let sc = Scenario::from_file(&root.join("scenarios/bench.toml")).unwrap();
     let cfg = BatchConfig {
         runs: 24,
+        shard: None,
         seed: 777,
         threads: None,
         keep: Keep::Final,
@@ -38,9 +39,9 @@ fn optimised_engine_matches_the_stored_reference_within_monte_carlo_error() {
             r["n"].as_f64().unwrap(),
         );
         let (m, sd, n) = (
-            stat.moments.mean,
-            stat.moments.sd(),
-            stat.moments.count as f64,
+            stat.moments().mean,
+            stat.moments().sd(),
+            stat.moments().count as f64,
         );
         // Tolerance: 4 standard errors of the difference of two independent Monte Carlo means.
         let se = (sd_ref * sd_ref / n_ref + sd * sd / n).sqrt();

@@ -1,10 +1,13 @@
 //! Monte Carlo batches: runs in parallel with rayon, results reduced in run order.
 //!
-//! Runs are simulated in fixed-size chunks; within a chunk rayon may finish them in any order, but
-//! they are collected in run order and then fed one by one to the aggregates and to the caller's
-//! sink. So every sum is taken in the same order whatever the thread count, and memory holds one
-//! chunk of trajectories at most. Only this module knows rayon.
+//! Runs are simulated in fixed-size chunks inside fixed blocks of [`BLOCK_RUNS`] runs; within a
+//! chunk rayon may finish them in any order, but they are collected in run order and then fed one
+//! by one to the aggregates and to the caller's sink, and each block's moments are folded in block
+//! order (see [`blocks`]). So every sum is taken in the same order whatever the thread count or the
+//! number of shards, and memory holds one chunk of trajectories at most. Only this module knows
+//! rayon.
 
+pub mod blocks;
 mod estimate;
 mod paired;
 mod sketch;
@@ -14,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
+pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, Shard};
 pub use estimate::{Estimate, agents_ever, available_memory_bytes, estimate};
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
@@ -22,14 +27,17 @@ pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 use crate::engine::{self, Keep, Layout, RunOutput};
 use crate::scenario::Scenario;
 
-/// Runs simulated together before their results are reduced. Fixed, so that results do not
-/// depend on the thread count.
-pub const CHUNK_RUNS: u64 = 32;
+/// Runs simulated together before their results are reduced: one block for one scenario, fewer
+/// runs of each when several scenarios run together.
+pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 
 /// How to run a batch.
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
+    /// Runs of the whole batch.
     pub runs: u64,
+    /// Only the runs of this shard (all runs when `None`).
+    pub shard: Option<Shard>,
     pub seed: u64,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
@@ -62,10 +70,20 @@ pub struct RunPanicked {
 }
 
 /// Streaming statistics of one value across runs.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
-    pub moments: Moments,
+    moments: BlockedMoments,
     pub sketch: Sketch,
+}
+
+impl Blocked for Stat {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        f(&mut self.moments);
+    }
+
+    fn merge_shard(&mut self, other: &Self) {
+        self.sketch.merge(&other.sketch);
+    }
 }
 
 impl Stat {
@@ -74,37 +92,96 @@ impl Stat {
         self.sketch.add(x);
     }
 
+    /// Count, mean and variance of the values added (NaN left out).
+    pub fn moments(&self) -> Moments {
+        self.moments.get()
+    }
+
     /// The `q`-quantile: the sketch's, except that values equal up to rounding (a spread below
     /// 1e-9 of their magnitude, e.g. day-0 TVL) report their exact mean rather than a bucket.
     pub fn quantile(&self, q: f64) -> f64 {
         let (lo, hi) = (self.sketch.min(), self.sketch.max());
         if self.sketch.count() > 0 && hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
-            return self.moments.mean.clamp(lo, hi);
+            return self.moments().mean.clamp(lo, hi);
         }
         self.sketch.quantile(q)
     }
 }
 
-/// What a batch produces besides the per-run outputs passed to the sink.
-#[derive(Debug, Clone)]
+/// What a batch produces besides the per-run outputs passed to the sink. Serialised in shards
+/// without its layout and column names, which come from the scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchResult {
+    #[serde(skip)]
     pub layout: Layout,
     /// One [`Stat`] per (sample, cell), sample-major like [`RunOutput::samples`].
     pub cells: Vec<Stat>,
     /// Column names of the per-run metrics (`runs.csv` after `run,seed`).
+    #[serde(skip)]
     pub run_columns: Vec<String>,
     /// One [`Stat`] per run column.
     pub run_stats: Vec<Stat>,
+    /// Runs aggregated (those of the shard, for a shard).
     pub runs: u64,
     pub seed: u64,
     pub conservation_error_max: f64,
     pub decisions: u64,
     pub events: u64,
     pub threads: usize,
+    /// Wall time of the batch; for merged shards, the sum of the shards' wall times.
     pub wall_seconds: f64,
+    /// Shards merged into this result (1 for a batch run in one piece).
+    pub shards: u64,
+}
+
+impl Blocked for BatchResult {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        self.cells.each_moments(f);
+        self.run_stats.each_moments(f);
+    }
+
+    /// Also adds runs, counts and wall times, and keeps the largest conservation error and
+    /// thread count.
+    fn merge_shard(&mut self, other: &Self) {
+        self.cells.merge_shard(&other.cells);
+        self.run_stats.merge_shard(&other.run_stats);
+        self.runs += other.runs;
+        self.conservation_error_max = self
+            .conservation_error_max
+            .max(other.conservation_error_max);
+        self.decisions += other.decisions;
+        self.events += other.events;
+        self.threads = self.threads.max(other.threads);
+        self.wall_seconds += other.wall_seconds;
+        self.shards += other.shards;
+    }
 }
 
 impl BatchResult {
+    /// An empty result of `scenario` (`cells` only with [`Keep::Trajectory`]).
+    pub fn empty(scenario: &Scenario, keep: Keep, seed: u64) -> BatchResult {
+        let layout = Layout::new(scenario);
+        let run_columns = layout.run_columns();
+        let cells = match keep {
+            Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
+            Keep::Final => 0,
+        };
+        BatchResult {
+            cells: vec![Stat::default(); cells],
+            run_stats: vec![Stat::default(); run_columns.len()],
+            run_columns,
+            runs: 0,
+            seed,
+            conservation_error_max: 0.0,
+            decisions: 0,
+            events: 0,
+            threads: 0,
+            wall_seconds: 0.0,
+            shards: 1,
+            layout,
+        }
+    }
+
     /// Statistics of cell `cell` at sample `k`.
     pub fn cell(&self, k: usize, cell: usize) -> &Stat {
         &self.cells[k * self.layout.n_cells() + cell]
@@ -122,6 +199,24 @@ impl BatchResult {
 /// Error raised by a sink; the batch stops and returns it.
 pub type SinkError = anyhow::Error;
 
+/// What the caller of [`run_paired`] does with the runs.
+pub trait Sink {
+    /// Run `r` of every scenario, in run order.
+    fn run(&mut self, outs: &[RunOutput]) -> Result<(), SinkError>;
+
+    /// Block `block` is complete; `moments` are its moments of the batch's own statistics, as
+    /// [`Blocked::end_block`] of every [`BatchResult`] in scenario order gives them.
+    fn end_block(&mut self, _block: u64, _moments: &[Moments]) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&[RunOutput]) -> Result<(), SinkError>> Sink for F {
+    fn run(&mut self, outs: &[RunOutput]) -> Result<(), SinkError> {
+        self(outs)
+    }
+}
+
 /// Runs `cfg.runs` runs of `scenario`. `sink` sees every run in run order; `progress` is told
 /// how many runs are done after each chunk.
 pub fn run_batch(
@@ -130,17 +225,20 @@ pub fn run_batch(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(&RunOutput) -> Result<(), SinkError>,
 ) -> Result<BatchResult, SinkError> {
-    let mut results = run_paired(&[scenario], cfg, progress, &mut |outs| sink(&outs[0]))?;
+    let mut results = run_paired(&[scenario], cfg, progress, &mut |outs: &[RunOutput]| {
+        sink(&outs[0])
+    })?;
     Ok(results.remove(0))
 }
 
-/// Runs `cfg.runs` runs of every scenario with the same per-run seeds (common random numbers).
-/// `sink` sees, in run order, run `r` of every scenario together (in the order given).
+/// Runs `cfg.runs` runs (or those of `cfg.shard`) of every scenario with the same per-run seeds
+/// (common random numbers). `sink` sees, in run order, run `r` of every scenario together (in the
+/// order given), and the end of every block.
 pub fn run_paired(
     scenarios: &[&Scenario],
     cfg: &BatchConfig,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(&[RunOutput]) -> Result<(), SinkError>,
+    sink: &mut dyn Sink,
 ) -> Result<Vec<BatchResult>, SinkError> {
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -149,89 +247,101 @@ pub fn run_paired(
     let threads = pool.current_num_threads();
     let mut results: Vec<BatchResult> = scenarios
         .iter()
-        .map(|sc| {
-            let layout = Layout::new(sc);
-            let run_columns = layout.run_columns();
-            let cells = match cfg.keep {
-                Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
-                Keep::Final => 0,
-            };
-            BatchResult {
-                cells: vec![Stat::default(); cells],
-                run_stats: vec![Stat::default(); run_columns.len()],
-                run_columns,
-                runs: cfg.runs,
-                seed: cfg.seed,
-                conservation_error_max: 0.0,
-                decisions: 0,
-                events: 0,
-                threads,
-                wall_seconds: 0.0,
-                layout,
-            }
+        .map(|sc| BatchResult {
+            threads,
+            ..BatchResult::empty(sc, cfg.keep, cfg.seed)
         })
         .collect();
     let n = scenarios.len() as u64;
-    // Runs per chunk: CHUNK_RUNS for one scenario, fewer when many scenarios run together, so
-    // that memory stays bounded. Results do not depend on it: reduction is always in run order.
+    // Runs per chunk: a block for one scenario, fewer when many scenarios run together, so that
+    // memory stays bounded. Results do not depend on it: reduction is always in run order.
     let chunk = (CHUNK_RUNS / n).max(1);
-    let mut start = 0;
-    while start < cfg.runs {
-        let end = (start + chunk).min(cfg.runs);
-        let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
-        let cancel = cfg.cancel.as_deref();
-        let outputs: Vec<Result<RunOutput, RunPanicked>> = pool.install(|| {
-            (start * n..end * n)
-                .into_par_iter()
-                .map(|task| {
-                    let (run, s) = (task / n, (task % n) as usize);
-                    let simulate = || {
-                        engine::simulate_keeping(
-                            scenarios[s],
-                            layouts[s],
-                            cfg.seed,
-                            run,
-                            cfg.keep,
-                            cancel,
-                        )
-                    };
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate)).map_err(
-                        |payload| RunPanicked {
-                            scenario: scenarios[s].name.clone(),
-                            run,
-                            run_seed: engine::run_seed(cfg.seed, run),
-                            master_seed: cfg.seed,
-                            replay_runs: run + 1,
-                            message: payload
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| payload.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "(no message)".into()),
-                        },
-                    )
-                })
-                .collect()
-        });
-        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(Interrupted.into());
+    let block_range = match cfg.shard {
+        Some(shard) => shard.blocks(cfg.runs),
+        None => 0..blocks::blocks(cfg.runs),
+    };
+    let first_run = block_range.start * BLOCK_RUNS;
+    let mut block_moments = Vec::new();
+    for block in block_range {
+        let block_end = ((block + 1) * BLOCK_RUNS).min(cfg.runs);
+        let mut start = block * BLOCK_RUNS;
+        while start < block_end {
+            let end = (start + chunk).min(block_end);
+            run_chunk(scenarios, cfg, &pool, &mut results, start..end, sink)?;
+            progress(end - first_run);
+            start = end;
         }
-        let outputs = outputs
-            .into_iter()
-            .collect::<Result<Vec<RunOutput>, RunPanicked>>()?;
-        for group in outputs.chunks(scenarios.len()) {
-            sink(group)?;
-            for (result, out) in results.iter_mut().zip(group) {
-                absorb(result, out);
-            }
+        block_moments.clear();
+        for r in &mut results {
+            r.end_block(&mut block_moments);
         }
-        progress(end);
-        start = end;
+        sink.end_block(block, &block_moments)?;
     }
     let wall = started.elapsed().as_secs_f64();
     for r in &mut results {
         r.wall_seconds = wall;
     }
     Ok(results)
+}
+
+/// Simulates runs `runs` of every scenario in parallel, then feeds them in run order to the
+/// results and the sink.
+fn run_chunk(
+    scenarios: &[&Scenario],
+    cfg: &BatchConfig,
+    pool: &rayon::ThreadPool,
+    results: &mut [BatchResult],
+    runs: std::ops::Range<u64>,
+    sink: &mut dyn Sink,
+) -> Result<(), SinkError> {
+    let n = scenarios.len() as u64;
+    let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
+    let cancel = cfg.cancel.as_deref();
+    let outputs: Vec<Result<RunOutput, RunPanicked>> = pool.install(|| {
+        (runs.start * n..runs.end * n)
+            .into_par_iter()
+            .map(|task| {
+                let (run, s) = (task / n, (task % n) as usize);
+                let simulate = || {
+                    engine::simulate_keeping(
+                        scenarios[s],
+                        layouts[s],
+                        cfg.seed,
+                        run,
+                        cfg.keep,
+                        cancel,
+                    )
+                };
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate)).map_err(
+                    |payload| RunPanicked {
+                        scenario: scenarios[s].name.clone(),
+                        run,
+                        run_seed: engine::run_seed(cfg.seed, run),
+                        master_seed: cfg.seed,
+                        replay_runs: run + 1,
+                        message: payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "(no message)".into()),
+                    },
+                )
+            })
+            .collect()
+    });
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(Interrupted.into());
+    }
+    let outputs = outputs
+        .into_iter()
+        .collect::<Result<Vec<RunOutput>, RunPanicked>>()?;
+    for group in outputs.chunks(scenarios.len()) {
+        sink.run(group)?;
+        for (result, out) in results.iter_mut().zip(group) {
+            absorb(result, out);
+        }
+    }
+    Ok(())
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {
@@ -252,6 +362,7 @@ fn absorb(result: &mut BatchResult, out: &RunOutput) {
         .max(out.conservation_error_max);
     result.decisions += out.decisions;
     result.events += out.events;
+    result.runs += 1;
 }
 
 #[cfg(test)]
@@ -268,7 +379,7 @@ mod tests {
         ] {
             s.add(x);
         }
-        assert_eq!(s.quantile(0.5), s.moments.mean);
+        assert_eq!(s.quantile(0.5), s.moments().mean);
         let mut t = Stat::default();
         for x in [1.0, 2.0, 3.0] {
             t.add(x);

@@ -2,7 +2,9 @@
 //! each scenario, of the per-run difference B − A, and how often B exceeds A. Streaming and in run
 //! order, like everything in `batch`.
 
-use super::Moments;
+use serde::{Deserialize, Serialize};
+
+use super::{Blocked, BlockedMoments, Moments};
 use crate::engine::{Layout, RunOutput};
 
 /// Metrics compared between scenarios: final values by kind and chain, shares, first passage,
@@ -89,16 +91,44 @@ pub fn run_value(layout: &Layout, out: &RunOutput, column: &str) -> f64 {
 }
 
 /// Streaming paired statistics of one metric.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PairedStat {
-    pub a: Moments,
-    pub b: Moments,
-    pub diff: Moments,
+    a: BlockedMoments,
+    b: BlockedMoments,
+    diff: BlockedMoments,
     pub b_greater: u64,
     pub ties: u64,
 }
 
+impl Blocked for PairedStat {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        f(&mut self.a);
+        f(&mut self.b);
+        f(&mut self.diff);
+    }
+
+    fn merge_shard(&mut self, other: &Self) {
+        self.b_greater += other.b_greater;
+        self.ties += other.ties;
+    }
+}
+
 impl PairedStat {
+    /// Moments of A's values over the paired runs.
+    pub fn a(&self) -> Moments {
+        self.a.get()
+    }
+
+    /// Moments of B's values over the paired runs.
+    pub fn b(&self) -> Moments {
+        self.b.get()
+    }
+
+    /// Moments of the per-run differences B − A.
+    pub fn diff(&self) -> Moments {
+        self.diff.get()
+    }
+
     /// Adds run `r`'s values; runs where either is missing (NaN) are left out.
     pub fn add(&mut self, a: f64, b: f64) {
         if a.is_nan() || b.is_nan() {
@@ -115,7 +145,7 @@ impl PairedStat {
     }
 
     pub fn n(&self) -> u64 {
-        self.diff.count
+        self.diff().count
     }
 
     /// P(B > A) over the paired runs, ties counted half.
@@ -125,20 +155,20 @@ impl PairedStat {
 
     /// Half-width of the 95 % interval of the mean difference from paired runs.
     pub fn paired_half_width(&self) -> f64 {
-        1.959963984540054 * self.diff.sem()
+        1.959963984540054 * self.diff().sem()
     }
 
     /// Half-width the interval would have with independent runs of the same size.
     pub fn unpaired_half_width(&self) -> f64 {
         let n = self.n() as f64;
-        1.959963984540054 * ((var(&self.a) + var(&self.b)) / n).sqrt()
+        1.959963984540054 * ((var(&self.a()) + var(&self.b())) / n).sqrt()
     }
 
     /// Share of the variance of B − A that pairing removed: `1 − var(B−A) / (var(A) + var(B))`.
     pub fn variance_reduction(&self) -> f64 {
-        let unpaired = var(&self.a) + var(&self.b);
+        let unpaired = var(&self.a()) + var(&self.b());
         if unpaired > 0.0 {
-            1.0 - var(&self.diff) / unpaired
+            1.0 - var(&self.diff()) / unpaired
         } else {
             0.0
         }
@@ -163,6 +193,20 @@ pub struct Against {
 pub struct Comparison {
     /// One entry per compared scenario (index 1.. of the input).
     pub against: Vec<Against>,
+}
+
+impl Blocked for Comparison {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        for a in &mut self.against {
+            a.stats.each_moments(f);
+        }
+    }
+
+    fn merge_shard(&mut self, other: &Self) {
+        for (a, o) in self.against.iter_mut().zip(&other.against) {
+            a.stats.merge_shard(&o.stats);
+        }
+    }
 }
 
 impl Comparison {
@@ -210,7 +254,7 @@ mod tests {
             let shared = ((i * 37) % 101) as f64;
             s.add(shared, shared + 1.0 + 0.01 * (i % 3) as f64);
         }
-        assert!((s.diff.mean - 1.01).abs() < 0.01);
+        assert!((s.diff().mean - 1.01).abs() < 0.01);
         assert!(s.variance_reduction() > 0.99);
         assert!(s.paired_half_width() < s.unpaired_half_width());
         assert_eq!(s.p_b_greater(), 1.0);

@@ -7,7 +7,8 @@
 //! largest value seen, never on the order they came in, so a sketch is a deterministic function
 //! of the multiset of its values: sketches merge exactly and in any order. Memory per sketch is
 //! bounded by `MAX_BUCKETS` counts whatever the number of runs. [`Moments`] keeps count, mean and
-//! sum of squared deviations (Welford), fed in run order so results never depend on scheduling.
+//! sum of squared deviations (Welford); their combination depends on the order, so they are fed in
+//! run order within a block and blocks are combined in block order (see `batch::blocks`).
 
 /// Relative accuracy of the base buckets (quantiles of cells whose values span less than a
 /// factor `exp(MAX_BUCKETS · 2·RELATIVE_ACCURACY) ≈ 3.6`); each doubling of the span beyond that
@@ -28,7 +29,7 @@ fn base_key(m: f64) -> i32 {
 }
 
 /// Counts of magnitudes by key, dense over the keys between the extremes, at a combination level.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Store {
     /// Smallest and largest base key seen.
     min_key: i32,
@@ -128,7 +129,7 @@ impl Store {
 }
 
 /// Quantile sketch over `f64` values (NaN values are ignored and counted separately).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sketch {
     count: u64,
     nan: u64,
@@ -271,7 +272,7 @@ impl Sketch {
 }
 
 /// Count, mean and sum of squared deviations, updated in a fixed order.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     pub count: u64,
     pub mean: f64,

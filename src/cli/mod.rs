@@ -35,6 +35,22 @@ enum Command {
         #[command(flatten)]
         batch: BatchArgs,
     },
+    /// Merge the shard folders of one `run`, `compare` or `sweep --shard K/N` into exactly what
+    /// the command writes without `--shard`.
+    Merge {
+        /// Every shard folder of the batch (any order).
+        #[arg(required = true, num_args = 1..)]
+        shards: Vec<PathBuf>,
+        /// Output folder (default: the command's, outputs/<name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip the charts.
+        #[arg(long)]
+        no_plots: bool,
+        /// Print nothing on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
     /// it extends), write nothing.
     Validate {
@@ -82,6 +98,10 @@ struct BatchArgs {
     /// Run even if the estimated peak memory exceeds what the machine has available.
     #[arg(long)]
     force: bool,
+    /// Compute only shard K of N (e.g. 2/8) and write a shard folder for `l2sim merge`: runs are
+    /// cut into blocks of 32, and shard K takes blocks ⌊(K−1)·B/N⌋ to ⌊K·B/N⌋ of the B blocks.
+    #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
+    shard: Option<crate::batch::Shard>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -130,6 +150,12 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => simulate::run(args.scenario.as_deref(), &args.batch),
         Command::Compare(args) => simulate::compare(&args.scenarios, &args.batch),
         Command::Sweep { scenario, batch } => simulate::sweep(&scenario, &batch),
+        Command::Merge {
+            shards,
+            out,
+            no_plots,
+            quiet,
+        } => simulate::merge(&shards, out.as_deref(), no_plots, quiet),
         Command::Validate { scenario } => inspect::validate(&scenario),
         Command::Plot { dir } => inspect::plot(&dir),
         Command::Init { path } => inspect::init(&path),

@@ -6,15 +6,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
 
 use super::{BatchArgs, InputError};
-use crate::batch::{self, BatchConfig, BatchResult, Comparison, RunColumn, Stat};
+use crate::batch::{
+    self, BatchConfig, BatchResult, Blocked, BlockedMoments, Comparison, Moments, PairedStat,
+    RunColumn, Stat,
+};
 use crate::engine::{Keep, Layout, RunOutput};
+use crate::report::shard::{self, BlocksReader, BlocksWriter, Manifest, ShardPerf};
 use crate::report::{
     self, RunsWriter, Staging, TrajectoriesWriter, compare, sweep as sweep_report,
 };
-use crate::scenario::{BASELINE_TOML, Scenario, expand_sweep};
+use crate::scenario::{BASELINE_TOML, Scenario, Sweep, expand_sweep};
 
 fn load(path: Option<&Path>) -> Result<Scenario> {
     Ok(match path {
@@ -102,6 +107,7 @@ fn guard_memory(scenarios: &[&Scenario], args: &BatchArgs, keep: Keep) -> Result
 fn batch_config(runs: u64, seed: u64, args: &BatchArgs, keep: Keep) -> BatchConfig {
     BatchConfig {
         runs,
+        shard: args.shard,
         seed,
         threads: args.threads,
         keep,
@@ -148,16 +154,116 @@ fn logger(quiet: bool) -> impl Fn(&str) {
     }
 }
 
-/// Runs `scenarios` with common random numbers, streaming each one's `runs.csv` (and, with
-/// `--save-runs`, `trajectories.csv`) into its folder in `dirs`; `also` sees every run group.
+/// Statistics a command keeps besides the batch's own, fed run by run and closed block by block.
+trait Extra {
+    fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]);
+    /// Closes the block: appends its moments, as [`crate::batch::Blocked::end_block`] does.
+    fn end_block(&mut self, out: &mut Vec<Moments>);
+}
+
+impl Extra for () {
+    fn add(&mut self, _: &[&Layout], _: &[RunOutput]) {}
+    fn end_block(&mut self, _: &mut Vec<Moments>) {}
+}
+
+impl Extra for Comparison {
+    fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]) {
+        Comparison::add(self, layouts, outs);
+    }
+    fn end_block(&mut self, out: &mut Vec<Moments>) {
+        Blocked::end_block(self, out);
+    }
+}
+
+/// The headline metrics of every sweep point.
+struct SweepStats {
+    columns: Vec<Vec<RunColumn>>,
+    stats: Vec<Vec<Stat>>,
+}
+
+impl Extra for SweepStats {
+    fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]) {
+        for (p, out) in outs.iter().enumerate() {
+            for (stat, col) in self.stats[p].iter_mut().zip(&self.columns[p]) {
+                stat.add(col.value(layouts[p], out));
+            }
+        }
+    }
+    fn end_block(&mut self, out: &mut Vec<Moments>) {
+        self.stats.end_block(out);
+    }
+}
+
+/// What a shard keeps in `partial.bin`: the batch results, then the command's own statistics.
+/// Moments are visited in the order in which blocks were written to `blocks.bin`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Partial {
+    results: Vec<BatchResult>,
+    paired: Vec<Vec<PairedStat>>,
+    sweep: Vec<Vec<Stat>>,
+}
+
+impl Blocked for Partial {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        self.results.each_moments(f);
+        self.paired.each_moments(f);
+        self.sweep.each_moments(f);
+    }
+
+    fn merge_shard(&mut self, other: &Self) {
+        self.results.merge_shard(&other.results);
+        self.paired.merge_shard(&other.paired);
+        self.sweep.merge_shard(&other.sweep);
+    }
+}
+
+/// Streams runs to `runs.csv` / `trajectories.csv` and the command's statistics, and (for a
+/// shard) every block's moments to `blocks.bin`.
+struct CommandSink<'a> {
+    layouts: Vec<&'a Layout>,
+    writers: Vec<(RunsWriter, Option<TrajectoriesWriter>)>,
+    extra: &'a mut dyn Extra,
+    blocks: Option<BlocksWriter>,
+    buf: Vec<Moments>,
+}
+
+impl batch::Sink for CommandSink<'_> {
+    fn run(&mut self, outs: &[RunOutput]) -> Result<()> {
+        for (((runs_csv, traj), layout), out) in
+            self.writers.iter_mut().zip(&self.layouts).zip(outs)
+        {
+            runs_csv.write(layout, out)?;
+            if let Some(t) = traj.as_mut() {
+                t.write(layout, out)?;
+            }
+        }
+        self.extra.add(&self.layouts, outs);
+        Ok(())
+    }
+
+    fn end_block(&mut self, block: u64, moments: &[Moments]) -> Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(moments);
+        self.extra.end_block(&mut self.buf);
+        if let Some(w) = self.blocks.as_mut() {
+            w.write(block, &self.buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scenarios` (the runs of `args.shard`) with common random numbers, streaming each one's
+/// `runs.csv` (and, with `--save-runs`, `trajectories.csv`) into its folder in `dirs` (none for
+/// a sweep) and feeding `extra`; a shard also writes `blocks.bin` into `shard_dir`.
 fn simulate_into(
     dirs: &[PathBuf],
     scenarios: &[&Scenario],
     args: &BatchArgs,
-    also: &mut dyn FnMut(&[&Layout], &[RunOutput]),
+    keep: Keep,
+    extra: &mut dyn Extra,
+    shard_dir: Option<&Path>,
 ) -> Result<Vec<BatchResult>> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
-    let layout_refs: Vec<&Layout> = layouts.iter().collect();
     let mut writers = Vec::new();
     for (dir, layout) in dirs.iter().zip(&layouts) {
         std::fs::create_dir_all(dir)?;
@@ -169,60 +275,150 @@ fn simulate_into(
         writers.push((RunsWriter::create(&dir.join("runs.csv"), layout)?, traj));
     }
     let runs = scenarios[0].runs;
-    let bar = progress_bar(runs, args.quiet);
+    let todo = args.shard.map_or(runs, |s| {
+        let r = s.runs(runs);
+        r.end - r.start
+    });
+    let bar = progress_bar(todo, args.quiet);
     let progress = |done: u64| {
         if let Some(b) = &bar {
             b.set_position(done);
         }
     };
-    let cfg = batch_config(runs, scenarios[0].seed, args, Keep::Trajectory);
-    let results = batch::run_paired(scenarios, &cfg, &progress, &mut |outs| {
-        for (((runs_csv, traj), layout), out) in writers.iter_mut().zip(&layouts).zip(outs) {
-            runs_csv.write(layout, out)?;
-            if let Some(t) = traj.as_mut() {
-                t.write(layout, out)?;
-            }
-        }
-        also(&layout_refs, outs);
-        Ok(())
-    })?;
+    let mut sink = CommandSink {
+        layouts: layouts.iter().collect(),
+        writers,
+        extra,
+        blocks: shard_dir
+            .map(|d| BlocksWriter::create(&d.join(shard::BLOCKS)))
+            .transpose()?,
+        buf: Vec::new(),
+    };
+    let cfg = batch_config(runs, scenarios[0].seed, args, keep);
+    let results = batch::run_paired(scenarios, &cfg, &progress, &mut sink)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    for (runs_csv, traj) in writers {
+    for (runs_csv, traj) in sink.writers {
         runs_csv.finish()?;
         if let Some(t) = traj {
             t.finish()?;
         }
     }
+    if let Some(b) = sink.blocks {
+        b.finish()?;
+    }
     Ok(results)
+}
+
+/// The default output folder of a command, or of one shard of it.
+fn out_dir(args: &BatchArgs, default: String) -> PathBuf {
+    args.out.clone().unwrap_or_else(|| {
+        let name = match args.shard {
+            Some(s) => format!("{default}.shard-{}-of-{}", s.index, s.count),
+            None => default,
+        };
+        Path::new("outputs").join(name)
+    })
+}
+
+/// Writes a shard's `partial.bin` and `shard.json` and moves the folder into place.
+fn finish_shard(
+    staging: Staging,
+    command: &str,
+    scenarios: &[&Scenario],
+    resolved: &[String],
+    dirs: Vec<String>,
+    args: &BatchArgs,
+    mut partial: Partial,
+) -> Result<()> {
+    let shard = args.shard.ok_or_else(|| anyhow::anyhow!("not a shard"))?;
+    let (runs, seed) = (scenarios[0].runs, scenarios[0].seed);
+    let mut moments_per_block = 0;
+    partial.each_moments(&mut |_| moments_per_block += 1);
+    let blocks = shard.blocks(runs);
+    let run_range = shard.runs(runs);
+    let first = &partial.results[0];
+    let manifest = Manifest {
+        format: shard::FORMAT,
+        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: command.to_string(),
+        scenarios: scenarios.iter().map(|s| s.name.clone()).collect(),
+        scenario_sha256: shard::sha256_of(&resolved.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        seed,
+        runs,
+        shards: shard.count,
+        shard: shard.index,
+        blocks: [blocks.start, blocks.end],
+        run_range: [run_range.start, run_range.end],
+        moments_per_block,
+        save_runs: args.save_runs,
+        dirs,
+        perf: ShardPerf {
+            wall_seconds: first.wall_seconds,
+            threads: first.threads,
+        },
+    };
+    shard::write_partial(staging.path(), &partial)?;
+    manifest.write(staging.path())?;
+    let dir = staging.commit()?;
+    println!(
+        "shard {shard} of {command} {}: runs {}..{} of {runs} ({} blocks) in {:.2} s; written to {}",
+        manifest.scenarios.join(", "),
+        run_range.start,
+        run_range.end,
+        blocks.end - blocks.start,
+        first.wall_seconds,
+        dir.display()
+    );
+    println!("  merge every shard with: l2sim merge SHARD_DIR... --out DIR");
+    Ok(())
 }
 
 pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     let mut scenario = load(path)?;
     apply_flags(&mut scenario, args)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("outputs").join(&scenario.name));
+    let out = out_dir(args, scenario.name.clone());
     guard_memory(&[&scenario], args, Keep::Trajectory)?;
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(
-        "scenario {:?}: {} runs, seed {}, writing {}",
+        "scenario {:?}: {} runs, seed {}{}, writing {}",
         scenario.name,
         scenario.runs,
         scenario.seed,
+        shard_note(args),
         out.display()
     ));
     let dir = staging.path().to_path_buf();
+    let shard_dir = args.shard.map(|_| dir.as_path());
     let result = simulate_into(
         std::slice::from_ref(&dir),
         &[&scenario],
         args,
-        &mut |_, _| {},
+        Keep::Trajectory,
+        &mut (),
+        shard_dir,
     )?
     .remove(0);
+    if args.shard.is_some() {
+        let resolved = scenario.resolved_toml();
+        std::fs::write(dir.join("scenario.resolved.toml"), &resolved)?;
+        let partial = Partial {
+            results: vec![result],
+            paired: Vec::new(),
+            sweep: Vec::new(),
+        };
+        return finish_shard(
+            staging,
+            "run",
+            &[&scenario],
+            &[resolved],
+            Vec::new(),
+            args,
+            partial,
+        );
+    }
     log(&format!(
         "{} runs in {:.2} s; writing tables{}",
         result.runs,
@@ -235,7 +431,13 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
+fn shard_note(args: &BatchArgs) -> String {
+    args.shard
+        .map_or(String::new(), |s| format!(" (shard {s})"))
+}
+
+/// Loads the scenarios of `compare`: the reference's runs and seed apply to all.
+fn load_compare(paths: &[PathBuf], args: &BatchArgs) -> Result<Vec<Scenario>> {
     let mut scenarios = Vec::new();
     for p in paths {
         let mut s = load(Some(p))?;
@@ -248,11 +450,23 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
         s.runs = runs;
         s.seed = seed;
     }
+    Ok(scenarios)
+}
+
+/// Sub-folder of each scenario in a compare folder: `A_name`, `B_name`, ...
+fn compare_dirs(scenarios: &[Scenario]) -> Vec<String> {
+    scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}_{}", (b'A' + i as u8) as char, s.name))
+        .collect()
+}
+
+pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
+    let scenarios = load_compare(paths, args)?;
+    let (runs, seed) = (scenarios[0].runs, scenarios[0].seed);
     let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("outputs").join(format!("compare_{}", names.join("_vs_"))));
+    let out = out_dir(args, format!("compare_{}", names.join("_vs_")));
     guard_memory(
         &scenarios.iter().collect::<Vec<_>>(),
         args,
@@ -261,49 +475,83 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(
-        "comparing {} with {}: {runs} runs each, seed {seed}, writing {}",
+        "comparing {} with {}: {runs} runs each, seed {seed}{}, writing {}",
         names[1..].join(", "),
         names[0],
+        shard_note(args),
         out.display()
     ));
-    let dirs: Vec<PathBuf> = scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            staging
-                .path()
-                .join(format!("{}_{}", (b'A' + i as u8) as char, s.name))
-        })
-        .collect();
+    let sub = compare_dirs(&scenarios);
+    let dirs: Vec<PathBuf> = sub.iter().map(|d| staging.path().join(d)).collect();
     let refs: Vec<&Scenario> = scenarios.iter().collect();
-    let mut comparison: Option<Comparison> = None;
-    let results = simulate_into(&dirs, &refs, args, &mut |layouts, outs| {
-        comparison
-            .get_or_insert_with(|| Comparison::new(layouts))
-            .add(layouts, outs);
-    })?;
-    let comparison = comparison.ok_or_else(|| anyhow::anyhow!("the comparison ran no run"))?;
+    let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
+    let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
+    let shard_dir = args.shard.map(|_| staging.path());
+    let results = simulate_into(
+        &dirs,
+        &refs,
+        args,
+        Keep::Trajectory,
+        &mut comparison,
+        shard_dir,
+    )?;
+    if args.shard.is_some() {
+        let mut resolved = Vec::new();
+        for (dir, sc) in dirs.iter().zip(&refs) {
+            let text = sc.resolved_toml();
+            std::fs::write(dir.join("scenario.resolved.toml"), &text)?;
+            resolved.push(text);
+        }
+        let partial = Partial {
+            results,
+            paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
+            sweep: Vec::new(),
+        };
+        return finish_shard(staging, "compare", &refs, &resolved, sub, args, partial);
+    }
     log(&format!(
         "{} runs of {} scenarios in {:.2} s; writing reports",
         runs,
         scenarios.len(),
         results[0].wall_seconds
     ));
-    for ((dir, sc), result) in dirs.iter().zip(&refs).zip(&results) {
-        report::write_run_report(dir, sc, result, !args.no_plots)?;
+    finish_compare(staging, &refs, &dirs, &results, &comparison, !args.no_plots)
+}
+
+/// Writes each scenario's run report and the comparison into the staged folder, moves it into
+/// place and prints the summary.
+fn finish_compare(
+    staging: Staging,
+    refs: &[&Scenario],
+    dirs: &[PathBuf],
+    results: &[BatchResult],
+    comparison: &Comparison,
+    plots: bool,
+) -> Result<()> {
+    for ((dir, sc), result) in dirs.iter().zip(refs).zip(results) {
+        report::write_run_report(dir, sc, result, plots)?;
     }
-    let rows = compare::compare_rows(&refs, &comparison);
-    report::write_compare_report(
-        staging.path(),
-        &refs,
-        &results,
-        &rows,
-        &dirs,
-        !args.no_plots,
-    )?;
+    let rows = compare::compare_rows(refs, comparison);
+    report::write_compare_report(staging.path(), refs, results, &rows, dirs, plots)?;
     let dir = staging.commit()?;
     print_compare_summary(&rows, &dir);
     Ok(())
+}
+
+/// The headline metrics of a sweep and where each point's values are.
+fn sweep_stats(sw: &Sweep) -> (Vec<String>, SweepStats) {
+    let base_layout = Layout::new(&sw.base);
+    let metrics = batch::headline_columns(&base_layout, &base_layout);
+    let columns: Vec<Vec<RunColumn>> = sw
+        .points
+        .iter()
+        .map(|p| {
+            let l = Layout::new(&p.scenario);
+            metrics.iter().map(|m| RunColumn::find(&l, m)).collect()
+        })
+        .collect();
+    let stats = vec![vec![Stat::default(); metrics.len()]; sw.points.len()];
+    (metrics, SweepStats { columns, stats })
 }
 
 pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
@@ -318,10 +566,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         p.scenario.runs = runs;
         p.scenario.seed = seed;
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("outputs").join(format!("sweep_{}", sw.base.name)));
+    let out = out_dir(args, format!("sweep_{}", sw.base.name));
     guard_memory(
         &sw.points.iter().map(|p| &p.scenario).collect::<Vec<_>>(),
         args,
@@ -330,44 +575,60 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
     let staging = stage(&out)?;
     let log = logger(args.quiet);
     log(&format!(
-        "sweep of {:?}: {} points × {runs} runs, seed {seed}, over {}; writing {}",
+        "sweep of {:?}: {} points × {runs} runs, seed {seed}{}, over {}; writing {}",
         sw.base.name,
         sw.points.len(),
+        shard_note(args),
         sw.fields.join(", "),
         out.display()
     ));
     let refs: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
-    let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
-    let base_layout = Layout::new(&sw.base);
-    let metrics = batch::headline_columns(&base_layout, &base_layout);
-    let columns: Vec<Vec<RunColumn>> = layouts
-        .iter()
-        .map(|l| metrics.iter().map(|m| RunColumn::find(l, m)).collect())
-        .collect();
-    let mut stats = vec![vec![Stat::default(); metrics.len()]; refs.len()];
-    let bar = progress_bar(runs, args.quiet);
-    let progress = |done: u64| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    };
-    let cfg = batch_config(runs, seed, args, Keep::Final);
-    let results = batch::run_paired(&refs, &cfg, &progress, &mut |outs| {
-        for (p, out) in outs.iter().enumerate() {
-            for (stat, col) in stats[p].iter_mut().zip(&columns[p]) {
-                stat.add(col.value(&layouts[p], out));
-            }
-        }
-        Ok(())
-    })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    let (metrics, mut stats) = sweep_stats(&sw);
+    let shard_dir = args.shard.map(|_| staging.path());
+    let results = simulate_into(&[], &refs, args, Keep::Final, &mut stats, shard_dir)?;
+    let resolved = sw.base.resolved_toml();
+    std::fs::write(staging.path().join("scenario.resolved.toml"), &resolved)?;
+    if args.shard.is_some() {
+        let partial = Partial {
+            results,
+            paired: Vec::new(),
+            sweep: stats.stats,
+        };
+        return finish_shard(
+            staging,
+            "sweep",
+            &[&sw.base],
+            &[resolved],
+            Vec::new(),
+            args,
+            partial,
+        );
     }
     log(&format!(
         "{} points × {runs} runs in {:.2} s; writing reports",
         refs.len(),
         results[0].wall_seconds
     ));
+    finish_sweep(
+        staging,
+        &sw,
+        &metrics,
+        &stats.stats,
+        &results,
+        !args.no_plots,
+    )
+}
+
+/// Writes the sweep tables and charts into the staged folder (which already holds
+/// `scenario.resolved.toml`), moves it into place and prints the summary.
+fn finish_sweep(
+    staging: Staging,
+    sw: &Sweep,
+    metrics: &[String],
+    stats: &[Vec<Stat>],
+    results: &[BatchResult],
+    plots: bool,
+) -> Result<()> {
     let mut rows = Vec::new();
     for (p, point) in sw.points.iter().enumerate() {
         let params: Vec<String> = point
@@ -382,20 +643,285 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
     let info = sweep_report::SweepInfo {
         l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: sw.base.name.clone(),
-        runs,
-        seed,
+        runs: sw.base.runs,
+        seed: sw.base.seed,
         points: sw.points.len(),
-        axes: sweep_report::axes(&sw),
+        axes: sweep_report::axes(sw),
         conservation_error_max: results
             .iter()
             .map(|r| r.conservation_error_max)
             .fold(0.0, f64::max),
     };
-    let dir = staging.path().to_path_buf();
-    std::fs::write(dir.join("scenario.resolved.toml"), sw.base.resolved_toml())?;
-    report::write_sweep_report(&dir, &sw.fields, &info, &rows, !args.no_plots)?;
+    report::write_sweep_report(staging.path(), &sw.fields, &info, &rows, plots)?;
     let dir = staging.commit()?;
     print_sweep_summary(&sw.fields, &rows, &dir);
+    Ok(())
+}
+
+/// Shard folders checked to form one complete set, in shard order.
+struct ShardSet {
+    dirs: Vec<PathBuf>,
+    manifests: Vec<Manifest>,
+}
+
+/// Reads every shard's manifest and checks that they are shards of one batch, each once, none
+/// missing.
+fn check_shards(dirs: &[PathBuf]) -> Result<ShardSet> {
+    let mut found: Vec<(PathBuf, Manifest)> = Vec::new();
+    for d in dirs {
+        let m = Manifest::read(d)?.ok_or_else(|| {
+            InputError(format!(
+                "{}: not a shard folder (no {}); shards are written by `l2sim run|compare|sweep --shard K/N`",
+                d.display(),
+                shard::MANIFEST
+            ))
+        })?;
+        let files: Vec<PathBuf> = if m.dirs.is_empty() {
+            vec![d.join("scenario.resolved.toml")]
+        } else {
+            m.dirs
+                .iter()
+                .map(|s| d.join(s).join("scenario.resolved.toml"))
+                .collect()
+        };
+        let mut texts = Vec::new();
+        for f in &files {
+            texts.push(fs_text(f)?);
+        }
+        if shard::sha256_of(&texts.iter().map(|t| t.as_str()).collect::<Vec<_>>())
+            != m.scenario_sha256
+        {
+            return Err(InputError(format!(
+                "{}: the scenario files were changed after the shard was run (their sha256 differs from shard.json)",
+                d.display()
+            ))
+            .into());
+        }
+        found.push((d.clone(), m));
+    }
+    let (first_dir, first) = &found[0];
+    for (dir, m) in &found[1..] {
+        for ((what, a), (_, b)) in first.identity().into_iter().zip(m.identity()) {
+            if a != b {
+                return Err(InputError(format!(
+                    "the shards are not of one batch: {what} is {a} in {} but {b} in {}",
+                    first_dir.display(),
+                    dir.display()
+                ))
+                .into());
+            }
+        }
+    }
+    let n = first.shards;
+    let mut by_index: Vec<Option<usize>> = vec![None; n as usize];
+    for (i, (dir, m)) in found.iter().enumerate() {
+        let slot = &mut by_index[(m.shard - 1) as usize];
+        if let Some(j) = *slot {
+            return Err(InputError(format!(
+                "shard {}/{n} is given twice: {} and {}",
+                m.shard,
+                found[j].0.display(),
+                dir.display()
+            ))
+            .into());
+        }
+        *slot = Some(i);
+    }
+    let missing: Vec<String> = by_index
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(k, _)| (k + 1).to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(InputError(format!(
+            "incomplete shard set: missing shard{} {} of {n} (run them with --shard K/{n}, then merge all {n})",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", ")
+        ))
+        .into());
+    }
+    let mut set = ShardSet {
+        dirs: Vec::new(),
+        manifests: Vec::new(),
+    };
+    for i in by_index.into_iter().flatten() {
+        set.dirs.push(found[i].0.clone());
+        set.manifests.push(found[i].1.clone());
+    }
+    Ok(set)
+}
+
+fn fs_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(|e| InputError(format!("{e:#}")).into())
+}
+
+/// Loads a resolved scenario stored in a shard (already checked against its manifest's hash).
+fn load_resolved(path: &Path) -> Result<Scenario> {
+    let text = fs_text(path)?;
+    Ok(Scenario::from_toml_str(&text, path)?)
+}
+
+/// Reads the shards' partial statistics and folds their blocks in block order.
+fn merge_partials(set: &ShardSet) -> Result<Partial> {
+    let mut partial: Partial = shard::read_partial(&set.dirs[0])?;
+    for dir in &set.dirs[1..] {
+        let other: Partial = shard::read_partial(dir)?;
+        partial.merge_shard(&other);
+    }
+    partial.clear_moments();
+    let mut buf = Vec::new();
+    for (dir, m) in set.dirs.iter().zip(&set.manifests) {
+        let path = dir.join(shard::BLOCKS);
+        let mut reader = BlocksReader::open(&path)?;
+        let mut expected = m.blocks[0];
+        while let Some(block) = reader.next_block(&mut buf)? {
+            if block != expected || block >= m.blocks[1] {
+                bail!(
+                    "{}: block {block} where block {expected} was expected (the shard covers blocks {}..{})",
+                    path.display(),
+                    m.blocks[0],
+                    m.blocks[1]
+                );
+            }
+            if buf.len() as u64 != m.moments_per_block || partial.fold_block(&buf) != buf.len() {
+                bail!(
+                    "{}: block {block} has {} moments, expected {}",
+                    path.display(),
+                    buf.len(),
+                    m.moments_per_block
+                );
+            }
+            expected += 1;
+        }
+        if expected != m.blocks[1] {
+            bail!(
+                "{}: ends after block {expected} of {}..{}: the shard is incomplete; run it again",
+                path.display(),
+                m.blocks[0],
+                m.blocks[1]
+            );
+        }
+    }
+    Ok(partial)
+}
+
+/// Gives merged results their layout and column names.
+fn attach_layouts(results: &mut [BatchResult], scenarios: &[&Scenario]) {
+    for (r, sc) in results.iter_mut().zip(scenarios) {
+        r.layout = Layout::new(sc);
+        r.run_columns = r.layout.run_columns();
+    }
+}
+
+/// `l2sim merge`: checks the shard set, then writes what the unsharded command writes.
+pub(super) fn merge(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    no_plots: bool,
+    quiet: bool,
+) -> Result<()> {
+    let set = check_shards(dirs)?;
+    let m = set.manifests[0].clone();
+    let first = &set.dirs[0];
+    let log = logger(quiet);
+    let started = std::time::Instant::now();
+    // A shard cut short or damaged is bad input, like a mismatched set.
+    let mut partial = merge_partials(&set).map_err(|e| InputError(format!("{e:#}")))?;
+    let default =
+        |name: String| out.map_or_else(|| Path::new("outputs").join(name), Path::to_path_buf);
+    log(&format!(
+        "merging {} shards of `{}` {} ({} runs, seed {})",
+        m.shards,
+        m.command,
+        m.scenarios.join(", "),
+        m.runs,
+        m.seed
+    ));
+    match m.command.as_str() {
+        "run" => {
+            let scenario = load_resolved(&first.join("scenario.resolved.toml"))?;
+            attach_layouts(&mut partial.results, &[&scenario]);
+            let staging = stage(&default(scenario.name.clone()))?;
+            let dir = staging.path().to_path_buf();
+            concat_shard_tables(&set, "", &dir, m.save_runs)?;
+            let result = &partial.results[0];
+            report::write_run_report(&dir, &scenario, result, !no_plots)?;
+            let dir = staging.commit()?;
+            print_run_summary(&scenario, result, &dir);
+        }
+        "compare" => {
+            let mut scenarios = Vec::new();
+            for d in &m.dirs {
+                scenarios.push(load_resolved(
+                    &first.join(d).join("scenario.resolved.toml"),
+                )?);
+            }
+            let refs: Vec<&Scenario> = scenarios.iter().collect();
+            attach_layouts(&mut partial.results, &refs);
+            let names: Vec<&str> = refs.iter().map(|s| s.name.as_str()).collect();
+            let staging = stage(&default(format!("compare_{}", names.join("_vs_"))))?;
+            let dirs: Vec<PathBuf> = m.dirs.iter().map(|d| staging.path().join(d)).collect();
+            for (sub, dir) in m.dirs.iter().zip(&dirs) {
+                std::fs::create_dir_all(dir)?;
+                concat_shard_tables(&set, sub, dir, m.save_runs)?;
+            }
+            let layouts: Vec<&Layout> = partial.results.iter().map(|r| &r.layout).collect();
+            let mut comparison = Comparison::new(&layouts);
+            for (against, stats) in comparison.against.iter_mut().zip(&partial.paired) {
+                against.stats = stats.clone();
+            }
+            finish_compare(
+                staging,
+                &refs,
+                &dirs,
+                &partial.results,
+                &comparison,
+                !no_plots,
+            )?;
+        }
+        "sweep" => {
+            let path = first.join("scenario.resolved.toml");
+            let text = fs_text(&path)?;
+            let sw = expand_sweep(&path)?;
+            let refs: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
+            attach_layouts(&mut partial.results, &refs);
+            let (metrics, _) = sweep_stats(&sw);
+            let staging = stage(&default(format!("sweep_{}", sw.base.name)))?;
+            std::fs::write(staging.path().join("scenario.resolved.toml"), &text)?;
+            finish_sweep(
+                staging,
+                &sw,
+                &metrics,
+                &partial.sweep,
+                &partial.results,
+                !no_plots,
+            )?;
+        }
+        other => bail!(
+            "{}: unknown command {other:?} in shard.json",
+            first.display()
+        ),
+    }
+    log(&format!(
+        "merged in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// Concatenates the shards' `runs.csv` (and `trajectories.csv`) of sub-folder `sub` into `dest`.
+fn concat_shard_tables(set: &ShardSet, sub: &str, dest: &Path, save_runs: bool) -> Result<()> {
+    let mut tables = vec!["runs.csv"];
+    if save_runs {
+        tables.push("trajectories.csv");
+    }
+    for t in tables {
+        let parts: Vec<PathBuf> = set.dirs.iter().map(|d| d.join(sub).join(t)).collect();
+        shard::concat_csv(&parts, &dest.join(t))?;
+    }
     Ok(())
 }
 
@@ -467,8 +993,8 @@ pub(super) fn print_run_summary(scenario: &Scenario, result: &batch::BatchResult
             let missing = s.sketch.nan_count();
             println!(
                 "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
-                fmt(if s.moments.count > 0 {
-                    s.moments.mean
+                fmt(if s.moments().count > 0 {
+                    s.moments().mean
                 } else {
                     f64::NAN
                 }),

@@ -91,7 +91,7 @@ impl Cell {
 }
 
 /// Sample times and cells of one scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Layout {
     pub sample_days: Vec<f64>,
     pub cells: Vec<Cell>,

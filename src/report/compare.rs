@@ -32,20 +32,23 @@ pub struct CompareRow {
 
 impl CompareRow {
     fn of(a: &str, b: &str, metric: &str, s: &PairedStat) -> CompareRow {
-        let (mean, paired, unpaired) =
-            (s.diff.mean, s.paired_half_width(), s.unpaired_half_width());
+        let (mean, paired, unpaired) = (
+            s.diff().mean,
+            s.paired_half_width(),
+            s.unpaired_half_width(),
+        );
         let nan_if_empty = |x: f64| if s.n() == 0 { f64::NAN } else { x };
         CompareRow {
             scenario_a: a.to_string(),
             scenario_b: b.to_string(),
             metric: metric.to_string(),
             n: s.n(),
-            mean_a: nan_if_empty(s.a.mean),
-            mean_b: nan_if_empty(s.b.mean),
+            mean_a: nan_if_empty(s.a().mean),
+            mean_b: nan_if_empty(s.b().mean),
             mean_diff: nan_if_empty(mean),
             ci95_low: mean - paired,
             ci95_high: mean + paired,
-            sd_diff: s.diff.sd(),
+            sd_diff: s.diff().sd(),
             p_b_gt_a: nan_if_empty(s.p_b_greater()),
             unpaired_ci95_low: mean - unpaired,
             unpaired_ci95_high: mean + unpaired,

@@ -28,7 +28,7 @@ fn finite(x: f64) -> Option<f64> {
 
 impl MetricSummary {
     pub fn of(stat: &Stat) -> MetricSummary {
-        let m = &stat.moments;
+        let m = &stat.moments();
         let half = 1.959963984540054 * m.sem();
         MetricSummary {
             n: m.count,
@@ -54,7 +54,9 @@ pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
         );
     }
     let overtakes = result.run_stat("zk_overtakes_day");
-    let p_overtake = overtakes.map_or(0.0, |s| s.moments.count as f64 / result.runs.max(1) as f64);
+    let p_overtake = overtakes.map_or(0.0, |s| {
+        s.moments().count as f64 / result.runs.max(1) as f64
+    });
     let wall = result.wall_seconds.max(1e-9);
     json!({
         "l2sim_version": env!("CARGO_PKG_VERSION"),
@@ -70,6 +72,7 @@ pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
         "zk_overtakes_probability": p_overtake,
         "metrics": metrics,
         "perf": {
+            "shards": result.shards,
             "wall_seconds": result.wall_seconds,
             "threads": result.threads,
             "runs_per_second": result.runs as f64 / wall,

@@ -106,7 +106,7 @@ pub struct SweepRow {
 
 impl SweepRow {
     pub fn of(point: usize, params: Vec<String>, metric: &str, s: &Stat) -> SweepRow {
-        let m = &s.moments;
+        let m = &s.moments();
         let half = 1.959963984540054 * m.sem();
         let mean = if m.count > 0 { m.mean } else { f64::NAN };
         SweepRow {

@@ -46,8 +46,8 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
     for (k, &day) in layout.sample_days.iter().enumerate() {
         for (c, cell) in layout.cells.iter().enumerate() {
             let stat = result.cell(k, c);
-            let mut stats = [stat.moments.mean; 6];
-            if stat.moments.count == 0 {
+            let mut stats = [stat.moments().mean; 6];
+            if stat.moments().count == 0 {
                 stats[0] = f64::NAN;
             }
             for (i, q) in QUANTILES.iter().enumerate() {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Output};
 
 use l2sim::engine::{self, Layout, RunOutput};
 use l2sim::scenario::Scenario;
@@ -71,4 +72,21 @@ pub fn mean_sem(xs: &[f64]) -> (f64, f64) {
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     (mean, (var / n).sqrt())
+}
+
+/// Runs the real binary in `dir`.
+pub fn l2sim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_l2sim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the l2sim binary runs")
+}
+
+/// A path inside the repository.
+pub fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
 }

@@ -1,0 +1,246 @@
+//! Shard folders: what `run|compare|sweep --shard K/N` writes and `merge` reads.
+//!
+//! A shard folder holds
+//! - `shard.json`: the [`Manifest`] (what was run, which shard, which blocks);
+//! - `blocks.bin`: the moments of every block of the shard, in block order ([`BlocksWriter`]);
+//! - `partial.bin`: the shard's statistics (sketches, counts, extremes) in postcard encoding;
+//! - the resolved scenario(s) and the streamed `runs.csv` (and `trajectories.csv`) of its runs.
+//!
+//! Numbers are stored as their IEEE-754 bits, so a merge reproduces them exactly.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::batch::Moments;
+
+/// Version of the shard folder layout; `merge` refuses other versions.
+pub const FORMAT: u32 = 1;
+pub const MANIFEST: &str = "shard.json";
+pub const BLOCKS: &str = "blocks.bin";
+pub const PARTIAL: &str = "partial.bin";
+const MAGIC: &[u8; 8] = b"L2SIMBLK";
+
+/// `shard.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub l2sim_version: String,
+    /// `run`, `compare` or `sweep`.
+    pub command: String,
+    /// Scenario name(s), for people.
+    pub scenarios: Vec<String>,
+    /// SHA-256 of the resolved scenario file(s) (which hold runs and seed), in order.
+    pub scenario_sha256: String,
+    pub seed: u64,
+    /// Runs of the whole batch.
+    pub runs: u64,
+    /// `N` and `K` of `--shard K/N`.
+    pub shards: u64,
+    pub shard: u64,
+    /// Blocks `[start, end)` and runs `[start, end)` of this shard.
+    pub blocks: [u64; 2],
+    pub run_range: [u64; 2],
+    /// Moments per block in `blocks.bin`.
+    pub moments_per_block: u64,
+    /// Whether `trajectories.csv` was saved (`--save-runs`).
+    pub save_runs: bool,
+    /// Sub-folders holding each scenario's files (`compare`), in order; empty otherwise.
+    pub dirs: Vec<String>,
+    /// Machine-dependent: wall time and threads of this shard.
+    pub perf: ShardPerf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardPerf {
+    pub wall_seconds: f64,
+    pub threads: usize,
+}
+
+impl Manifest {
+    /// What must be equal in every shard of one batch, as (what, value) for messages: most
+    /// specific first, the scenario hash (which covers runs and seed too) last.
+    pub fn identity(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("the format", self.format.to_string()),
+            ("the l2sim version", self.l2sim_version.clone()),
+            ("the command", self.command.clone()),
+            ("the seed", self.seed.to_string()),
+            ("the number of runs", self.runs.to_string()),
+            ("the number of shards N", self.shards.to_string()),
+            ("--save-runs", self.save_runs.to_string()),
+            ("the moments per block", self.moments_per_block.to_string()),
+            (
+                "the scenario",
+                format!(
+                    "{} (sha256 {})",
+                    self.scenarios.join(", "),
+                    self.scenario_sha256
+                ),
+            ),
+        ]
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::write(
+            dir.join(MANIFEST),
+            serde_json::to_string_pretty(self)? + "\n",
+        )
+        .context("writing shard.json")
+    }
+
+    /// Reads `dir/shard.json`; `None` when `dir` has none (not a shard folder).
+    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+        let path = dir.join(MANIFEST);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let m = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a shard manifest", path.display()))?;
+        Ok(Some(m))
+    }
+}
+
+/// Hex SHA-256 of texts, each followed by a NUL byte.
+pub fn sha256_of(texts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for t in texts {
+        h.update(t.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+}
+
+/// Writes `blocks.bin`: a magic number, then per block its index, its number of moments and the
+/// moments as (count u64, mean f64, m2 f64), all little-endian.
+pub struct BlocksWriter {
+    w: BufWriter<File>,
+}
+
+impl BlocksWriter {
+    pub fn create(path: &Path) -> Result<BlocksWriter> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        w.write_all(MAGIC)?;
+        Ok(BlocksWriter { w })
+    }
+
+    pub fn write(&mut self, block: u64, moments: &[Moments]) -> Result<()> {
+        self.w.write_all(&block.to_le_bytes())?;
+        self.w.write_all(&(moments.len() as u64).to_le_bytes())?;
+        for m in moments {
+            self.w.write_all(&m.count.to_le_bytes())?;
+            self.w.write_all(&m.mean.to_le_bytes())?;
+            self.w.write_all(&m.m2.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// Reads `blocks.bin` block by block.
+pub struct BlocksReader {
+    r: BufReader<File>,
+    path: std::path::PathBuf,
+}
+
+impl BlocksReader {
+    pub fn open(path: &Path) -> Result<BlocksReader> {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut r = BufReader::new(file);
+        let mut magic = [0u8; 8];
+        r.read_exact(&mut magic)
+            .ok()
+            .filter(|_| &magic == MAGIC)
+            .with_context(|| format!("{}: not an l2sim blocks file", path.display()))?;
+        Ok(BlocksReader {
+            r,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The next block into `out`: `Ok(Some(index))`, or `Ok(None)` at the end of the file.
+    pub fn next_block(&mut self, out: &mut Vec<Moments>) -> Result<Option<u64>> {
+        let mut word = [0u8; 8];
+        match self.r.read_exact(&mut word) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.path.display())),
+        }
+        let block = u64::from_le_bytes(word);
+        let truncated = || format!("{}: truncated", self.path.display());
+        self.r.read_exact(&mut word).with_context(truncated)?;
+        let n = u64::from_le_bytes(word);
+        out.clear();
+        for _ in 0..n {
+            let mut rec = [0u8; 24];
+            self.r.read_exact(&mut rec).with_context(truncated)?;
+            let word = |i: usize| rec[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]);
+            out.push(Moments {
+                count: u64::from_le_bytes(word(0)),
+                mean: f64::from_le_bytes(word(1)),
+                m2: f64::from_le_bytes(word(2)),
+            });
+        }
+        Ok(Some(block))
+    }
+}
+
+/// Writes a value as `partial.bin` (postcard).
+pub fn write_partial<T: Serialize>(dir: &Path, value: &T) -> Result<()> {
+    let file = File::create(dir.join(PARTIAL)).context("creating partial.bin")?;
+    let mut w = BufWriter::new(file);
+    postcard::to_io(value, &mut w).context("writing partial.bin")?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads `dir/partial.bin`.
+pub fn read_partial<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<T> {
+    let path = dir.join(PARTIAL);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    postcard::from_bytes(&bytes).with_context(|| format!("{}: corrupt or foreign", path.display()))
+}
+
+/// Concatenates CSV files with the same header into `dest`: the header once, then every row in
+/// the order of `parts`.
+pub fn concat_csv(parts: &[std::path::PathBuf], dest: &Path) -> Result<()> {
+    let mut out =
+        BufWriter::new(File::create(dest).with_context(|| format!("creating {}", dest.display()))?);
+    let mut header: Option<String> = None;
+    for part in parts {
+        let mut r = BufReader::new(
+            File::open(part).with_context(|| format!("opening {}", part.display()))?,
+        );
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut r, &mut first)
+            .with_context(|| format!("reading {}", part.display()))?;
+        match &header {
+            None => {
+                out.write_all(first.as_bytes())?;
+                header = Some(first);
+            }
+            Some(h) if *h == first => {}
+            Some(_) => bail!(
+                "{}: its header differs from the first shard's",
+                part.display()
+            ),
+        }
+        std::io::copy(&mut r, &mut out).with_context(|| format!("copying {}", part.display()))?;
+    }
+    out.flush()?;
+    Ok(())
+}

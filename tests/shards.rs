@@ -1,0 +1,256 @@
+//! `--shard K/N` and `merge`, with the real binary: merged shards equal the unsharded output byte
+//! for byte (every file but the machine-dependent `perf` key of the JSON summaries), whatever the
+//! number of shards and the order they are given in; incomplete or mismatched sets are refused
+//! with a message that names the problem, and nothing is written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+mod common;
+use common::{l2sim, repo};
+
+fn ok(dir: &Path, args: &[&str]) {
+    let o = l2sim(dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every file under `dir`, relative to it, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The JSON document without its `perf` key (wall times differ from run to run).
+fn without_perf(bytes: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    v.as_object_mut().unwrap().remove("perf");
+    v
+}
+
+/// `a` and `b` hold the same files with the same bytes; in `summary.json` and `compare.json`
+/// everything but `perf` is the same.
+fn assert_same_output(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    assert_eq!(
+        fa,
+        fb,
+        "different files in {} and {}",
+        a.display(),
+        b.display()
+    );
+    assert!(fa.len() > 3, "{fa:?}");
+    for f in fa {
+        let (x, y) = (fs::read(a.join(&f)).unwrap(), fs::read(b.join(&f)).unwrap());
+        let name = f.file_name().unwrap().to_string_lossy();
+        if name == "summary.json" || name == "compare.json" {
+            assert_eq!(without_perf(&x), without_perf(&y), "{}", f.display());
+        } else {
+            assert!(x == y, "{} differs", f.display());
+        }
+    }
+}
+
+/// Runs `command` unsharded into `full`, as `n` shards, merges them (given in reverse order)
+/// into `merged_n`, and checks both outputs are the same.
+fn check_sharded(tmp: &Path, command: &[&str], shard_counts: &[u64]) {
+    let mut full: Vec<&str> = command.to_vec();
+    full.extend(["--out", "full", "-q"]);
+    ok(tmp, &full);
+    for &n in shard_counts {
+        let mut dirs = Vec::new();
+        for k in 1..=n {
+            let dir = format!("shards{n}/{k}");
+            let flag = format!("{k}/{n}");
+            let mut args: Vec<&str> = command.to_vec();
+            args.extend(["--shard", &flag, "--out", &dir, "-q"]);
+            ok(tmp, &args);
+            dirs.push(dir);
+        }
+        dirs.reverse();
+        let merged = format!("merged{n}");
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|s| s.as_str()));
+        args.extend(["--out", &merged, "-q"]);
+        ok(tmp, &args);
+        assert_same_output(&tmp.join("full"), &tmp.join(&merged));
+    }
+}
+
+#[test]
+fn sharded_run_merges_to_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = repo("tests/data/small.toml");
+    // 100 runs are 4 blocks of 32 (the last short): 3 shards take 1, 1 and 2 blocks; 7 shards
+    // leave three empty.
+    check_sharded(
+        tmp.path(),
+        &["run", &small, "--runs", "100", "--save-runs"],
+        &[3, 7],
+    );
+}
+
+#[test]
+fn sharded_compare_merges_to_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        repo("tests/data/small.toml"),
+        repo("tests/data/small_fast_zk.toml"),
+    );
+    check_sharded(tmp.path(), &["compare", &a, &b, "--runs", "70"], &[3]);
+}
+
+#[test]
+fn sharded_sweep_merges_to_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = repo("tests/data/small_sweep_2d.toml");
+    check_sharded(tmp.path(), &["sweep", &sweep, "--runs", "70"], &[3, 2]);
+}
+
+/// `merge args` must exit 2 with `expect` in its message and write nothing at `out`.
+fn assert_refused(tmp: &Path, args: &[&str], expect: &str) {
+    let mut full = vec!["merge"];
+    full.extend(args);
+    full.extend(["--out", "refused", "-q"]);
+    let o = l2sim(tmp, &full);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(expect),
+        "{args:?}: expected {expect:?} in {err}"
+    );
+    assert!(!tmp.join("refused").exists(), "{args:?} wrote an output");
+    let leftovers: Vec<_> = fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn merge_refuses_incomplete_or_mismatched_shard_sets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let small = repo("tests/data/small.toml");
+    let fast = repo("tests/data/small_fast_zk.toml");
+    let shard = |flag: &str, out: &str, extra: &[&str]| {
+        let runs = if extra.contains(&"--runs") {
+            &[][..]
+        } else {
+            &["--runs", "100"][..]
+        };
+        let mut args = vec!["run", &small];
+        args.extend(runs);
+        args.extend(["--shard", flag, "--out", out, "-q"]);
+        args.extend(extra);
+        ok(t, &args);
+    };
+    for k in 1..=4 {
+        shard(&format!("{k}/4"), &format!("s{k}"), &[]);
+    }
+    assert_refused(t, &["s1", "s3"], "missing shards 2, 4 of 4");
+    assert_refused(
+        t,
+        &["s1", "s2", "s2", "s3", "s4"],
+        "shard 2/4 is given twice",
+    );
+    shard("2/4", "seed2", &["--seed", "8"]);
+    assert_refused(
+        t,
+        &["s1", "seed2", "s3", "s4"],
+        "the seed is 7 in s1 but 8 in seed2",
+    );
+    shard("2/5", "n5", &[]);
+    assert_refused(t, &["s1", "n5", "s3", "s4"], "the number of shards N is 4");
+    shard("2/4", "runs", &["--runs", "101"]);
+    assert_refused(t, &["s1", "runs", "s3", "s4"], "the number of runs is 100");
+    ok(
+        t,
+        &[
+            "run", &fast, "--runs", "100", "--shard", "2/4", "--out", "other", "-q",
+        ],
+    );
+    assert_refused(
+        t,
+        &["s1", "other", "s3", "s4"],
+        "the scenario is small (sha256",
+    );
+    ok(
+        t,
+        &[
+            "compare", &small, &fast, "--runs", "100", "--shard", "2/4", "--out", "cmp", "-q",
+        ],
+    );
+    assert_refused(
+        t,
+        &["s1", "cmp", "s3", "s4"],
+        "the command is run in s1 but compare in cmp",
+    );
+    assert_refused(
+        t,
+        &["s1", "s2", "s3", "."],
+        "not a shard folder (no shard.json)",
+    );
+
+    // A shard edited or cut short after it ran.
+    for k in 1..=4 {
+        fs::create_dir_all(t.join(format!("bad{k}"))).unwrap();
+        for f in files(&t.join(format!("s{k}"))) {
+            fs::copy(
+                t.join(format!("s{k}")).join(&f),
+                t.join(format!("bad{k}")).join(&f),
+            )
+            .unwrap();
+        }
+    }
+    let toml = t.join("bad3/scenario.resolved.toml");
+    let text = fs::read_to_string(&toml).unwrap();
+    fs::write(
+        &toml,
+        text.replacen("horizon_days = 120", "horizon_days = 121", 1),
+    )
+    .unwrap();
+    // Whether the edited shard comes first (its scenario is loaded) or not.
+    for set in [["bad3", "s1", "s2", "s4"], ["s3", "s1", "s2", "bad3"]] {
+        assert_refused(t, &set, "changed after the shard was run");
+    }
+    let blocks = t.join("bad4/blocks.bin");
+    let bytes = fs::read(&blocks).unwrap();
+    fs::write(&blocks, &bytes[..bytes.len() - 100]).unwrap();
+    assert_refused(t, &["s1", "s2", "s3", "bad4"], "blocks.bin: truncated");
+    fs::write(&blocks, &bytes[..8]).unwrap();
+    assert_refused(t, &["s1", "s2", "s3", "bad4"], "the shard is incomplete");
+
+    // The complete set still merges.
+    ok(
+        t,
+        &[
+            "merge",
+            "s4",
+            "s3",
+            "s2",
+            "s1",
+            "--out",
+            "good",
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert!(t.join("good/summary.json").is_file());
+}
