@@ -104,7 +104,7 @@ fn charts(c: &mut Criterion) {
     let sc = bench_scenario();
     let cfg = BatchConfig {
         runs: 8,
-        shard: None,
+        blocks: None,
         seed: 1,
         threads: Some(1),
         keep: Keep::Trajectory,

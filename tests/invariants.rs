@@ -228,7 +228,7 @@ fn results_do_not_depend_on_thread_count() {
     let run_with = |threads| {
         let cfg = BatchConfig {
             runs: 40,
-            shard: None,
+            blocks: None,
             seed: 3,
             threads: Some(threads),
             keep: Keep::Trajectory,

@@ -133,7 +133,7 @@ fn every_library_scenario_moves_in_the_direction_its_header_claims() {
     let mut stats = vec![PairedStat::default(); claims.len()];
     let cfg = BatchConfig {
         runs: RUNS,
-        shard: None,
+        blocks: None,
         seed: 20250101,
         threads: None,
         keep: Keep::Trajectory,

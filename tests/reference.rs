@@ -19,7 +19,7 @@ fn optimised_engine_matches_the_stored_reference_within_monte_carlo_error() {
     let sc = Scenario::from_file(&root.join("scenarios/bench.toml")).unwrap();
     let cfg = BatchConfig {
         runs: 24,
-        shard: None,
+        blocks: None,
         seed: 777,
         threads: None,
         keep: Keep::Final,

@@ -117,9 +117,11 @@ fn sharded_compare_merges_to_the_unsharded_bytes() {
 
 #[test]
 fn sharded_sweep_merges_to_the_unsharded_bytes() {
+    // 6 points × 3 blocks = 18 (point, block) units: 5 shards cut points in the middle, 20 leave
+    // two empty.
     let tmp = tempfile::tempdir().unwrap();
     let sweep = repo("tests/data/small_sweep_2d.toml");
-    check_sharded(tmp.path(), &["sweep", &sweep, "--runs", "70"], &[3, 2]);
+    check_sharded(tmp.path(), &["sweep", &sweep, "--runs", "70"], &[3, 5, 20]);
 }
 
 /// `merge args` must exit 2 with `expect` in its message and write nothing at `out`.

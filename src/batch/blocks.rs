@@ -129,19 +129,53 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// The blocks of this shard: the `B` blocks of the batch cut into `N` contiguous ranges,
-    /// shard `K` taking `[⌊(K−1)·B/N⌋, ⌊K·B/N⌋)`. Shards differ by at most one block; with more
-    /// shards than blocks some are empty.
-    pub fn blocks(&self, runs: u64) -> Range<u64> {
-        let b = blocks(runs) as u128;
-        let cut = |k: u64| (k as u128 * b / self.count as u128) as u64;
+    /// This shard's part of `units` units of work (blocks, or sweep points × blocks): the units
+    /// cut into `N` contiguous ranges, shard `K` taking `[⌊(K−1)·U/N⌋, ⌊K·U/N⌋)`. Shards differ
+    /// by at most one unit; with more shards than units some are empty.
+    pub fn units(&self, units: u64) -> Range<u64> {
+        let cut = |k: u64| (k as u128 * units as u128 / self.count as u128) as u64;
         cut(self.index - 1)..cut(self.index)
     }
 
-    /// The runs of this shard (run indices from 0).
+    /// The blocks of this shard when a batch of `runs` runs is cut by blocks only.
+    pub fn blocks(&self, runs: u64) -> Range<u64> {
+        self.units(blocks(runs))
+    }
+
+    /// The runs of this shard (run indices from 0) when it is cut by blocks only.
     pub fn runs(&self, runs: u64) -> Range<u64> {
         let b = self.blocks(runs);
         (b.start * BLOCK_RUNS).min(runs)..(b.end * BLOCK_RUNS).min(runs)
+    }
+}
+
+/// The units of work of a batch: `groups` groups (1, or one per sweep point) of `blocks` blocks
+/// each, numbered group by group: unit `g·blocks + b` is block `b` of group `g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Units {
+    pub groups: u64,
+    pub blocks: u64,
+}
+
+impl Units {
+    pub fn total(&self) -> u64 {
+        self.groups * self.blocks
+    }
+
+    /// The groups met by the units `range`, each with its range of blocks.
+    pub fn split(&self, range: Range<u64>) -> Vec<(u64, Range<u64>)> {
+        let mut out = Vec::new();
+        if self.blocks == 0 {
+            return out;
+        }
+        let mut u = range.start;
+        while u < range.end {
+            let g = u / self.blocks;
+            let end = range.end.min((g + 1) * self.blocks);
+            out.push((g, u - g * self.blocks..end - g * self.blocks));
+            u = end;
+        }
+        out
     }
 }
 
@@ -169,6 +203,25 @@ mod tests {
                 assert_eq!(next, runs);
             }
         }
+    }
+
+    #[test]
+    fn units_split_into_groups_of_blocks() {
+        let u = Units {
+            groups: 3,
+            blocks: 4,
+        };
+        assert_eq!(u.split(2..9), vec![(0, 2..4), (1, 0..4), (2, 0..1)]);
+        assert_eq!(u.split(4..8), vec![(1, 0..4)]);
+        assert!(u.split(5..5).is_empty());
+        let mut covered = Vec::new();
+        for k in 1..=5 {
+            for (g, b) in u.split(Shard { index: k, count: 5 }.units(u.total())) {
+                covered.extend(b.map(|b| (g, b)));
+            }
+        }
+        let all: Vec<(u64, u64)> = (0..3).flat_map(|g| (0..4).map(move |b| (g, b))).collect();
+        assert_eq!(covered, all);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, Shard};
+pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, Shard, Units};
 pub use estimate::{Estimate, agents_ever, available_memory_bytes, estimate};
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
@@ -36,8 +36,8 @@ pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 pub struct BatchConfig {
     /// Runs of the whole batch.
     pub runs: u64,
-    /// Only the runs of this shard (all runs when `None`).
-    pub shard: Option<Shard>,
+    /// Only these blocks (of [`BLOCK_RUNS`] runs; all when `None`), e.g. a shard's.
+    pub blocks: Option<std::ops::Range<u64>>,
     pub seed: u64,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
@@ -231,7 +231,7 @@ pub fn run_batch(
     Ok(results.remove(0))
 }
 
-/// Runs `cfg.runs` runs (or those of `cfg.shard`) of every scenario with the same per-run seeds
+/// Runs `cfg.runs` runs (or those of `cfg.blocks`) of every scenario with the same per-run seeds
 /// (common random numbers). `sink` sees, in run order, run `r` of every scenario together (in the
 /// order given), and the end of every block.
 pub fn run_paired(
@@ -256,10 +256,7 @@ pub fn run_paired(
     // Runs per chunk: a block for one scenario, fewer when many scenarios run together, so that
     // memory stays bounded. Results do not depend on it: reduction is always in run order.
     let chunk = (CHUNK_RUNS / n).max(1);
-    let block_range = match cfg.shard {
-        Some(shard) => shard.blocks(cfg.runs),
-        None => 0..blocks::blocks(cfg.runs),
-    };
+    let block_range = cfg.blocks.clone().unwrap_or(0..blocks::blocks(cfg.runs));
     let first_run = block_range.start * BLOCK_RUNS;
     let mut block_moments = Vec::new();
     for block in block_range {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{BatchArgs, InputError};
 use crate::batch::{
     self, BatchConfig, BatchResult, Blocked, BlockedMoments, Comparison, Moments, PairedStat,
-    RunColumn, Stat,
+    RunColumn, Shard, Stat, Units,
 };
 use crate::engine::{Keep, Layout, RunOutput};
 use crate::report::shard::{self, BlocksReader, BlocksWriter, Manifest, ShardPerf};
@@ -107,7 +107,7 @@ fn guard_memory(scenarios: &[&Scenario], args: &BatchArgs, keep: Keep) -> Result
 fn batch_config(runs: u64, seed: u64, args: &BatchArgs, keep: Keep) -> BatchConfig {
     BatchConfig {
         runs,
-        shard: args.shard,
+        blocks: None,
         seed,
         threads: args.threads,
         keep,
@@ -217,13 +217,68 @@ impl Blocked for Partial {
     }
 }
 
+impl Partial {
+    /// Folds one block of group `group` (a sweep point, or 0: everything); returns how many
+    /// moments the group has, `None` if there is no such group.
+    fn fold_group(&mut self, group: u64, block: &[Moments]) -> Option<usize> {
+        if self.sweep.is_empty() {
+            return (group == 0).then(|| self.fold_block(block));
+        }
+        let g = usize::try_from(group).ok()?;
+        let (result, stats) = (self.results.get_mut(g)?, self.sweep.get_mut(g)?);
+        let mut used = 0;
+        let mut fold = |m: &mut BlockedMoments| {
+            if let Some(b) = block.get(used) {
+                m.fold_block(b);
+            }
+            used += 1;
+        };
+        result.each_moments(&mut fold);
+        stats.each_moments(&mut fold);
+        Some(used)
+    }
+}
+
+/// The work of one shard: its units and the `blocks.bin` it writes.
+struct ShardWork {
+    shard: Shard,
+    units: Units,
+    writer: BlocksWriter,
+    started: std::time::Instant,
+}
+
+impl ShardWork {
+    /// The shard of `args` (none without `--shard`), writing into `dir`.
+    fn new(args: &BatchArgs, units: Units, dir: &Path) -> Result<Option<ShardWork>> {
+        let Some(shard) = args.shard else {
+            return Ok(None);
+        };
+        Ok(Some(ShardWork {
+            shard,
+            units,
+            writer: BlocksWriter::create(&dir.join(shard::BLOCKS))?,
+            started: std::time::Instant::now(),
+        }))
+    }
+
+    /// The groups this shard computes, each with its blocks.
+    fn groups(&self) -> Vec<(u64, std::ops::Range<u64>)> {
+        self.units.split(self.shard.units(self.units.total()))
+    }
+
+    /// The blocks of group 0 (run, compare): possibly none.
+    fn blocks(&self) -> std::ops::Range<u64> {
+        self.groups().first().map_or(0..0, |(_, b)| b.clone())
+    }
+}
+
 /// Streams runs to `runs.csv` / `trajectories.csv` and the command's statistics, and (for a
-/// shard) every block's moments to `blocks.bin`.
+/// shard) every block's moments to `blocks.bin`, as blocks of group `group`.
 struct CommandSink<'a> {
     layouts: Vec<&'a Layout>,
     writers: Vec<(RunsWriter, Option<TrajectoriesWriter>)>,
     extra: &'a mut dyn Extra,
-    blocks: Option<BlocksWriter>,
+    record: Option<(&'a mut BlocksWriter, u64)>,
     buf: Vec<Moments>,
 }
 
@@ -245,23 +300,24 @@ impl batch::Sink for CommandSink<'_> {
         self.buf.clear();
         self.buf.extend_from_slice(moments);
         self.extra.end_block(&mut self.buf);
-        if let Some(w) = self.blocks.as_mut() {
-            w.write(block, &self.buf)?;
+        if let Some((w, group)) = self.record.as_mut() {
+            w.write(*group, block, &self.buf)?;
         }
         Ok(())
     }
 }
 
-/// Runs `scenarios` (the runs of `args.shard`) with common random numbers, streaming each one's
+/// Runs `scenarios` with common random numbers (only `blocks` when given), streaming each one's
 /// `runs.csv` (and, with `--save-runs`, `trajectories.csv`) into its folder in `dirs` (none for
-/// a sweep) and feeding `extra`; a shard also writes `blocks.bin` into `shard_dir`.
+/// a sweep) and feeding `extra`; a shard also records every block as one of group `record.1`.
 fn simulate_into(
     dirs: &[PathBuf],
     scenarios: &[&Scenario],
     args: &BatchArgs,
     keep: Keep,
     extra: &mut dyn Extra,
-    shard_dir: Option<&Path>,
+    blocks: Option<std::ops::Range<u64>>,
+    record: Option<(&mut BlocksWriter, u64)>,
 ) -> Result<Vec<BatchResult>> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
     let mut writers = Vec::new();
@@ -275,9 +331,8 @@ fn simulate_into(
         writers.push((RunsWriter::create(&dir.join("runs.csv"), layout)?, traj));
     }
     let runs = scenarios[0].runs;
-    let todo = args.shard.map_or(runs, |s| {
-        let r = s.runs(runs);
-        r.end - r.start
+    let todo = blocks.as_ref().map_or(runs, |b| {
+        (b.end * batch::BLOCK_RUNS).min(runs) - (b.start * batch::BLOCK_RUNS).min(runs)
     });
     let bar = progress_bar(todo, args.quiet);
     let progress = |done: u64| {
@@ -289,12 +344,11 @@ fn simulate_into(
         layouts: layouts.iter().collect(),
         writers,
         extra,
-        blocks: shard_dir
-            .map(|d| BlocksWriter::create(&d.join(shard::BLOCKS)))
-            .transpose()?,
+        record,
         buf: Vec::new(),
     };
-    let cfg = batch_config(runs, scenarios[0].seed, args, keep);
+    let mut cfg = batch_config(runs, scenarios[0].seed, args, keep);
+    cfg.blocks = blocks;
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut sink)?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -304,9 +358,6 @@ fn simulate_into(
         if let Some(t) = traj {
             t.finish()?;
         }
-    }
-    if let Some(b) = sink.blocks {
-        b.finish()?;
     }
     Ok(results)
 }
@@ -322,53 +373,77 @@ fn out_dir(args: &BatchArgs, default: String) -> PathBuf {
     })
 }
 
+/// What a command hands to [`finish_shard`].
+struct ShardOutput<'a> {
+    command: &'a str,
+    scenarios: &'a [&'a Scenario],
+    resolved: &'a [String],
+    dirs: Vec<String>,
+    partial: Partial,
+}
+
 /// Writes a shard's `partial.bin` and `shard.json` and moves the folder into place.
 fn finish_shard(
     staging: Staging,
-    command: &str,
-    scenarios: &[&Scenario],
-    resolved: &[String],
-    dirs: Vec<String>,
+    work: ShardWork,
     args: &BatchArgs,
-    mut partial: Partial,
+    out: ShardOutput,
 ) -> Result<()> {
-    let shard = args.shard.ok_or_else(|| anyhow::anyhow!("not a shard"))?;
-    let (runs, seed) = (scenarios[0].runs, scenarios[0].seed);
-    let mut moments_per_block = 0;
-    partial.each_moments(&mut |_| moments_per_block += 1);
-    let blocks = shard.blocks(runs);
-    let run_range = shard.runs(runs);
-    let first = &partial.results[0];
+    let ShardWork {
+        shard,
+        units,
+        writer,
+        started,
+    } = work;
+    writer.finish()?;
+    let (runs, seed) = (out.scenarios[0].runs, out.scenarios[0].seed);
+    let range = shard.units(units.total());
+    let wall = started.elapsed().as_secs_f64();
     let manifest = Manifest {
         format: shard::FORMAT,
         l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
-        command: command.to_string(),
-        scenarios: scenarios.iter().map(|s| s.name.clone()).collect(),
-        scenario_sha256: shard::sha256_of(&resolved.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        command: out.command.to_string(),
+        scenarios: out.scenarios.iter().map(|s| s.name.clone()).collect(),
+        scenario_sha256: shard::sha256_of(
+            &out.resolved.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ),
         seed,
         runs,
         shards: shard.count,
         shard: shard.index,
-        blocks: [blocks.start, blocks.end],
-        run_range: [run_range.start, run_range.end],
-        moments_per_block,
+        groups: units.groups,
+        blocks_per_group: units.blocks,
+        units: [range.start, range.end],
         save_runs: args.save_runs,
-        dirs,
+        dirs: out.dirs,
         perf: ShardPerf {
-            wall_seconds: first.wall_seconds,
-            threads: first.threads,
+            wall_seconds: wall,
+            threads: out
+                .partial
+                .results
+                .iter()
+                .map(|r| r.threads)
+                .max()
+                .unwrap_or(0),
         },
     };
-    shard::write_partial(staging.path(), &partial)?;
+    shard::write_partial(staging.path(), &out.partial)?;
     manifest.write(staging.path())?;
     let dir = staging.commit()?;
+    let what = if units.groups > 1 {
+        format!(
+            "{} of {} (point, block) units",
+            range.end - range.start,
+            units.total()
+        )
+    } else {
+        let r = shard.runs(runs);
+        format!("runs {}..{} of {runs}", r.start, r.end)
+    };
     println!(
-        "shard {shard} of {command} {}: runs {}..{} of {runs} ({} blocks) in {:.2} s; written to {}",
+        "shard {shard} of {} {}: {what} in {wall:.2} s; written to {}",
+        out.command,
         manifest.scenarios.join(", "),
-        run_range.start,
-        run_range.end,
-        blocks.end - blocks.start,
-        first.wall_seconds,
         dir.display()
     );
     println!("  merge every shard with: l2sim merge SHARD_DIR... --out DIR");
@@ -391,33 +466,32 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
         out.display()
     ));
     let dir = staging.path().to_path_buf();
-    let shard_dir = args.shard.map(|_| dir.as_path());
+    let mut work = ShardWork::new(args, one_group(scenario.runs), &dir)?;
     let result = simulate_into(
         std::slice::from_ref(&dir),
         &[&scenario],
         args,
         Keep::Trajectory,
         &mut (),
-        shard_dir,
+        work.as_ref().map(ShardWork::blocks),
+        work.as_mut().map(|w| (&mut w.writer, 0)),
     )?
     .remove(0);
-    if args.shard.is_some() {
+    if let Some(work) = work {
         let resolved = scenario.resolved_toml();
         std::fs::write(dir.join("scenario.resolved.toml"), &resolved)?;
-        let partial = Partial {
-            results: vec![result],
-            paired: Vec::new(),
-            sweep: Vec::new(),
+        let out = ShardOutput {
+            command: "run",
+            scenarios: &[&scenario],
+            resolved: &[resolved],
+            dirs: Vec::new(),
+            partial: Partial {
+                results: vec![result],
+                paired: Vec::new(),
+                sweep: Vec::new(),
+            },
         };
-        return finish_shard(
-            staging,
-            "run",
-            &[&scenario],
-            &[resolved],
-            Vec::new(),
-            args,
-            partial,
-        );
+        return finish_shard(staging, work, args, out);
     }
     log(&format!(
         "{} runs in {:.2} s; writing tables{}",
@@ -429,6 +503,14 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     let dir = staging.commit()?;
     print_run_summary(&scenario, &result, &dir);
     Ok(())
+}
+
+/// The units of work of `run` and `compare`: the blocks of one group.
+fn one_group(runs: u64) -> Units {
+    Units {
+        groups: 1,
+        blocks: batch::blocks::blocks(runs),
+    }
 }
 
 fn shard_note(args: &BatchArgs) -> String {
@@ -486,28 +568,35 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
     let refs: Vec<&Scenario> = scenarios.iter().collect();
     let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
     let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
-    let shard_dir = args.shard.map(|_| staging.path());
+    let mut work = ShardWork::new(args, one_group(runs), staging.path())?;
     let results = simulate_into(
         &dirs,
         &refs,
         args,
         Keep::Trajectory,
         &mut comparison,
-        shard_dir,
+        work.as_ref().map(ShardWork::blocks),
+        work.as_mut().map(|w| (&mut w.writer, 0)),
     )?;
-    if args.shard.is_some() {
+    if let Some(work) = work {
         let mut resolved = Vec::new();
         for (dir, sc) in dirs.iter().zip(&refs) {
             let text = sc.resolved_toml();
             std::fs::write(dir.join("scenario.resolved.toml"), &text)?;
             resolved.push(text);
         }
-        let partial = Partial {
-            results,
-            paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
-            sweep: Vec::new(),
+        let out = ShardOutput {
+            command: "compare",
+            scenarios: &refs,
+            resolved: &resolved,
+            dirs: sub,
+            partial: Partial {
+                results,
+                paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
+                sweep: Vec::new(),
+            },
         };
-        return finish_shard(staging, "compare", &refs, &resolved, sub, args, partial);
+        return finish_shard(staging, work, args, out);
     }
     log(&format!(
         "{} runs of {} scenarios in {:.2} s; writing reports",
@@ -584,26 +673,54 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
     ));
     let refs: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
     let (metrics, mut stats) = sweep_stats(&sw);
-    let shard_dir = args.shard.map(|_| staging.path());
-    let results = simulate_into(&[], &refs, args, Keep::Final, &mut stats, shard_dir)?;
     let resolved = sw.base.resolved_toml();
     std::fs::write(staging.path().join("scenario.resolved.toml"), &resolved)?;
-    if args.shard.is_some() {
-        let partial = Partial {
-            results,
+    let units = Units {
+        groups: refs.len() as u64,
+        blocks: batch::blocks::blocks(runs),
+    };
+    if let Some(mut work) = ShardWork::new(args, units, staging.path())? {
+        // A sweep shard takes a contiguous range of (point, block) units, point by point: each
+        // point's statistics depend on its own runs only.
+        let mut partial = Partial {
+            results: refs
+                .iter()
+                .map(|sc| BatchResult::empty(sc, Keep::Final, seed))
+                .collect(),
             paired: Vec::new(),
-            sweep: stats.stats,
+            sweep: stats.stats.clone(),
         };
-        return finish_shard(
-            staging,
-            "sweep",
-            &[&sw.base],
-            &[resolved],
-            Vec::new(),
-            args,
+        for (g, blocks) in work.groups() {
+            let p = g as usize;
+            let mut one = SweepStats {
+                columns: vec![stats.columns[p].clone()],
+                stats: vec![std::mem::take(&mut stats.stats[p])],
+            };
+            let result = simulate_into(
+                &[],
+                &refs[p..=p],
+                args,
+                Keep::Final,
+                &mut one,
+                Some(blocks),
+                Some((&mut work.writer, g)),
+            )?;
+            partial.results[p] = result
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| BatchResult::empty(refs[p], Keep::Final, seed));
+            partial.sweep[p] = one.stats.remove(0);
+        }
+        let out = ShardOutput {
+            command: "sweep",
+            scenarios: &[&sw.base],
+            resolved: &[resolved],
+            dirs: Vec::new(),
             partial,
-        );
+        };
+        return finish_shard(staging, work, args, out);
     }
+    let results = simulate_into(&[], &refs, args, Keep::Final, &mut stats, None, None)?;
     log(&format!(
         "{} points × {runs} runs in {:.2} s; writing reports",
         refs.len(),
@@ -776,32 +893,33 @@ fn merge_partials(set: &ShardSet) -> Result<Partial> {
     for (dir, m) in set.dirs.iter().zip(&set.manifests) {
         let path = dir.join(shard::BLOCKS);
         let mut reader = BlocksReader::open(&path)?;
-        let mut expected = m.blocks[0];
-        while let Some(block) = reader.next_block(&mut buf)? {
-            if block != expected || block >= m.blocks[1] {
+        let [first, end] = m.units;
+        let mut expected = first;
+        while let Some((group, block)) = reader.next_block(&mut buf)? {
+            let unit = group
+                .checked_mul(m.blocks_per_group)
+                .and_then(|u| u.checked_add(block));
+            if block >= m.blocks_per_group || unit != Some(expected) || expected >= end {
                 bail!(
-                    "{}: block {block} where block {expected} was expected (the shard covers blocks {}..{})",
-                    path.display(),
-                    m.blocks[0],
-                    m.blocks[1]
+                    "{}: block {block} of group {group} where unit {expected} was expected (the shard covers units {first}..{end})",
+                    path.display()
                 );
             }
-            if buf.len() as u64 != m.moments_per_block || partial.fold_block(&buf) != buf.len() {
+            let used = partial.fold_group(group, &buf);
+            if used != Some(buf.len()) {
                 bail!(
-                    "{}: block {block} has {} moments, expected {}",
+                    "{}: block {block} of group {group} has {} moments, expected {}",
                     path.display(),
                     buf.len(),
-                    m.moments_per_block
+                    used.map_or("none".into(), |u| u.to_string())
                 );
             }
             expected += 1;
         }
-        if expected != m.blocks[1] {
+        if expected != end {
             bail!(
-                "{}: ends after block {expected} of {}..{}: the shard is incomplete; run it again",
-                path.display(),
-                m.blocks[0],
-                m.blocks[1]
+                "{}: ends at unit {expected} of {first}..{end}: the shard is incomplete; run it again",
+                path.display()
             );
         }
     }

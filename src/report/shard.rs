@@ -1,8 +1,8 @@
 //! Shard folders: what `run|compare|sweep --shard K/N` writes and `merge` reads.
 //!
 //! A shard folder holds
-//! - `shard.json`: the [`Manifest`] (what was run, which shard, which blocks);
-//! - `blocks.bin`: the moments of every block of the shard, in block order ([`BlocksWriter`]);
+//! - `shard.json`: the [`Manifest`] (what was run, which shard, which units of work);
+//! - `blocks.bin`: the moments of every block of the shard, in unit order ([`BlocksWriter`]);
 //! - `partial.bin`: the shard's statistics (sketches, counts, extremes) in postcard encoding;
 //! - the resolved scenario(s) and the streamed `runs.csv` (and `trajectories.csv`) of its runs.
 //!
@@ -42,11 +42,12 @@ pub struct Manifest {
     /// `N` and `K` of `--shard K/N`.
     pub shards: u64,
     pub shard: u64,
-    /// Blocks `[start, end)` and runs `[start, end)` of this shard.
-    pub blocks: [u64; 2],
-    pub run_range: [u64; 2],
-    /// Moments per block in `blocks.bin`.
-    pub moments_per_block: u64,
+    /// Units of work: `groups` groups (1, or one per sweep point) of `blocks_per_group` blocks of
+    /// 32 runs; this shard computed units `[start, end)`, unit `g·blocks_per_group + b` being
+    /// block `b` of group `g`.
+    pub groups: u64,
+    pub blocks_per_group: u64,
+    pub units: [u64; 2],
     /// Whether `trajectories.csv` was saved (`--save-runs`).
     pub save_runs: bool,
     /// Sub-folders holding each scenario's files (`compare`), in order; empty otherwise.
@@ -73,7 +74,7 @@ impl Manifest {
             ("the number of runs", self.runs.to_string()),
             ("the number of shards N", self.shards.to_string()),
             ("--save-runs", self.save_runs.to_string()),
-            ("the moments per block", self.moments_per_block.to_string()),
+            ("the number of groups", self.groups.to_string()),
             (
                 "the scenario",
                 format!(
@@ -120,8 +121,8 @@ pub fn sha256_of(texts: &[&str]) -> String {
         .collect::<String>()
 }
 
-/// Writes `blocks.bin`: a magic number, then per block its index, its number of moments and the
-/// moments as (count u64, mean f64, m2 f64), all little-endian.
+/// Writes `blocks.bin`: a magic number, then per block its group, its index, its number of
+/// moments and the moments as (count u64, mean f64, m2 f64), all little-endian.
 pub struct BlocksWriter {
     w: BufWriter<File>,
 }
@@ -134,7 +135,8 @@ impl BlocksWriter {
         Ok(BlocksWriter { w })
     }
 
-    pub fn write(&mut self, block: u64, moments: &[Moments]) -> Result<()> {
+    pub fn write(&mut self, group: u64, block: u64, moments: &[Moments]) -> Result<()> {
+        self.w.write_all(&group.to_le_bytes())?;
         self.w.write_all(&block.to_le_bytes())?;
         self.w.write_all(&(moments.len() as u64).to_le_bytes())?;
         for m in moments {
@@ -172,16 +174,18 @@ impl BlocksReader {
         })
     }
 
-    /// The next block into `out`: `Ok(Some(index))`, or `Ok(None)` at the end of the file.
-    pub fn next_block(&mut self, out: &mut Vec<Moments>) -> Result<Option<u64>> {
+    /// The next block into `out`: `Ok(Some((group, block)))`, or `Ok(None)` at the end.
+    pub fn next_block(&mut self, out: &mut Vec<Moments>) -> Result<Option<(u64, u64)>> {
         let mut word = [0u8; 8];
         match self.r.read_exact(&mut word) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("reading {}", self.path.display())),
         }
-        let block = u64::from_le_bytes(word);
+        let group = u64::from_le_bytes(word);
         let truncated = || format!("{}: truncated", self.path.display());
+        self.r.read_exact(&mut word).with_context(truncated)?;
+        let block = u64::from_le_bytes(word);
         self.r.read_exact(&mut word).with_context(truncated)?;
         let n = u64::from_le_bytes(word);
         out.clear();
@@ -195,7 +199,7 @@ impl BlocksReader {
                 m2: f64::from_le_bytes(word(2)),
             });
         }
-        Ok(Some(block))
+        Ok(Some((group, block)))
     }
 }
 
