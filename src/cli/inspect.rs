@@ -3,12 +3,16 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde_json::{Value, json};
 
 use super::InputError;
 use crate::report;
-use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, diff_lines, load_merged};
+use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, ScenarioError, diff_lines, load_merged};
 
-pub(super) fn validate(path: &Path) -> Result<()> {
+pub(super) fn validate(path: &Path, as_json: bool) -> Result<()> {
+    if as_json {
+        return validate_json(path);
+    }
     let sc = Scenario::from_file(path)?;
     println!("{}: valid scenario {:?}", path.display(), sc.name);
     if let Some(parent) = load_merged(path)?.parent {
@@ -99,6 +103,119 @@ pub(super) fn validate(path: &Path) -> Result<()> {
             .map_or(String::new(), |a| format!(" ({:.1} GB available)", a / 1e9)),
     );
     Ok(())
+}
+
+/// The problems of a scenario as JSON objects: file, line, column (null when unknown), field and
+/// message.
+fn problems_json(path: &Path, e: &ScenarioError) -> Vec<Value> {
+    let one = |file: &Path, loc: Option<(usize, usize)>, field: &str, message: String| {
+        json!({
+            "file": file.display().to_string(),
+            "line": loc.map(|l| l.0),
+            "column": loc.map(|l| l.1),
+            "field": field,
+            "message": message,
+        })
+    };
+    match e {
+        ScenarioError::Io { path, source } => vec![one(path, None, "", source.to_string())],
+        ScenarioError::NotUtf8 { path, offset } => vec![one(
+            path,
+            None,
+            "",
+            format!("not a UTF-8 text file (byte {offset} is invalid)"),
+        )],
+        ScenarioError::Parse {
+            path,
+            line,
+            column,
+            field,
+            message,
+        } => vec![one(
+            path,
+            Some((*line, *column)),
+            field.trim_end_matches([':', ' ']),
+            message.trim_start_matches([':', ' ']).to_string(),
+        )],
+        ScenarioError::Invalid { problems, .. } => problems
+            .iter()
+            .map(|p| {
+                one(
+                    p.file.as_deref().unwrap_or(path),
+                    p.location,
+                    &p.path,
+                    p.message.trim_start().to_string(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// `validate --json`: the summary as one JSON document on stdout; for an invalid scenario
+/// `{"valid": false, "problems": [...]}` and exit code 2.
+fn validate_json(path: &Path) -> Result<()> {
+    let print = |v: Value| -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        Ok(())
+    };
+    let sc = match Scenario::from_file(path) {
+        Ok(sc) => sc,
+        Err(e) => {
+            print(json!({
+                "file": path.display().to_string(),
+                "valid": false,
+                "problems": problems_json(path, &e),
+            }))?;
+            return Err(e.into());
+        }
+    };
+    let parent = load_merged(path)?.parent;
+    let changes = match &parent {
+        Some(p) => diff_lines(&Scenario::from_file(p)?.raw, &sc.raw),
+        None => Vec::new(),
+    };
+    let threads = rayon::current_num_threads();
+    let est = crate::batch::estimate(&[&sc], sc.runs, threads, crate::engine::Keep::Trajectory);
+    let sweep_points = sc.raw.sweep.as_ref().map(|sw| {
+        let zip = sw.zip.first().map_or(1, |a| a.values.len());
+        sw.grid.iter().map(|a| a.values.len()).product::<usize>() * zip
+    });
+    print(json!({
+        "file": path.display().to_string(),
+        "valid": true,
+        "name": sc.name,
+        "description": sc.description,
+        "extends": parent.map(|p| p.display().to_string()),
+        "changes": changes,
+        "horizon_days": sc.horizon_days,
+        "sample_every_days": sc.sample_every_days,
+        "runs": sc.runs,
+        "seed": sc.seed,
+        "chains": sc.chains.iter().map(|c| json!({
+            "id": c.id,
+            "kind": c.kind.as_str(),
+            "launch_day": c.launch_day,
+            "initial_tvl_usd": c.initial_tvl_usd,
+            "tx_cost_usd": c.tx_cost_usd,
+            "withdrawal_delay_days": c.withdrawal_delay_days,
+            "organic_yield_apy": c.organic_yield_apy,
+        })).collect::<Vec<_>>(),
+        "segments": sc.segments.iter().map(|s| json!({
+            "name": s.name,
+            "agents": s.agents,
+            "review_every_days": 1.0 / s.review_rate_per_day,
+            "logit_scale": s.logit_scale,
+        })).collect::<Vec<_>>(),
+        "events": sc.events.len(),
+        "sweep_points": sweep_points,
+        "estimate": {
+            "decisions_per_run": est.decisions_per_run,
+            "decisions_total": est.decisions_total,
+            "peak_memory_bytes": est.peak_bytes,
+            "threads": threads,
+            "available_memory_bytes": crate::batch::available_memory_bytes(),
+        },
+    }))
 }
 
 pub(super) fn init(path: &Path) -> Result<()> {

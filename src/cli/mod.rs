@@ -1,25 +1,41 @@
 //! The command line: clap definitions, exit codes (0 success, 2 invalid input, 1 anything else),
 //! progress on stderr, and the final summary on stdout. `simulate` runs the commands that
-//! simulate (`run`, `compare`); `inspect` those that only read (`validate`, `init`).
+//! simulate (`run`, `compare`, `sweep`, `merge`); `inspect` those that only read (`validate`,
+//! `plot`, `init`); `toolbox` what fits l2sim into a shell (completions, man page).
 
 mod inspect;
 mod simulate;
+mod toolbox;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::scenario::ScenarioError;
+
+/// `--version`: the package version and the git commit it was built from (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("L2SIM_GIT_COMMIT"),
+    ")"
+);
 
 /// Capital flows between Ethereum L1, optimistic and ZK rollups, and alt-L1s: a discrete-event,
 /// agent-based Monte Carlo simulator.
 #[derive(Debug, Parser)]
-#[command(name = "l2sim", version, about, long_about = None)]
+#[command(name = "l2sim", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print nothing on stderr (no progress, no log lines); errors still go to stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Say more on stderr: the settings, the resource estimate and every file written.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,15 +63,18 @@ enum Command {
         /// Skip the charts.
         #[arg(long)]
         no_plots: bool,
-        /// Print nothing on stderr.
-        #[arg(long, short)]
-        quiet: bool,
+        /// Print the merged folder's JSON summary on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
     /// it extends), write nothing.
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Print the summary (or the problems) as one JSON document on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Redraw every chart (and report.html) of a `run`, `compare` or `sweep` output folder from
     /// its CSV and JSON files.
@@ -69,6 +88,13 @@ enum Command {
         #[arg(default_value = "scenario.toml")]
         path: PathBuf,
     },
+    /// Print a shell completion script: `source <(l2sim completions bash)`.
+    Completions {
+        /// Shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `l2sim man > l2sim.1 && man -l l2sim.1`.
+    Man,
 }
 
 /// Options shared by the commands that simulate.
@@ -92,9 +118,16 @@ struct BatchArgs {
     /// Also write every run's trajectories to trajectories.csv.
     #[arg(long)]
     save_runs: bool,
-    /// Print nothing on stderr.
-    #[arg(long, short)]
+    /// Print the output folder's JSON document on stdout instead of the table (`run`:
+    /// summary.json; `compare`: compare.json; `sweep`: sweep.json; a shard: shard.json).
+    #[arg(long)]
+    json: bool,
+    /// Set from the global `--quiet`.
+    #[arg(skip)]
     quiet: bool,
+    /// Set from the global `--verbose`.
+    #[arg(skip)]
+    verbose: u8,
     /// Run even if the estimated peak memory exceeds what the machine has available.
     #[arg(long)]
     force: bool,
@@ -128,7 +161,7 @@ pub struct InputError(pub String);
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(|c| c.is::<crate::batch::Interrupted>()) => {
@@ -145,19 +178,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether colour is off: `NO_COLOR` set to anything but the empty string (no-color.org).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Parses the command line; help and errors are never coloured under `NO_COLOR`.
+fn parse() -> Cli {
+    let mut cmd = Cli::command();
+    if no_color() {
+        cmd = cmd.color(clap::ColorChoice::Never);
+    }
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
+    let (quiet, verbose) = (cli.quiet, cli.verbose);
+    let with = |mut b: BatchArgs| {
+        b.quiet = quiet;
+        b.verbose = verbose;
+        b
+    };
     match cli.command {
-        Command::Run(args) => simulate::run(args.scenario.as_deref(), &args.batch),
-        Command::Compare(args) => simulate::compare(&args.scenarios, &args.batch),
-        Command::Sweep { scenario, batch } => simulate::sweep(&scenario, &batch),
+        Command::Run(args) => simulate::run(args.scenario.as_deref(), &with(args.batch)),
+        Command::Compare(args) => simulate::compare(&args.scenarios, &with(args.batch)),
+        Command::Sweep { scenario, batch } => simulate::sweep(&scenario, &with(batch)),
         Command::Merge {
             shards,
             out,
             no_plots,
-            quiet,
-        } => simulate::merge(&shards, out.as_deref(), no_plots, quiet),
-        Command::Validate { scenario } => inspect::validate(&scenario),
+            json,
+        } => simulate::merge(&shards, out.as_deref(), no_plots, (quiet, verbose, json)),
+        Command::Validate { scenario, json } => inspect::validate(&scenario, json),
         Command::Plot { dir } => inspect::plot(&dir),
         Command::Init { path } => inspect::init(&path),
+        Command::Completions { shell } => toolbox::completions(shell),
+        Command::Man => toolbox::man(),
     }
 }

@@ -83,7 +83,15 @@ fn stage(out: &Path) -> Result<Staging> {
 fn guard_memory(scenarios: &[&Scenario], args: &BatchArgs, keep: Keep) -> Result<()> {
     let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
     let est = batch::estimate(scenarios, scenarios[0].runs, threads, keep);
-    let Some(available) = batch::available_memory_bytes() else {
+    let available = batch::available_memory_bytes();
+    Say::of(args).detail(&format!(
+        "{threads} threads; estimate: {:.3e} decisions per run, {:.3e} in all, peak memory about {:.0} MB{}",
+        est.decisions_per_run,
+        est.decisions_total,
+        est.peak_bytes / 1e6,
+        available.map_or(String::new(), |a| format!(" of {:.1} GB available", a / 1e9))
+    ));
+    let Some(available) = available else {
         return Ok(());
     };
     if est.peak_bytes > 0.8 * available && !args.force {
@@ -146,10 +154,67 @@ fn progress_bar(runs: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
     })
 }
 
-fn logger(quiet: bool) -> impl Fn(&str) {
-    move |msg: &str| {
-        if !quiet {
+/// How a command talks: `--quiet`, `--verbose`, `--json`.
+#[derive(Debug, Clone, Copy)]
+struct Say {
+    quiet: bool,
+    verbose: u8,
+    json: bool,
+}
+
+impl Say {
+    fn of(args: &BatchArgs) -> Say {
+        Say {
+            quiet: args.quiet,
+            verbose: args.verbose,
+            json: args.json,
+        }
+    }
+
+    /// A progress line on stderr, unless `--quiet`.
+    fn log(&self, msg: &str) {
+        if !self.quiet {
             eprintln!("l2sim: {msg}");
+        }
+    }
+
+    /// A detail for `-v` on stderr.
+    fn detail(&self, msg: &str) {
+        if self.verbose > 0 {
+            eprintln!("l2sim: {msg}");
+        }
+    }
+
+    /// The output folder `dir` is in place: prints its JSON document `json_file` (`--json`) or
+    /// the human summary on stdout, and with `-v` every file written on stderr.
+    fn done(&self, dir: &Path, json_file: &str, human: impl FnOnce()) -> Result<()> {
+        if self.json {
+            let text = std::fs::read_to_string(dir.join(json_file))
+                .with_context(|| format!("reading {json_file}"))?;
+            print!("{text}");
+        } else {
+            human();
+        }
+        if self.verbose > 0 {
+            let mut files = Vec::new();
+            list_files(dir, &mut files);
+            files.sort();
+            for f in files {
+                let size = std::fs::metadata(&f).map_or(0, |m| m.len());
+                eprintln!("l2sim: wrote {} ({size} bytes)", f.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            list_files(&p, out);
+        } else {
+            out.push(p);
         }
     }
 }
@@ -430,6 +495,9 @@ fn finish_shard(
     shard::write_partial(staging.path(), &out.partial)?;
     manifest.write(staging.path())?;
     let dir = staging.commit()?;
+    if args.json {
+        return Say::of(args).done(&dir, shard::MANIFEST, || {});
+    }
     let what = if units.groups > 1 {
         format!(
             "{} of {} (point, block) units",
@@ -456,7 +524,8 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     let out = out_dir(args, scenario.name.clone());
     guard_memory(&[&scenario], args, Keep::Trajectory)?;
     let staging = stage(&out)?;
-    let log = logger(args.quiet);
+    let say = Say::of(args);
+    let log = |m: &str| say.log(m);
     log(&format!(
         "scenario {:?}: {} runs, seed {}{}, writing {}",
         scenario.name,
@@ -501,8 +570,9 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     ));
     report::write_run_report(&dir, &scenario, &result, !args.no_plots)?;
     let dir = staging.commit()?;
-    print_run_summary(&scenario, &result, &dir);
-    Ok(())
+    Say::of(args).done(&dir, "summary.json", || {
+        print_run_summary(&scenario, &result, &dir)
+    })
 }
 
 /// The units of work of `run` and `compare`: the blocks of one group.
@@ -555,7 +625,8 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
         Keep::Trajectory,
     )?;
     let staging = stage(&out)?;
-    let log = logger(args.quiet);
+    let say = Say::of(args);
+    let log = |m: &str| say.log(m);
     log(&format!(
         "comparing {} with {}: {runs} runs each, seed {seed}{}, writing {}",
         names[1..].join(", "),
@@ -604,7 +675,15 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
         scenarios.len(),
         results[0].wall_seconds
     ));
-    finish_compare(staging, &refs, &dirs, &results, &comparison, !args.no_plots)
+    finish_compare(
+        staging,
+        &refs,
+        &dirs,
+        &results,
+        &comparison,
+        !args.no_plots,
+        Say::of(args),
+    )
 }
 
 /// Writes each scenario's run report and the comparison into the staged folder, moves it into
@@ -616,6 +695,7 @@ fn finish_compare(
     results: &[BatchResult],
     comparison: &Comparison,
     plots: bool,
+    say: Say,
 ) -> Result<()> {
     for ((dir, sc), result) in dirs.iter().zip(refs).zip(results) {
         report::write_run_report(dir, sc, result, plots)?;
@@ -623,8 +703,7 @@ fn finish_compare(
     let rows = compare::compare_rows(refs, comparison);
     report::write_compare_report(staging.path(), refs, results, &rows, dirs, plots)?;
     let dir = staging.commit()?;
-    print_compare_summary(&rows, &dir);
-    Ok(())
+    say.done(&dir, "compare.json", || print_compare_summary(&rows, &dir))
 }
 
 /// The headline metrics of a sweep and where each point's values are.
@@ -662,7 +741,8 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         Keep::Final,
     )?;
     let staging = stage(&out)?;
-    let log = logger(args.quiet);
+    let say = Say::of(args);
+    let log = |m: &str| say.log(m);
     log(&format!(
         "sweep of {:?}: {} points × {runs} runs, seed {seed}{}, over {}; writing {}",
         sw.base.name,
@@ -733,6 +813,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         &stats.stats,
         &results,
         !args.no_plots,
+        Say::of(args),
     )
 }
 
@@ -745,6 +826,7 @@ fn finish_sweep(
     stats: &[Vec<Stat>],
     results: &[BatchResult],
     plots: bool,
+    say: Say,
 ) -> Result<()> {
     let mut rows = Vec::new();
     for (p, point) in sw.points.iter().enumerate() {
@@ -771,8 +853,9 @@ fn finish_sweep(
     };
     report::write_sweep_report(staging.path(), &sw.fields, &info, &rows, plots)?;
     let dir = staging.commit()?;
-    print_sweep_summary(&sw.fields, &rows, &dir);
-    Ok(())
+    say.done(&dir, "sweep.json", || {
+        print_sweep_summary(&sw.fields, &rows, &dir)
+    })
 }
 
 /// Shard folders checked to form one complete set, in shard order.
@@ -939,12 +1022,18 @@ pub(super) fn merge(
     dirs: &[PathBuf],
     out: Option<&Path>,
     no_plots: bool,
-    quiet: bool,
+    say: (bool, u8, bool),
 ) -> Result<()> {
+    let (quiet, verbose, json) = say;
+    let say = Say {
+        quiet,
+        verbose,
+        json,
+    };
     let set = check_shards(dirs)?;
     let m = set.manifests[0].clone();
     let first = &set.dirs[0];
-    let log = logger(quiet);
+    let log = |m: &str| say.log(m);
     let started = std::time::Instant::now();
     // A shard cut short or damaged is bad input, like a mismatched set.
     let mut partial = merge_partials(&set).map_err(|e| InputError(format!("{e:#}")))?;
@@ -968,7 +1057,9 @@ pub(super) fn merge(
             let result = &partial.results[0];
             report::write_run_report(&dir, &scenario, result, !no_plots)?;
             let dir = staging.commit()?;
-            print_run_summary(&scenario, result, &dir);
+            say.done(&dir, "summary.json", || {
+                print_run_summary(&scenario, result, &dir)
+            })?;
         }
         "compare" => {
             let mut scenarios = Vec::new();
@@ -998,6 +1089,7 @@ pub(super) fn merge(
                 &partial.results,
                 &comparison,
                 !no_plots,
+                say,
             )?;
         }
         "sweep" => {
@@ -1016,6 +1108,7 @@ pub(super) fn merge(
                 &partial.sweep,
                 &partial.results,
                 !no_plots,
+                say,
             )?;
         }
         other => bail!(
