@@ -193,6 +193,11 @@ fn init_writes_a_valid_scenario_and_never_overwrites() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = l2sim(tmp.path(), &["validate", "my_study.toml"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"my_study\""));
+    // The schema its `#:schema` directive names is written beside it, as `l2sim schema` prints it.
+    assert_eq!(
+        fs::read(tmp.path().join("l2sim.schema.json")).unwrap(),
+        l2sim(tmp.path(), &["schema"]).stdout
+    );
     let before = fs::read(tmp.path().join("my_study.toml")).unwrap();
     let o = l2sim(tmp.path(), &["init", "my_study.toml"]);
     assert_eq!(o.status.code(), Some(2));

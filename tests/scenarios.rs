@@ -126,8 +126,8 @@ fn library_scenarios_are_short_diffs_on_the_baseline_with_a_question() {
         let path = dir.join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("# Question:"),
-            "{name} must open with its question"
+            text.starts_with("#:schema ./l2sim.schema.json\n# Question:"),
+            "{name} must open with the schema directive, then its question"
         );
         assert!(
             text.contains("tested (tests/library.rs)"),

@@ -245,6 +245,20 @@ pub(super) fn init(path: &Path) -> Result<()> {
         path.display(),
         path.display()
     );
+    // Its first line points editors at ./l2sim.schema.json: write it beside, never over a file.
+    let schema = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("l2sim.schema.json");
+    if !schema.exists() {
+        let text = serde_json::to_string_pretty(&crate::scenario::schema())? + "\n";
+        std::fs::write(&schema, text).with_context(|| format!("writing {}", schema.display()))?;
+        println!(
+            "wrote {} (the JSON Schema your editor uses to check and complete the scenario)",
+            schema.display()
+        );
+    }
     Ok(())
 }
 

@@ -95,6 +95,13 @@ enum Command {
     },
     /// Print the man page (roff): `l2sim man > l2sim.1 && man -l l2sim.1`.
     Man,
+    /// Print the JSON Schema of scenario files (as committed in scenarios/l2sim.schema.json), or
+    /// with --markdown the field reference docs/SCENARIOS.md generated from it.
+    Schema {
+        /// The field reference in Markdown instead of the schema.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// Options shared by the commands that simulate.
@@ -215,5 +222,6 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Init { path } => inspect::init(&path),
         Command::Completions { shell } => toolbox::completions(shell),
         Command::Man => toolbox::man(),
+        Command::Schema { markdown } => toolbox::schema(markdown),
     }
 }

@@ -1,5 +1,6 @@
-//! What fits l2sim into a researcher's shell: completion scripts and the man page, both generated
-//! from the clap definitions so that they cannot drift from the real flags.
+//! What fits l2sim into a researcher's shell and editor: completion scripts and the man page,
+//! generated from the clap definitions so that they cannot drift from the real flags, and the
+//! scenario JSON Schema.
 
 use anyhow::Result;
 use clap::CommandFactory;
@@ -44,5 +45,16 @@ pub(super) fn man() -> Result<()> {
         &mut out,
         b".SH \"EXIT STATUS\"\n0 success; 2 invalid input (scenario, flags, paths: nothing is written); 130 interrupted; 1 anything else.\n.SH ENVIRONMENT\n.TP\n\\fBNO_COLOR\\fR\nwhen set and not empty, help and errors are never coloured.\n.SH \"SEE ALSO\"\nREADME.md, docs/MODEL.md, docs/SCALING.md in the l2sim repository.\n",
     )?;
+    Ok(())
+}
+
+/// `l2sim schema [--markdown]`: the scenario JSON Schema, or the field reference, on stdout.
+pub(super) fn schema(markdown: bool) -> Result<()> {
+    let schema = crate::scenario::schema();
+    if markdown {
+        print!("{}", crate::scenario::schema_markdown(&schema));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&schema)?);
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod diff;
 mod error;
 mod inherit;
 pub mod raw;
+mod schema;
 mod sweep;
 mod validate;
 
@@ -16,6 +17,7 @@ pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
 pub use raw::RawScenario;
+pub use schema::{markdown as schema_markdown, schema};
 pub use sweep::{MAX_POINTS, Sweep, SweepPoint, expand as expand_sweep};
 
 /// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.

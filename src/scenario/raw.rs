@@ -3,29 +3,36 @@
 //! Nothing here checks ranges or resolves ids; that is `validate`'s job. These structs are also
 //! what `scenario.resolved.toml` is written from, so every default is visible in that file.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A whole scenario file as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Short name, `[a-z0-9_-]+`; default output folder is `outputs/<name>/`.
     pub name: String,
+    /// One line shown by `validate` and in reports.
     #[serde(default)]
     pub description: String,
     /// Simulated time span in days.
+    #[schemars(extend("x-unit" = "days"))]
     pub horizon_days: f64,
     /// Interval between two samples of the observables, in days.
     #[serde(default = "one")]
+    #[schemars(extend("x-unit" = "days"))]
     pub sample_every_days: f64,
     /// Number of Monte Carlo runs (overridden by `--runs`).
     #[serde(default = "default_runs")]
+    #[schemars(range(min = 1, max = 10_000_000))]
+    #[schemars(extend("x-unit" = "count"))]
     pub runs: u64,
     /// Master seed (overridden by `--seed`).
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Time to bridge into any chain other than the L1, in days.
     #[serde(default = "default_bridge_time")]
+    #[schemars(extend("x-unit" = "days"))]
     pub bridge_time_days: f64,
     /// If true, an agent whose capital was scaled by `s` to match its chain's initial TVL stands
     /// for `s` wallets: per-transaction fees and activity count `s` times (see docs/MODEL.md).
@@ -39,10 +46,13 @@ pub struct RawScenario {
     /// Nested logit by chain kind: dissimilarity of each nest in (0, 1]; all 1 is plain logit.
     #[serde(default)]
     pub nests: RawNests,
+    /// Chains, exactly one of kind `l1`.
     #[serde(default)]
     pub chains: Vec<RawChain>,
+    /// Segments of agents (holders of capital).
     #[serde(default)]
     pub segments: Vec<RawSegment>,
+    /// Scheduled events; `kind` says which fields apply (docs/MODEL.md section 4).
     #[serde(default)]
     pub events: Vec<RawEvent>,
     /// Parameter grid for `l2sim sweep` (ignored by `run` and `compare`).
@@ -52,7 +62,7 @@ pub struct RawScenario {
 
 /// `[sweep]`: `grid` axes form a Cartesian product (the first varies slowest); `zip` axes, all of
 /// the same length, vary together as one more axis.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweep {
     #[serde(default)]
@@ -63,40 +73,51 @@ pub struct RawSweep {
 
 /// One swept field: a path into the scenario (`chains.zksync.withdrawal_delay_days`,
 /// `segments.retail.logit_scale`, `market.contagion`, `horizon_days`) and its values.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweepAxis {
+    /// Path of the swept field.
     pub field: String,
+    /// Its values, one per point along the axis.
+    #[schemars(with = "Vec<serde_json::Value>")]
     pub values: Vec<toml::Value>,
 }
 
 /// System-wide market parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMarket {
     /// Drift of the market price factor `P(t)` (GBM), per year.
     #[serde(default)]
+    #[schemars(extend("x-unit" = "1/year"))]
     pub price_drift_apy: f64,
     /// Volatility of `P(t)`, per sqrt(year); 0 turns the price factor off.
     #[serde(default)]
+    #[schemars(extend("x-unit" = "1/sqrt(year)"))]
     pub price_volatility: f64,
     /// Floor `ε` of a chain's TVL share inside `ln` of the network term.
     #[serde(default = "default_share_floor")]
+    #[schemars(extend("x-unit" = "fraction"))]
     pub network_share_floor: f64,
     /// Cap on the incentive APY.
     #[serde(default = "one")]
+    #[schemars(extend("x-unit" = "fraction/year"))]
     pub incentive_apy_cap: f64,
     /// TVL floor (USD) in the incentive APY's denominator.
     #[serde(default = "default_incentive_floor")]
+    #[schemars(extend("x-unit" = "USD"))]
     pub incentive_tvl_floor_usd: f64,
     /// Perceived hack rate (per year) added to a chain right after a hack on it.
     #[serde(default)]
+    #[schemars(extend("x-unit" = "1/year"))]
     pub hack_risk_shock_per_year: f64,
     /// Fraction of that shock (and of panic probability) applied to chains of the same kind.
     #[serde(default)]
+    #[schemars(extend("x-unit" = "fraction"))]
     pub contagion: f64,
     /// Half-life of perceived-risk shocks, in days.
     #[serde(default = "default_half_life")]
+    #[schemars(extend("x-unit" = "days"))]
     pub risk_half_life_days: f64,
 }
 
@@ -116,15 +137,19 @@ impl Default for RawMarket {
 }
 
 /// Dissimilarity parameter of each kind's nest in the nested logit.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawNests {
+    /// Dissimilarity μ of the L1 nest (1: no nesting).
     #[serde(default = "one")]
     pub l1: f64,
+    /// Dissimilarity μ of the optimistic-rollup nest.
     #[serde(default = "one")]
     pub optimistic: f64,
+    /// Dissimilarity μ of the ZK-rollup nest.
     #[serde(default = "one")]
     pub zk: f64,
+    /// Dissimilarity μ of the alt-L1 nest.
     #[serde(default = "one")]
     pub alt_l1: f64,
 }
@@ -141,62 +166,108 @@ impl Default for RawNests {
 }
 
 /// One chain as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawChain {
+    /// Identifier, `[a-z0-9_-]{1,64}`, unique; used in outputs and events.
     pub id: String,
+    /// Display name (default: the id).
     #[serde(default)]
     pub name: String,
+    /// `l1` (exactly one chain), `optimistic`, `zk` or `alt_l1`.
     pub kind: String,
+    /// Day the chain starts to exist (0 for the L1; at most `horizon_days`).
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default)]
     pub launch_day: f64,
+    /// TVL at day 0; must be 0 when `launch_day > 0`.
+    #[schemars(extend("x-unit" = "USD"))]
     #[serde(default)]
     pub initial_tvl_usd: f64,
+    /// Fee of a typical DeFi transaction at reference conditions (settable).
+    #[schemars(extend("x-unit" = "USD"))]
     pub tx_cost_usd: f64,
+    /// Rollups: share of the L1 fee paid for data per L2 transaction; 0 for other kinds (settable).
+    #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default)]
     pub data_cost_factor: f64,
     /// 0 means unlimited (no congestion).
     #[serde(default)]
+    #[schemars(extend("x-unit" = "tx/day"))]
     pub capacity_tx_per_day: f64,
+    /// Exponent of the congestion multiplier (settable).
     #[serde(default)]
     pub congestion_elasticity: f64,
+    /// σ of the fee shock's Ornstein-Uhlenbeck process; L1 and alt-L1 only (settable).
+    #[schemars(extend("x-unit" = "1/sqrt(day)"))]
     #[serde(default)]
     pub gas_volatility: f64,
+    /// θ, mean reversion of the fee shock (settable).
+    #[schemars(extend("x-unit" = "1/day"))]
     #[serde(default)]
     pub gas_reversion_per_day: f64,
+    /// Time until a user trusts a transaction (settable).
+    #[schemars(extend("x-unit" = "seconds"))]
     pub confirmation_s: f64,
+    /// Canonical withdrawal delay: the challenge period of optimistic rollups, proof time of ZK rollups; 0 for the L1 (settable).
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default)]
     pub withdrawal_delay_days: f64,
+    /// Capital of fast-bridge liquidity providers (settable; a change adjusts the available pool by
+    /// the difference).
+    #[schemars(extend("x-unit" = "USD"))]
     #[serde(default)]
     pub fast_exit_liquidity_usd: f64,
+    /// Base fee to skip the withdrawal delay (settable).
+    #[schemars(extend("x-unit" = "bps"))]
     #[serde(default)]
     pub fast_exit_base_bps: f64,
+    /// APR the fast-exit pool charges against its utilisation (all zero: off).
     #[serde(default)]
     pub fast_exit_apr: RawAprCurve,
+    /// Cost of bridging in, beyond gas (settable).
+    #[schemars(extend("x-unit" = "bps"))]
     #[serde(default)]
     pub bridge_fee_bps: f64,
+    /// Yield on deployed capital (settable).
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub organic_yield_apy: f64,
+    /// Standing incentive emissions (settable).
+    #[schemars(extend("x-unit" = "USD/day"))]
     #[serde(default)]
     pub incentives_usd_per_day: f64,
+    /// Poisson rate of exploits (settable).
+    #[schemars(extend("x-unit" = "1/year"))]
     #[serde(default)]
     pub hack_rate_per_year: f64,
+    /// Loss of a hack as a fraction of the chain's TVL.
     #[serde(default)]
     pub hack_loss: RawLoss,
+    /// Perceived baseline risk (settable).
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub risk_premium_apy: f64,
 }
 
 /// Piecewise-linear APR of a fast-exit LP pool against its utilisation (all zero: off).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawAprCurve {
+    /// APR at zero utilisation.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub at_zero: f64,
+    /// Utilisation of the kink.
+    #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default = "default_kink")]
     pub kink: f64,
+    /// APR at the kink.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub at_kink: f64,
+    /// APR at full utilisation.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub at_full: f64,
 }
@@ -213,11 +284,22 @@ impl Default for RawAprCurve {
 }
 
 /// Loss of a hack as a fraction of the chain's TVL.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, tag = "dist", rename_all = "snake_case")]
 pub enum RawLoss {
-    Fixed { value: f64 },
-    Beta { alpha: f64, beta: f64 },
+    /// Always the same fraction.
+    Fixed {
+        /// Fraction of TVL lost.
+        #[schemars(extend("x-unit" = "fraction"))]
+        value: f64,
+    },
+    /// Beta-distributed fraction.
+    Beta {
+        /// α of the Beta distribution.
+        alpha: f64,
+        /// β of the Beta distribution.
+        beta: f64,
+    },
 }
 
 impl Default for RawLoss {
@@ -227,44 +309,84 @@ impl Default for RawLoss {
 }
 
 /// Distribution of an agent's capital in USD.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, tag = "dist", rename_all = "snake_case")]
 pub enum RawCapital {
-    Lognormal { median_usd: f64, sigma: f64 },
-    Pareto { min_usd: f64, alpha: f64 },
+    /// Lognormal capital.
+    Lognormal {
+        /// Median capital.
+        #[schemars(extend("x-unit" = "USD"))]
+        median_usd: f64,
+        /// σ of ln(capital).
+        sigma: f64,
+    },
+    /// Pareto capital.
+    Pareto {
+        /// Smallest capital.
+        #[schemars(extend("x-unit" = "USD"))]
+        min_usd: f64,
+        /// Tail index α.
+        alpha: f64,
+    },
 }
 
 /// One segment of agents as written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSegment {
+    /// Identifier, `[a-z0-9_-]{1,64}`, unique; used by events.
     pub name: String,
+    /// Number of agents.
+    #[schemars(extend("x-unit" = "count"), range(min = 1, max = 50_000_000))]
     pub agents: u64,
+    /// Distribution of an agent's capital.
     pub capital: RawCapital,
+    /// Activity: transactions per month; drives the fee burden and demand.
+    #[schemars(extend("x-unit" = "tx/month"))]
     #[serde(default)]
     pub tx_per_month: f64,
+    /// Poisson rate at which an agent reviews where it holds capital.
+    #[schemars(extend("x-unit" = "1/day"))]
     pub review_rate_per_day: f64,
+    /// λ: the odds of two chains are `exp(λ·ΔU)`.
+    #[schemars(extend("x-unit" = "1/(fraction/year)"))]
     pub logit_scale: f64,
+    /// Weight of yield in the utility.
     #[serde(default = "one")]
     pub w_yield: f64,
+    /// Weight of fees in the utility.
     #[serde(default = "one")]
     pub w_cost: f64,
+    /// Weight of confirmation time in the utility.
     #[serde(default)]
     pub w_speed: f64,
+    /// Weight of the withdrawal-delay liquidity risk in the utility.
     #[serde(default = "one")]
     pub w_liquidity: f64,
+    /// Weight of hack risk in the utility.
     #[serde(default = "one")]
     pub w_risk: f64,
+    /// Weight of the network term (log TVL share) in the utility.
     #[serde(default)]
     pub w_network: f64,
+    /// Chance of needing the money urgently.
+    #[schemars(extend("x-unit" = "1/year"))]
     #[serde(default)]
     pub emergency_prob_per_year: f64,
+    /// What a day of waiting costs in an emergency.
+    #[schemars(extend("x-unit" = "fraction/day"))]
     #[serde(default)]
     pub emergency_cost_per_day: f64,
+    /// Spread of persistent per-chain tastes.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub taste_sd: f64,
+    /// Status-quo bonus for the chain the agent is on.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub inertia_apy: f64,
+    /// Horizon over which migration costs are amortised.
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default = "default_horizon")]
     pub holding_horizon_days: f64,
     /// Kinds this segment may hold capital on; empty together with `allowed_chains` means all.
@@ -273,52 +395,85 @@ pub struct RawSegment {
     /// Chains this segment may hold capital on, in addition to `allowed_kinds`.
     #[serde(default)]
     pub allowed_chains: Vec<String>,
+    /// Chance of leaving a chain right after a hack on it.
+    #[schemars(extend("x-unit" = "probability"))]
     #[serde(default)]
     pub panic_prob: f64,
 }
 
 /// A scheduled event. One flat table per event; `kind` says which fields apply.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
+    /// Day the event happens (at most `horizon_days`).
+    #[schemars(extend("x-unit" = "days"))]
     pub day: f64,
+    /// `incentives`, `airdrop`, `fee_change`, `delay_change`, `hack`, `user_inflow`, `capital_outflow`, `allow` or `parameter`.
     pub kind: String,
+    /// Chain id the event applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// `fee_change`: every chain of this kind instead of one chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_kind: Option<String>,
+    /// Segment name (`user_inflow`, `allow`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<String>,
+    /// `incentives`: emissions.
+    #[schemars(extend("x-unit" = "USD/day"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_day: Option<f64>,
+    /// `incentives`: length of the program; `user_inflow`: spread of arrivals (default 1).
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_days: Option<f64>,
+    /// `airdrop`: extra yield farmers perceive until `airdrop_day`.
+    #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speculative_apy: Option<f64>,
+    /// `airdrop`: day of the airdrop (from `day` to `horizon_days`).
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub airdrop_day: Option<f64>,
+    /// `airdrop`: value paid pro rata to holders (default 0).
+    #[schemars(extend("x-unit" = "USD"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_usd: Option<f64>,
+    /// `fee_change`: multiplies `tx_cost_usd` (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_cost_multiplier: Option<f64>,
+    /// `fee_change`: multiplies `data_cost_factor` (default 1; EIP-4844 blobs ≈ 0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_cost_multiplier: Option<f64>,
+    /// `delay_change`: new canonical withdrawal delay.
+    #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawal_delay_days: Option<f64>,
+    /// `hack`: fraction of the chain's TVL lost.
+    #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
+    /// `user_inflow`: agents arriving.
+    #[schemars(extend("x-unit" = "count"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<u64>,
+    /// `user_inflow`: their capital (default: the segment's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capital: Option<RawCapital>,
+    /// `capital_outflow`: fraction of every chain's TVL that leaves.
+    #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fraction: Option<f64>,
+    /// `allow`: chains the segment may use from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chains: Option<Vec<String>>,
+    /// `allow`: kinds the segment may use from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kinds: Option<Vec<String>>,
+    /// `parameter`: a settable chain field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// `parameter`: its new value (in that field's unit and range).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
 }

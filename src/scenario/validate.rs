@@ -11,8 +11,23 @@ use super::{
 };
 
 /// Collects problems while checking.
+/// Every kind of scheduled event.
+pub const EVENT_KINDS: [&str; 9] = [
+    "incentives",
+    "airdrop",
+    "fee_change",
+    "delay_change",
+    "hack",
+    "user_inflow",
+    "capital_outflow",
+    "allow",
+    "parameter",
+];
+
 struct Checker {
     problems: Vec<Problem>,
+    /// Every number checked, with its path and range: the schema's ranges come from here.
+    bounds: Vec<(String, Bound)>,
 }
 
 impl Checker {
@@ -26,6 +41,7 @@ impl Checker {
     }
 
     fn num(&mut self, path: &str, value: f64, bound: Bound) -> f64 {
+        self.bounds.push((path.to_string(), bound));
         if !bound.holds(value) {
             self.problem(
                 path,
@@ -53,7 +69,23 @@ impl Checker {
 pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
     let mut ck = Checker {
         problems: Vec::new(),
+        bounds: Vec::new(),
     };
+    check(raw, &mut ck)
+}
+
+/// The allowed range of every number `validate` checks in `raw`, by field path (e.g.
+/// `chains[2].tx_cost_usd`), whether or not the scenario is valid.
+pub(super) fn bounds(raw: RawScenario) -> Vec<(String, Bound)> {
+    let mut ck = Checker {
+        problems: Vec::new(),
+        bounds: Vec::new(),
+    };
+    let _ = check(raw, &mut ck);
+    ck.bounds
+}
+
+fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
     ck.id("name", &raw.name);
     let horizon = ck.num(
         "horizon_days",
@@ -73,7 +105,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         raw.bridge_time_days,
         Bound::Between(0.0, 365.0),
     );
-    let market = check_market(&mut ck, &raw);
+    let market = check_market(ck, &raw);
     let n = &raw.nests;
     let nests = [n.l1, n.optimistic, n.zk, n.alt_l1];
     for (kind, mu) in ChainKind::ALL.iter().zip(nests) {
@@ -112,7 +144,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     format!("= {:?}: duplicate chain id", c.id),
                 );
             }
-            check_chain(&mut ck, i, c, horizon)
+            check_chain(ck, i, c, horizon)
         })
         .collect();
     let l1s: Vec<usize> = (0..chains.len())
@@ -202,7 +234,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             }
         } else {
             mask_of(
-                &mut ck,
+                ck,
                 &format!("segments[{i}].allowed_"),
                 &s.allowed_kinds,
                 &s.allowed_chains,
@@ -215,7 +247,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                 (1u64 << chains.len()) - 1
             };
         }
-        segments.push(check_segment(&mut ck, i, s, allowed));
+        segments.push(check_segment(ck, i, s, allowed));
     }
     let segment_index = |ck: &mut Checker, path: &str, name: &str| -> usize {
         match raw.segments.iter().position(|s| s.name == name) {
@@ -281,24 +313,24 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         let (action, used): (Option<EventAction>, &[&str]) = match e.kind.as_str() {
             "incentives" => (
                 Some(EventAction::Incentives {
-                    chain: chain(&mut ck),
-                    usd_per_day: need(&mut ck, "usd_per_day", e.usd_per_day, Bound::NonNegative),
-                    duration_days: need(&mut ck, "duration_days", e.duration_days, Bound::Positive),
+                    chain: chain(ck),
+                    usd_per_day: need(ck, "usd_per_day", e.usd_per_day, Bound::NonNegative),
+                    duration_days: need(ck, "duration_days", e.duration_days, Bound::Positive),
                 }),
                 &["chain", "usd_per_day", "duration_days"],
             ),
             "airdrop" => {
                 let airdrop_day = need(
-                    &mut ck,
+                    ck,
                     "airdrop_day",
                     e.airdrop_day,
                     Bound::Between(e.day.max(0.0), horizon),
                 );
                 (
                     Some(EventAction::Airdrop {
-                        chain: chain(&mut ck),
+                        chain: chain(ck),
                         speculative_apy: need(
-                            &mut ck,
+                            ck,
                             "speculative_apy",
                             e.speculative_apy,
                             Bound::Between(0.0, 10.0),
@@ -315,13 +347,10 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             }
             "fee_change" => {
                 let chains_mask = match (&e.chain, &e.chain_kind) {
-                    (Some(_), None) => 1u64 << chain(&mut ck),
-                    (None, Some(k)) => mask_of(
-                        &mut ck,
-                        &format!("{p}.chain_"),
-                        std::slice::from_ref(k),
-                        &[],
-                    ),
+                    (Some(_), None) => 1u64 << chain(ck),
+                    (None, Some(k)) => {
+                        mask_of(ck, &format!("{p}.chain_"), std::slice::from_ref(k), &[])
+                    }
                     _ => {
                         ck.problem(
                             format!("{p}.chain"),
@@ -354,9 +383,9 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             }
             "delay_change" => (
                 Some(EventAction::DelayChange {
-                    chain: chain(&mut ck),
+                    chain: chain(ck),
                     withdrawal_delay_days: need(
-                        &mut ck,
+                        ck,
                         "withdrawal_delay_days",
                         e.withdrawal_delay_days,
                         Bound::Between(0.0, 10_000.0),
@@ -366,13 +395,13 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             ),
             "hack" => (
                 Some(EventAction::Hack {
-                    chain: chain(&mut ck),
-                    loss: need(&mut ck, "loss", e.loss, Bound::Between(0.0, 1.0)),
+                    chain: chain(ck),
+                    loss: need(ck, "loss", e.loss, Bound::Between(0.0, 1.0)),
                 }),
                 &["chain", "loss"],
             ),
             "user_inflow" => {
-                let seg = segment(&mut ck);
+                let seg = segment(ck);
                 let agents = match e.agents {
                     Some(n) if (1..=50_000_000).contains(&n) => n as u32,
                     other => {
@@ -384,13 +413,11 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     }
                 };
                 let capital = match &e.capital {
-                    Some(c) => check_capital(&mut ck, &format!("{p}.capital"), c),
+                    Some(c) => check_capital(ck, &format!("{p}.capital"), c),
                     None => raw
                         .segments
                         .get(seg)
-                        .map(|s| {
-                            check_capital(&mut ck, &format!("segments[{seg}].capital"), &s.capital)
-                        })
+                        .map(|s| check_capital(ck, &format!("segments[{seg}].capital"), &s.capital))
                         .unwrap_or(CapitalDist::Lognormal {
                             median_usd: 1.0,
                             sigma: 0.0,
@@ -412,14 +439,14 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             }
             "capital_outflow" => (
                 Some(EventAction::CapitalOutflow {
-                    fraction: need(&mut ck, "fraction", e.fraction, Bound::Between(0.0, 1.0)),
+                    fraction: need(ck, "fraction", e.fraction, Bound::Between(0.0, 1.0)),
                 }),
                 &["fraction"],
             ),
             "allow" => {
-                let seg = segment(&mut ck);
+                let seg = segment(ck);
                 let mask = mask_of(
-                    &mut ck,
+                    ck,
                     &format!("{p}."),
                     e.kinds.as_deref().unwrap_or(&[]),
                     e.chains.as_deref().unwrap_or(&[]),
@@ -439,7 +466,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                 )
             }
             "parameter" => {
-                let c = chain(&mut ck);
+                let c = chain(ck);
                 let field = match e.field.as_deref().map(|f| (f, ChainField::parse(f))) {
                     Some((_, Some(f))) => Some(f),
                     other => {
@@ -460,7 +487,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
                     }
                 };
                 let value = need(
-                    &mut ck,
+                    ck,
                     "value",
                     e.value,
                     field.map_or(Bound::NonNegative, |f| f.range()),
@@ -477,7 +504,7 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
             other => {
                 ck.problem(
                     format!("{p}.kind"),
-                    format!("= {other:?}: must be one of incentives, airdrop, fee_change, delay_change, hack, user_inflow, capital_outflow, allow, parameter"),
+                    format!("= {other:?}: must be one of {}", EVENT_KINDS.join(", ")),
                 );
                 (None, &[])
             }
@@ -501,13 +528,13 @@ pub(super) fn validate(raw: RawScenario) -> Result<Scenario, Vec<Problem>> {
         }
     }
     if let Some(sweep) = &raw.sweep {
-        check_sweep(&mut ck, sweep, &raw);
+        check_sweep(ck, sweep, &raw);
     }
     // Stable order by day: equal days keep file order.
     events.sort_by(|a, b| a.day.total_cmp(&b.day));
 
     if !ck.problems.is_empty() {
-        return Err(ck.problems);
+        return Err(std::mem::take(&mut ck.problems));
     }
     let l1 = l1s[0];
     Ok(Scenario {
