@@ -100,7 +100,7 @@ fn sharded_run_merges_to_the_unsharded_bytes() {
     // leave three empty.
     check_sharded(
         tmp.path(),
-        &["run", &small, "--runs", "100", "--save-runs"],
+        &["run", &small, "--runs", "100", "--save-runs", "--parquet"],
         &[3, 7],
     );
 }

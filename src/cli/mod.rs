@@ -66,6 +66,9 @@ enum Command {
         /// Print the merged folder's JSON summary on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// Also write Parquet copies of the tables (implied when the shards were run with it).
+        #[arg(long)]
+        parquet: bool,
     },
     /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
     /// it extends), write nothing.
@@ -125,6 +128,10 @@ struct BatchArgs {
     /// Also write every run's trajectories to trajectories.csv.
     #[arg(long)]
     save_runs: bool,
+    /// Also write every table as Parquet beside its CSV (quantiles.parquet, runs.parquet, ...):
+    /// typed columns, dictionary-encoded names, Snappy compression. Shards pass it to merge.
+    #[arg(long)]
+    parquet: bool,
     /// Print the output folder's JSON document on stdout instead of the table (`run`:
     /// summary.json; `compare`: compare.json; `sweep`: sweep.json; a shard: shard.json).
     #[arg(long)]
@@ -216,7 +223,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             no_plots,
             json,
-        } => simulate::merge(&shards, out.as_deref(), no_plots, (quiet, verbose, json)),
+            parquet,
+        } => simulate::merge(
+            &shards,
+            out.as_deref(),
+            no_plots,
+            parquet,
+            (quiet, verbose, json),
+        ),
         Command::Validate { scenario, json } => inspect::validate(&scenario, json),
         Command::Plot { dir } => inspect::plot(&dir),
         Command::Init { path } => inspect::init(&path),

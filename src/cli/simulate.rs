@@ -160,6 +160,8 @@ struct Say {
     quiet: bool,
     verbose: u8,
     json: bool,
+    /// `--parquet`: Parquet copies of the tables, written just before the folder is committed.
+    parquet: bool,
 }
 
 impl Say {
@@ -168,7 +170,16 @@ impl Say {
             quiet: args.quiet,
             verbose: args.verbose,
             json: args.json,
+            parquet: args.parquet,
         }
+    }
+
+    /// Moves the staged folder into place, with Parquet copies of its tables first if asked.
+    fn commit(&self, staging: Staging) -> Result<PathBuf> {
+        if self.parquet {
+            report::parquet::convert_folder(staging.path())?;
+        }
+        staging.commit()
     }
 
     /// A progress line on stderr, unless `--quiet`.
@@ -480,6 +491,7 @@ fn finish_shard(
         blocks_per_group: units.blocks,
         units: [range.start, range.end],
         save_runs: args.save_runs,
+        parquet: args.parquet,
         dirs: out.dirs,
         perf: ShardPerf {
             wall_seconds: wall,
@@ -569,8 +581,8 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
         if args.no_plots { "" } else { " and charts" }
     ));
     report::write_run_report(&dir, &scenario, &result, !args.no_plots)?;
-    let dir = staging.commit()?;
-    Say::of(args).done(&dir, "summary.json", || {
+    let dir = say.commit(staging)?;
+    say.done(&dir, "summary.json", || {
         print_run_summary(&scenario, &result, &dir)
     })
 }
@@ -702,7 +714,7 @@ fn finish_compare(
     }
     let rows = compare::compare_rows(refs, comparison);
     report::write_compare_report(staging.path(), refs, results, &rows, dirs, plots)?;
-    let dir = staging.commit()?;
+    let dir = say.commit(staging)?;
     say.done(&dir, "compare.json", || print_compare_summary(&rows, &dir))
 }
 
@@ -852,7 +864,7 @@ fn finish_sweep(
             .fold(0.0, f64::max),
     };
     report::write_sweep_report(staging.path(), &sw.fields, &info, &rows, plots)?;
-    let dir = staging.commit()?;
+    let dir = say.commit(staging)?;
     say.done(&dir, "sweep.json", || {
         print_sweep_summary(&sw.fields, &rows, &dir)
     })
@@ -1022,15 +1034,17 @@ pub(super) fn merge(
     dirs: &[PathBuf],
     out: Option<&Path>,
     no_plots: bool,
+    parquet: bool,
     say: (bool, u8, bool),
 ) -> Result<()> {
     let (quiet, verbose, json) = say;
+    let set = check_shards(dirs)?;
     let say = Say {
         quiet,
         verbose,
         json,
+        parquet: parquet || set.manifests[0].parquet,
     };
-    let set = check_shards(dirs)?;
     let m = set.manifests[0].clone();
     let first = &set.dirs[0];
     let log = |m: &str| say.log(m);
@@ -1056,7 +1070,7 @@ pub(super) fn merge(
             concat_shard_tables(&set, "", &dir, m.save_runs)?;
             let result = &partial.results[0];
             report::write_run_report(&dir, &scenario, result, !no_plots)?;
-            let dir = staging.commit()?;
+            let dir = say.commit(staging)?;
             say.done(&dir, "summary.json", || {
                 print_run_summary(&scenario, result, &dir)
             })?;

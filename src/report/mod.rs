@@ -5,6 +5,7 @@ mod charts;
 pub mod compare;
 pub mod html;
 mod output;
+pub mod parquet;
 pub mod shard;
 mod summary;
 pub mod sweep;

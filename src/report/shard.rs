@@ -50,6 +50,9 @@ pub struct Manifest {
     pub units: [u64; 2],
     /// Whether `trajectories.csv` was saved (`--save-runs`).
     pub save_runs: bool,
+    /// Whether the merged folder gets Parquet copies of its tables (`--parquet`).
+    #[serde(default)]
+    pub parquet: bool,
     /// Sub-folders holding each scenario's files (`compare`), in order; empty otherwise.
     pub dirs: Vec<String>,
     /// Machine-dependent: wall time and threads of this shard.
