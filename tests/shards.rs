@@ -256,3 +256,80 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     );
     assert!(t.join("good/summary.json").is_file());
 }
+
+/// Records every block's moments, as a shard does in `blocks.bin`.
+#[derive(Default)]
+struct Recorder {
+    blocks: Vec<(u64, Vec<l2sim::batch::Moments>)>,
+}
+
+impl l2sim::batch::Sink for Recorder {
+    fn run(&mut self, _: &[l2sim::engine::RunOutput]) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn end_block(&mut self, block: u64, m: &[l2sim::batch::Moments]) -> anyhow::Result<()> {
+        self.blocks.push((block, m.to_vec()));
+        Ok(())
+    }
+}
+
+mod merge_property {
+    use l2sim::batch::{self, BatchConfig, Blocked, Shard};
+    use l2sim::engine::Keep;
+    use proptest::prelude::*;
+
+    use super::Recorder;
+    use crate::common;
+
+    proptest! {
+        // Fixed generator seed: the same cases in every CI run.
+        #![proptest_config(ProptestConfig {
+            cases: 24,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20251125),
+            ..ProptestConfig::default()
+        })]
+
+        /// For any number of runs and shards, the shards' statistics, with their recorded blocks
+        /// folded in block order, equal the single batch's exactly (every moment and sketch).
+        #[test]
+        fn shards_fold_to_the_single_batch(runs in 1u64..140, n in 1u64..9, seed in any::<u64>()) {
+            let text = common::with(&common::with(common::SMALL, "horizon_days", "15"), "agents", "60");
+            let sc = common::scenario(&text);
+            let cfg = |shard: Option<Shard>| BatchConfig {
+                runs,
+                blocks: shard.map(|s| s.blocks(runs)),
+                seed,
+                threads: Some(2),
+                keep: Keep::Trajectory,
+                cancel: None,
+            };
+            let mut whole_rec = Recorder::default();
+            let whole = batch::run_paired(&[&sc], &cfg(None), &|_| {}, &mut whole_rec).unwrap().remove(0);
+            let mut merged: Option<batch::BatchResult> = None;
+            let mut blocks = Vec::new();
+            for k in 1..=n {
+                let mut rec = Recorder::default();
+                let part = batch::run_paired(&[&sc], &cfg(Some(Shard { index: k, count: n })), &|_| {}, &mut rec)
+                    .unwrap()
+                    .remove(0);
+                blocks.extend(rec.blocks);
+                match merged.as_mut() {
+                    None => merged = Some(part),
+                    Some(m) => m.merge_shard(&part),
+                }
+            }
+            let mut merged = merged.unwrap();
+            merged.clear_moments();
+            for (i, (b, m)) in blocks.iter().enumerate() {
+                prop_assert_eq!(*b, i as u64, "blocks come in order");
+                prop_assert_eq!(merged.fold_block(m), m.len());
+            }
+            prop_assert_eq!(merged.runs, whole.runs);
+            prop_assert_eq!(&merged.cells, &whole.cells);
+            prop_assert_eq!(&merged.run_stats, &whole.run_stats);
+            prop_assert_eq!(merged.conservation_error_max, whole.conservation_error_max);
+            prop_assert_eq!(merged.decisions, whole.decisions);
+            prop_assert_eq!(whole_rec.blocks.len() as u64, runs.div_ceil(32));
+        }
+    }
+}
