@@ -110,3 +110,46 @@ fn edited_copies_fail_like_validate() {
         &child.replace("extends = \"baseline.toml\"\n", "")
     )));
 }
+
+/// Every number in the schema carries the validator's range, so a new field cannot be left out of
+/// the reference scenario the ranges are recorded from. Only two have none, their whole range
+/// moving with the scenario: a `parameter` event's `value` (the range of the field it sets) and
+/// an airdrop's `airdrop_day` (from the event's day to the horizon).
+#[test]
+fn every_number_has_a_range() {
+    fn walk(node: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(o) => {
+                let number = |t: &serde_json::Value| t == "number" || t == "integer";
+                let is_number = o.get("type").is_some_and(|t| {
+                    number(t) || t.as_array().is_some_and(|a| a.iter().any(number))
+                });
+                let ranged = ["minimum", "exclusiveMinimum", "maximum"]
+                    .iter()
+                    .any(|k| o.contains_key(*k));
+                if is_number && !ranged {
+                    out.push(path.clone());
+                }
+                for (k, v) in o {
+                    walk(v, format!("{path}/{k}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, format!("{path}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(&generated(&["schema"])).unwrap();
+    let mut unranged = Vec::new();
+    walk(&schema, String::new(), &mut unranged);
+    assert_eq!(
+        unranged,
+        [
+            "/definitions/RawEvent/properties/airdrop_day",
+            "/definitions/RawEvent/properties/value"
+        ]
+    );
+}

@@ -454,7 +454,7 @@ pub struct RawEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
     /// `user_inflow`: agents arriving.
-    #[schemars(extend("x-unit" = "count"))]
+    #[schemars(extend("x-unit" = "count"), range(min = 1, max = 50_000_000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<u64>,
     /// `user_inflow`: their capital (default: the segment's).

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 use super::validate::{EVENT_KINDS, bounds};
 use super::{Bound, ChainField, ChainKind, RawScenario};
 
-/// A scenario using every field, for recording the validator's ranges (`HORIZON` is replaced).
+/// A scenario using every field, for recording the validator's ranges (`HORIZON` and `DAY` are
+/// replaced: ranges that move with them depend on the scenario).
 const REFERENCE: &str = r#"
 name = "reference"
 horizon_days = HORIZON
@@ -61,58 +62,58 @@ capital = { dist = "pareto", min_usd = 1000, alpha = 1.5 }
 review_rate_per_day = 0.1
 logit_scale = 10
 [[events]]
-day = 1
+day = DAY
 kind = "incentives"
 chain = "zk"
 usd_per_day = 1e5
 duration_days = 30
 [[events]]
-day = 1
+day = DAY
 kind = "airdrop"
 chain = "zk"
 speculative_apy = 0.2
 airdrop_day = 50
 value_usd = 1e6
 [[events]]
-day = 1
+day = DAY
 kind = "fee_change"
 chain_kind = "zk"
 tx_cost_multiplier = 0.5
 data_cost_multiplier = 0.1
 [[events]]
-day = 1
+day = DAY
 kind = "delay_change"
 chain = "op"
 withdrawal_delay_days = 1
 [[events]]
-day = 1
+day = DAY
 kind = "hack"
 chain = "op"
 loss = 0.1
 [[events]]
-day = 1
+day = DAY
 kind = "user_inflow"
 segment = "a"
 agents = 5
 capital = { dist = "lognormal", median_usd = 100, sigma = 1 }
 duration_days = 5
 [[events]]
-day = 1
+day = DAY
 kind = "capital_outflow"
 fraction = 0.1
 [[events]]
-day = 1
+day = DAY
 kind = "allow"
 segment = "a"
 chains = ["zk"]
 [[events]]
-day = 1
+day = DAY
 kind = "parameter"
 chain = "op"
 field = "tx_cost_usd"
 value = 1
 [[events]]
-day = 1
+day = DAY
 kind = "parameter"
 chain = "op"
 field = "organic_yield_apy"
@@ -235,8 +236,10 @@ fn lower(b: Bound) -> (f64, bool) {
 
 fn set_ranges(root: &mut Value) {
     let mut found: BTreeMap<String, Vec<Bound>> = BTreeMap::new();
-    for horizon in [400, 800] {
-        let text = REFERENCE.replace("HORIZON", &horizon.to_string());
+    for (horizon, day) in [(400, 1), (800, 3)] {
+        let text = REFERENCE
+            .replace("HORIZON", &horizon.to_string())
+            .replace("DAY", &day.to_string());
         let raw: RawScenario = match toml::from_str(&text) {
             Ok(r) => r,
             Err(e) => panic!("the schema's reference scenario does not parse: {e}"),
@@ -478,7 +481,12 @@ fn row(prefix: &str, name: &str, p: &Value, required: bool, schema: &Value) -> S
     } else if p.get("oneOf").is_some() {
         "table".into()
     } else {
-        match p.get("type") {
+        // `["number", "null"]` (an optional field) reads as `number`.
+        let t = match p.get("type") {
+            Some(Value::Array(ts)) => ts.iter().find(|t| *t != "null").cloned(),
+            other => other.cloned(),
+        };
+        match t.as_ref() {
             Some(Value::String(t)) => match t.as_str() {
                 "number" => "number".into(),
                 "integer" => "integer".into(),
@@ -498,12 +506,6 @@ fn row(prefix: &str, name: &str, p: &Value, required: bool, schema: &Value) -> S
                 }
                 other => other.into(),
             },
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|t| *t != "null")
-                .collect::<Vec<_>>()
-                .join(" or "),
             _ => "any".into(),
         }
     };
