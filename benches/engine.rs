@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use l2sim::batch::{self, BatchConfig, Stat};
+use l2sim::batch::{self, BatchConfig, Blocked, Moments, Stat};
 use l2sim::engine::{Keep, Layout, simulate};
 use l2sim::model::{self, ChainView, MarketView};
 use l2sim::report;
@@ -135,5 +135,40 @@ fn charts(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decision, whole_run, baseline_days, charts);
+/// What `merge` does per shard and per block, for one block (32 runs) of `bench.toml`: add a
+/// shard's sketches and counts, and fold a block's moments.
+fn merge(c: &mut Criterion) {
+    let sc = bench_scenario();
+    let cfg = BatchConfig {
+        runs: 32,
+        blocks: None,
+        seed: 1,
+        threads: None,
+        keep: Keep::Trajectory,
+        cancel: None,
+    };
+    let mut result = batch::run_batch(&sc, &cfg, &|_| {}, &mut |_| Ok(())).expect("batch");
+    let mut block: Vec<Moments> = Vec::new();
+    result.each_moments(&mut |m| block.push(m.get()));
+    let mut group = c.benchmark_group("merge");
+    group.sample_size(10);
+    group.bench_function(format!("fold_block_{}_moments", block.len()), |b| {
+        let mut target = result.clone();
+        b.iter(|| black_box(target.fold_block(&block)))
+    });
+    group.bench_function("merge_shard_sketches", |b| {
+        let other = result.clone();
+        b.iter(|| {
+            let mut target = result.clone();
+            target.merge_shard(&other);
+            black_box(target.runs)
+        })
+    });
+    group.bench_function("clone_result", |b| {
+        b.iter(|| black_box(result.clone().runs))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decision, whole_run, baseline_days, charts, merge);
 criterion_main!(benches);
