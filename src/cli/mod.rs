@@ -4,6 +4,7 @@
 //! `plot`, `init`); `toolbox` what fits l2sim into a shell (completions, man page).
 
 mod inspect;
+mod shard;
 mod simulate;
 mod toolbox;
 
@@ -224,7 +225,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             no_plots,
             json,
             parquet,
-        } => simulate::merge(
+        } => shard::merge(
             &shards,
             out.as_deref(),
             no_plots,
