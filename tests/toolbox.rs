@@ -14,17 +14,22 @@ fn bash_sources_the_completion_script() {
     let tmp = tempfile::tempdir().unwrap();
     let o = l2sim(tmp.path(), &["completions", "bash"]);
     assert!(o.status.success());
-    let script = tmp.path().join("l2sim.bash");
-    fs::write(&script, &o.stdout).unwrap();
-    let check = Command::new("bash")
-        .args([
-            "-c",
-            "set -e; source \"$1\"; complete -p l2sim",
-            "bash",
-            &script.to_string_lossy(),
-        ])
-        .output()
-        .expect("bash runs");
+    let file = tmp.path().join("l2sim.bash");
+    fs::write(&file, &o.stdout).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    // Runs `body` in bash after sourcing the script (as `$1`).
+    let bash = |body: &str| {
+        Command::new("bash")
+            .args([
+                "-c",
+                &format!("set -e; source \"$1\"; {body}"),
+                "bash",
+                &file,
+            ])
+            .output()
+            .expect("bash runs")
+    };
+    let check = bash("complete -p l2sim");
     let out = String::from_utf8_lossy(&check.stdout);
     assert!(
         check.status.success() && check.stderr.is_empty(),
@@ -32,6 +37,16 @@ fn bash_sources_the_completion_script() {
         String::from_utf8_lossy(&check.stderr)
     );
     assert!(out.contains("_l2sim") && out.contains("l2sim"), "{out}");
+    // And it completes: a command from its prefix, a flag of `run` from its prefix.
+    let complete = |words: &str, cword: usize| {
+        let o = bash(&format!(
+            "COMP_WORDS=({words}); COMP_CWORD={cword}; _l2sim l2sim \"${{COMP_WORDS[{cword}]}}\" \"${{COMP_WORDS[{}]}}\"; echo \"${{COMPREPLY[@]}}\"",
+            cword - 1
+        ));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(complete("l2sim me", 1), "merge");
+    assert_eq!(complete("l2sim run --sh", 2), "--shard");
     // The script knows every command and the new flags.
     let text = String::from_utf8_lossy(&o.stdout);
     for word in ["merge", "sweep", "--shard", "--json", "completions"] {
