@@ -238,6 +238,18 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "blocks.bin: truncated");
     fs::write(&blocks, &bytes[..8]).unwrap();
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "the shard is incomplete");
+    fs::write(&blocks, &bytes).unwrap();
+    // A partial.bin from another batch of the same scenario file (other layout) or damaged.
+    let partial = t.join("bad4/partial.bin");
+    let good = fs::read(&partial).unwrap();
+    fs::write(&partial, &good[..good.len() / 2]).unwrap();
+    assert_refused(
+        t,
+        &["s1", "s2", "s3", "bad4"],
+        "partial.bin: corrupt or foreign",
+    );
+    fs::copy(t.join("cmp/partial.bin"), &partial).unwrap();
+    assert_refused(t, &["s1", "s2", "s3", "bad4"], "do not have the shape");
 
     // The complete set still merges.
     ok(

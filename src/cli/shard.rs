@@ -41,6 +41,19 @@ impl Blocked for Partial {
 }
 
 impl Partial {
+    /// The number of statistics of every part, to check that shards agree before merging.
+    fn shape(&self) -> Vec<usize> {
+        let mut shape = Vec::new();
+        for r in &self.results {
+            shape.extend([r.cells.len(), r.run_stats.len()]);
+        }
+        shape.push(usize::MAX);
+        shape.extend(self.paired.iter().map(Vec::len));
+        shape.push(usize::MAX);
+        shape.extend(self.sweep.iter().map(Vec::len));
+        shape
+    }
+
     /// Folds one block of group `group` (a sweep point, or 0: everything); returns how many
     /// moments the group has, `None` if there is no such group.
     fn fold_group(&mut self, group: u64, block: &[Moments]) -> Option<usize> {
@@ -285,8 +298,16 @@ fn load_resolved(path: &Path) -> Result<Scenario> {
 /// Reads the shards' partial statistics and folds their blocks in block order.
 fn merge_partials(set: &ShardSet) -> Result<Partial> {
     let mut partial: Partial = shard::read_partial(&set.dirs[0])?;
+    let shape = partial.shape();
     for dir in &set.dirs[1..] {
         let other: Partial = shard::read_partial(dir)?;
+        if other.shape() != shape {
+            bail!(
+                "{}: its statistics do not have the shape of {}'s (a damaged or foreign partial.bin)",
+                dir.join(shard::PARTIAL).display(),
+                set.dirs[0].join(shard::PARTIAL).display()
+            );
+        }
         partial.merge_shard(&other);
     }
     partial.clear_moments();
