@@ -87,6 +87,10 @@ for s in "${args[@]}"; do
 done
 
 array="1-$shards"
+if [ -z "$only" ]; then
+    # A new batch: shard folders of an earlier one (perhaps with another N) would be merged too.
+    rm -rf "${work:?}"/shard-*
+fi
 if [ -n "$only" ]; then
     [[ "$only" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--only K[,K...]: shard numbers separated by commas"
     for k in ${only//,/ }; do
