@@ -301,17 +301,25 @@ mod merge_property {
             ..ProptestConfig::default()
         })]
 
-        /// For any number of runs and shards, the shards' statistics, with their recorded blocks
-        /// folded in block order, equal the single batch's exactly (every moment and sketch).
+        /// For any number of runs, shards and threads, the shards' statistics, with their
+        /// recorded blocks folded in block order, equal the single batch's exactly (every moment
+        /// and sketch).
         #[test]
-        fn shards_fold_to_the_single_batch(runs in 1u64..140, n in 1u64..9, seed in any::<u64>()) {
+        fn shards_fold_to_the_single_batch(
+            runs in 1u64..140,
+            n in 1u64..9,
+            seed in any::<u64>(),
+            // 20 threads make chunks of 40 runs that span blocks.
+            threads in prop::sample::select(vec![1usize, 2, 20]),
+            shard_threads in prop::sample::select(vec![1usize, 2, 20]),
+        ) {
             let text = common::with(&common::with(common::SMALL, "horizon_days", "15"), "agents", "60");
             let sc = common::scenario(&text);
             let cfg = |shard: Option<Shard>| BatchConfig {
                 runs,
                 blocks: shard.map(|s| s.blocks(runs)),
                 seed,
-                threads: Some(2),
+                threads: Some(if shard.is_some() { shard_threads } else { threads }),
                 keep: Keep::Trajectory,
                 cancel: None,
             };

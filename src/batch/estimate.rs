@@ -9,7 +9,7 @@
 use crate::engine::{Keep, Layout};
 use crate::scenario::{EventAction, Scenario};
 
-use super::CHUNK_RUNS;
+use super::chunk_runs;
 
 /// Resident memory of the process before any scenario-dependent allocation, bytes.
 const BASE_BYTES: f64 = 14e6;
@@ -49,7 +49,7 @@ pub fn agents_ever(sc: &Scenario) -> f64 {
 /// Estimates running `runs` runs of each scenario on `threads` threads.
 pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) -> Estimate {
     let n = scenarios.len().max(1) as f64;
-    let chunk = (CHUNK_RUNS as f64 / n).floor().max(1.0).min(runs as f64);
+    let chunk = (chunk_runs(scenarios.len(), threads) as f64).min(runs as f64);
     let mut peak = BASE_BYTES;
     let mut decisions_total = 0.0;
     for sc in scenarios {

@@ -1,9 +1,9 @@
 //! Monte Carlo batches: runs in parallel with rayon, results reduced in run order.
 //!
-//! Runs are simulated in fixed-size chunks inside fixed blocks of [`BLOCK_RUNS`] runs; within a
-//! chunk rayon may finish them in any order, but they are collected in run order and then fed one
-//! by one to the aggregates and to the caller's sink, and each block's moments are folded in block
-//! order (see [`blocks`]). So every sum is taken in the same order whatever the thread count or the
+//! Runs are simulated in chunks ([`chunk_runs`]); within a chunk rayon may finish them in any
+//! order, but they are collected in run order and then fed one by one to the aggregates and to the
+//! caller's sink, and the moments of each block of [`BLOCK_RUNS`] runs are folded in block order
+//! (see [`blocks`]); blocks close at fixed run indices, whatever the chunks. So every sum is taken in the same order whatever the thread count or the
 //! number of shards, and memory holds one chunk of trajectories at most. Only this module knows
 //! rayon.
 
@@ -27,9 +27,16 @@ pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 use crate::engine::{self, Keep, Layout, RunOutput};
 use crate::scenario::Scenario;
 
-/// Runs simulated together before their results are reduced: one block for one scenario, fewer
-/// runs of each when several scenarios run together.
+/// Runs of one scenario simulated together before their results are reduced, at least: one block.
 pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
+
+/// Runs per chunk: [`CHUNK_RUNS`], or two per thread on machines with more than 16 threads, so
+/// that every thread has work; divided among the scenarios that run together, so that the
+/// trajectories waiting to be reduced stay bounded. Results never depend on it: reduction is in
+/// run order and blocks close at fixed run indices.
+pub fn chunk_runs(scenarios: usize, threads: usize) -> u64 {
+    (CHUNK_RUNS.max(2 * threads as u64) / scenarios.max(1) as u64).max(1)
+}
 
 /// How to run a batch.
 #[derive(Debug, Clone)]
@@ -253,26 +260,31 @@ pub fn run_paired(
         })
         .collect();
     let n = scenarios.len() as u64;
-    // Runs per chunk: a block for one scenario, fewer when many scenarios run together, so that
-    // memory stays bounded. Results do not depend on it: reduction is always in run order.
-    let chunk = (CHUNK_RUNS / n).max(1);
+    let chunk = chunk_runs(scenarios.len(), threads);
     let block_range = cfg.blocks.clone().unwrap_or(0..blocks::blocks(cfg.runs));
-    let first_run = block_range.start * BLOCK_RUNS;
+    let first_run = (block_range.start * BLOCK_RUNS).min(cfg.runs);
+    let end_run = (block_range.end * BLOCK_RUNS).min(cfg.runs);
     let mut block_moments = Vec::new();
-    for block in block_range {
-        let block_end = ((block + 1) * BLOCK_RUNS).min(cfg.runs);
-        let mut start = block * BLOCK_RUNS;
-        while start < block_end {
-            let end = (start + chunk).min(block_end);
-            run_chunk(scenarios, cfg, &pool, &mut results, start..end, sink)?;
-            progress(end - first_run);
-            start = end;
+    let mut start = first_run;
+    while start < end_run {
+        let end = (start + chunk).min(end_run);
+        let outputs = run_chunk(scenarios, cfg, &pool, &results, start..end)?;
+        for (run, group) in (start..end).zip(outputs.chunks(n as usize)) {
+            sink.run(group)?;
+            for (result, out) in results.iter_mut().zip(group) {
+                absorb(result, out);
+            }
+            // Blocks close at fixed run indices, whatever the chunks.
+            if (run + 1) % BLOCK_RUNS == 0 || run + 1 == cfg.runs {
+                block_moments.clear();
+                for r in &mut results {
+                    r.end_block(&mut block_moments);
+                }
+                sink.end_block(run / BLOCK_RUNS, &block_moments)?;
+            }
         }
-        block_moments.clear();
-        for r in &mut results {
-            r.end_block(&mut block_moments);
-        }
-        sink.end_block(block, &block_moments)?;
+        progress(end - first_run);
+        start = end;
     }
     let wall = started.elapsed().as_secs_f64();
     for r in &mut results {
@@ -281,16 +293,15 @@ pub fn run_paired(
     Ok(results)
 }
 
-/// Simulates runs `runs` of every scenario in parallel, then feeds them in run order to the
-/// results and the sink.
+/// Simulates runs `runs` of every scenario in parallel; returns them in run order (run-major,
+/// then scenario).
 fn run_chunk(
     scenarios: &[&Scenario],
     cfg: &BatchConfig,
     pool: &rayon::ThreadPool,
-    results: &mut [BatchResult],
+    results: &[BatchResult],
     runs: std::ops::Range<u64>,
-    sink: &mut dyn Sink,
-) -> Result<(), SinkError> {
+) -> Result<Vec<RunOutput>, SinkError> {
     let n = scenarios.len() as u64;
     let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
     let cancel = cfg.cancel.as_deref();
@@ -329,16 +340,9 @@ fn run_chunk(
     if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
         return Err(Interrupted.into());
     }
-    let outputs = outputs
+    Ok(outputs
         .into_iter()
-        .collect::<Result<Vec<RunOutput>, RunPanicked>>()?;
-    for group in outputs.chunks(scenarios.len()) {
-        sink.run(group)?;
-        for (result, out) in results.iter_mut().zip(group) {
-            absorb(result, out);
-        }
-    }
-    Ok(())
+        .collect::<Result<Vec<RunOutput>, RunPanicked>>()?)
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {
