@@ -38,10 +38,11 @@ def table(folder: Path, name: str) -> pd.DataFrame:
 
 
 def close(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, float) and math.isnan(a):
-        return b is None or (isinstance(b, float) and math.isnan(b))
+    """Equal up to RTOL; None and NaN (no value, e.g. the sd of one run) are equal."""
+    def missing(x):
+        return x is None or (isinstance(x, float) and math.isnan(x))
+    if missing(a) or missing(b):
+        return missing(a) and missing(b)
     return math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-300)
 
 
@@ -209,7 +210,7 @@ def main() -> int:
         print("\nCHECK FAILED:", *problems, sep="\n  ", file=sys.stderr)
         return 1
     if args.check:
-        print("\ncheck passed: the tables agree with summary.json and compare.json")
+        print("\ncheck passed: the tables agree with " + ("summary.json and compare.json" if args.compare else "summary.json"))
     return 0
 
 

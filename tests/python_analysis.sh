@@ -39,6 +39,10 @@ done
     || fail "examples/analyse.py --check"
 [ -s "$t/fan.png" ] && [ "$(head -c 4 "$t/fan.png" | tail -c 3)" = PNG ] || fail "no PNG chart"
 
+# One run: no standard deviation anywhere (null in summary.json, NaN in pandas).
+"$l2sim" run tests/data/small.toml --runs 1 --parquet --out "$t/one" -q > /dev/null
+"$py" examples/analyse.py "$t/one" --check > /dev/null || fail "examples/analyse.py --check on one run"
+
 # The check must be able to fail: a summary.json whose mean was changed.
 "$py" - "$t/run/summary.json" << 'PY'
 import json, sys
