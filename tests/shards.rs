@@ -204,9 +204,10 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         &["s1", "cmp", "s3", "s4"],
         "the command is run in s1 but compare in cmp",
     );
+    fs::create_dir(t.join("empty")).unwrap();
     assert_refused(
         t,
-        &["s1", "s2", "s3", "."],
+        &["s1", "s2", "s3", "empty"],
         "not a shard folder (no shard.json)",
     );
 
@@ -251,7 +252,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     fs::copy(t.join("cmp/partial.bin"), &partial).unwrap();
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "do not have the shape");
 
-    // The complete set still merges.
+    // The complete set still merges, named one by one or by the folder that holds it.
     ok(
         t,
         &[
@@ -267,6 +268,15 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         ],
     );
     assert!(t.join("good/summary.json").is_file());
+    fs::create_dir(t.join("set")).unwrap();
+    for k in 1..=4 {
+        fs::rename(t.join(format!("s{k}")), t.join(format!("set/s{k}"))).unwrap();
+    }
+    ok(t, &["merge", "set", "--out", "good2", "-q", "--no-plots"]);
+    assert_eq!(
+        fs::read(t.join("good/quantiles.csv")).unwrap(),
+        fs::read(t.join("good2/quantiles.csv")).unwrap()
+    );
 }
 
 /// Records every block's moments, as a shard does in `blocks.bin`.

@@ -55,7 +55,8 @@ enum Command {
     /// Merge the shard folders of one `run`, `compare` or `sweep --shard K/N` into exactly what
     /// the command writes without `--shard`.
     Merge {
-        /// Every shard folder of the batch (any order).
+        /// Every shard folder of the batch (any order), or a folder holding them (such as
+        /// DIR.shards/ of scripts/slurm/submit.sh).
         #[arg(required = true, num_args = 1..)]
         shards: Vec<PathBuf>,
         /// Output folder (default: the command's, outputs/<name>/).

@@ -195,11 +195,35 @@ struct ShardSet {
     manifests: Vec<Manifest>,
 }
 
+/// The shard folders named: a folder without `shard.json` whose sub-folders have one (e.g.
+/// `results/baseline.shards/` of `submit.sh`) stands for those sub-folders.
+fn expand(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in dirs {
+        if !d.join(shard::MANIFEST).is_file() {
+            let mut subs: Vec<PathBuf> = std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join(shard::MANIFEST).is_file())
+                .collect();
+            if !subs.is_empty() {
+                subs.sort();
+                out.extend(subs);
+                continue;
+            }
+        }
+        out.push(d.clone());
+    }
+    out
+}
+
 /// Reads every shard's manifest and checks that they are shards of one batch, each once, none
 /// missing.
 fn check_shards(dirs: &[PathBuf]) -> Result<ShardSet> {
     let mut found: Vec<(PathBuf, Manifest)> = Vec::new();
-    for d in dirs {
+    for d in &expand(dirs) {
         let m = Manifest::read(d)?.ok_or_else(|| {
             InputError(format!(
                 "{}: not a shard folder (no {}); shards are written by `l2sim run|compare|sweep --shard K/N`",
