@@ -167,6 +167,8 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         shard(&format!("{k}/4"), &format!("s{k}"), &[]);
     }
     assert_refused(t, &["s1", "s3"], "missing shards 2, 4 of 4");
+    let o = l2sim(t, &["merge", "--check", "s1", "s3"]);
+    assert_eq!(o.status.code(), Some(2), "--check fails an incomplete set");
     assert_refused(
         t,
         &["s1", "s2", "s2", "s3", "s4"],
@@ -272,6 +274,14 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     for k in 1..=4 {
         fs::rename(t.join(format!("s{k}")), t.join(format!("set/s{k}"))).unwrap();
     }
+    // --check reads everything, says the set is complete and writes nothing.
+    let o = l2sim(t, &["merge", "--check", "set", "--out", "checked"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && said.starts_with("complete: 4 shards of `run` small"),
+        "{said}"
+    );
+    assert!(!t.join("checked").exists());
     ok(t, &["merge", "set", "--out", "good2", "-q", "--no-plots"]);
     assert_eq!(
         fs::read(t.join("good/quantiles.csv")).unwrap(),

@@ -71,6 +71,10 @@ enum Command {
         /// Also write Parquet copies of the tables (implied when the shards were run with it).
         #[arg(long)]
         parquet: bool,
+        /// Only check that the shards form one complete, intact batch (reading every file);
+        /// write nothing. Exit code 0 if they do, 2 (with what is wrong) if not.
+        #[arg(long)]
+        check: bool,
     },
     /// Parse and check a scenario, print a one-screen summary (and what it changes in the scenario
     /// it extends), write nothing.
@@ -226,12 +230,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             no_plots,
             json,
             parquet,
+            check,
         } => shard::merge(
             &shards,
-            out.as_deref(),
-            no_plots,
-            parquet,
-            (quiet, verbose, json),
+            &shard::MergeOptions {
+                out,
+                no_plots,
+                parquet,
+                check,
+                quiet,
+                verbose,
+                json,
+            },
         ),
         Command::Validate { scenario, json } => inspect::validate(&scenario, json),
         Command::Plot { dir } => inspect::plot(&dir),

@@ -380,21 +380,29 @@ fn attach_layouts(results: &mut [BatchResult], scenarios: &[&Scenario]) {
     }
 }
 
+/// Options of `l2sim merge`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct MergeOptions {
+    pub(super) out: Option<PathBuf>,
+    pub(super) no_plots: bool,
+    pub(super) parquet: bool,
+    /// Only check the set (every file read), write nothing.
+    pub(super) check: bool,
+    pub(super) quiet: bool,
+    pub(super) verbose: u8,
+    pub(super) json: bool,
+}
+
 /// `l2sim merge`: checks the shard set, then writes what the unsharded command writes.
-pub(super) fn merge(
-    dirs: &[PathBuf],
-    out: Option<&Path>,
-    no_plots: bool,
-    parquet: bool,
-    say: (bool, u8, bool),
-) -> Result<()> {
-    let (quiet, verbose, json) = say;
+pub(super) fn merge(dirs: &[PathBuf], opts: &MergeOptions) -> Result<()> {
+    let out = opts.out.as_deref();
+    let no_plots = opts.no_plots;
     let set = check_shards(dirs)?;
     let say = Say {
-        quiet,
-        verbose,
-        json,
-        parquet: parquet || set.manifests[0].parquet,
+        quiet: opts.quiet,
+        verbose: opts.verbose,
+        json: opts.json,
+        parquet: opts.parquet || set.manifests[0].parquet,
     };
     let m = set.manifests[0].clone();
     let first = &set.dirs[0];
@@ -402,6 +410,19 @@ pub(super) fn merge(
     let started = std::time::Instant::now();
     // A shard cut short or damaged is bad input, like a mismatched set.
     let mut partial = merge_partials(&set).map_err(|e| InputError(format!("{e:#}")))?;
+    if opts.check {
+        let wall: f64 = set.manifests.iter().map(|m| m.perf.wall_seconds).sum();
+        println!(
+            "complete: {} shards of `{}` {} ({} runs, seed {}), {:.1} s of shard wall time in all; nothing written",
+            m.shards,
+            m.command,
+            m.scenarios.join(", "),
+            m.runs,
+            m.seed,
+            wall
+        );
+        return Ok(());
+    }
     let default =
         |name: String| out.map_or_else(|| Path::new("outputs").join(name), Path::to_path_buf);
     log(&format!(
