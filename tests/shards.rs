@@ -239,7 +239,10 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let bytes = fs::read(&blocks).unwrap();
     fs::write(&blocks, &bytes[..bytes.len() - 100]).unwrap();
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "blocks.bin: truncated");
-    fs::write(&blocks, &bytes[..8]).unwrap();
+    // A blocks.bin that ends cleanly after its header: no block at all.
+    let mut empty = snap::write::FrameEncoder::new(Vec::new());
+    std::io::Write::write_all(&mut empty, b"L2SIMBLK").unwrap();
+    fs::write(&blocks, empty.into_inner().unwrap()).unwrap();
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "the shard is incomplete");
     fs::write(&blocks, &bytes).unwrap();
     // A partial.bin from another batch of the same scenario file (other layout) or damaged.

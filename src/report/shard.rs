@@ -6,7 +6,8 @@
 //! - `partial.bin`: the shard's statistics (sketches, counts, extremes) in postcard encoding;
 //! - the resolved scenario(s) and the streamed `runs.csv` (and `trajectories.csv`) of its runs.
 //!
-//! Numbers are stored as their IEEE-754 bits, so a merge reproduces them exactly.
+//! Numbers are stored as their IEEE-754 bits, so a merge reproduces them exactly; both binary
+//! files are Snappy-framed (about 2.5 times smaller for the baseline).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::batch::Moments;
 
 /// Version of the shard folder layout; `merge` refuses other versions.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 pub const MANIFEST: &str = "shard.json";
 pub const BLOCKS: &str = "blocks.bin";
 pub const PARTIAL: &str = "partial.bin";
@@ -127,13 +128,13 @@ pub fn sha256_of(texts: &[&str]) -> String {
 /// Writes `blocks.bin`: a magic number, then per block its group, its index, its number of
 /// moments and the moments as (count u64, mean f64, m2 f64), all little-endian.
 pub struct BlocksWriter {
-    w: BufWriter<File>,
+    w: snap::write::FrameEncoder<BufWriter<File>>,
 }
 
 impl BlocksWriter {
     pub fn create(path: &Path) -> Result<BlocksWriter> {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut w = BufWriter::new(file);
+        let mut w = snap::write::FrameEncoder::new(BufWriter::new(file));
         w.write_all(MAGIC)?;
         Ok(BlocksWriter { w })
     }
@@ -150,22 +151,26 @@ impl BlocksWriter {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        self.w.flush()?;
+    pub fn finish(self) -> Result<()> {
+        let mut inner = self
+            .w
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing blocks.bin: {}", e.error()))?;
+        inner.flush()?;
         Ok(())
     }
 }
 
 /// Reads `blocks.bin` block by block.
 pub struct BlocksReader {
-    r: BufReader<File>,
+    r: snap::read::FrameDecoder<BufReader<File>>,
     path: std::path::PathBuf,
 }
 
 impl BlocksReader {
     pub fn open(path: &Path) -> Result<BlocksReader> {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut r = BufReader::new(file);
+        let mut r = snap::read::FrameDecoder::new(BufReader::new(file));
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic)
             .ok()
@@ -209,16 +214,22 @@ impl BlocksReader {
 /// Writes a value as `partial.bin` (postcard).
 pub fn write_partial<T: Serialize>(dir: &Path, value: &T) -> Result<()> {
     let file = File::create(dir.join(PARTIAL)).context("creating partial.bin")?;
-    let mut w = BufWriter::new(file);
+    let mut w = snap::write::FrameEncoder::new(BufWriter::new(file));
     postcard::to_io(value, &mut w).context("writing partial.bin")?;
-    w.flush()?;
+    w.into_inner()
+        .map_err(|e| anyhow::anyhow!("writing partial.bin: {}", e.error()))?
+        .flush()?;
     Ok(())
 }
 
 /// Reads `dir/partial.bin`.
 pub fn read_partial<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<T> {
     let path = dir.join(PARTIAL);
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut bytes = Vec::new();
+    snap::read::FrameDecoder::new(BufReader::new(file))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: corrupt or foreign", path.display()))?;
     postcard::from_bytes(&bytes).with_context(|| format!("{}: corrupt or foreign", path.display()))
 }
 
