@@ -238,7 +238,17 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let blocks = t.join("bad4/blocks.bin");
     let bytes = fs::read(&blocks).unwrap();
     fs::write(&blocks, &bytes[..bytes.len() - 100]).unwrap();
-    assert_refused(t, &["s1", "s2", "s3", "bad4"], "blocks.bin: truncated");
+    assert_refused(
+        t,
+        &["s1", "s2", "s3", "bad4"],
+        "blocks.bin: truncated or damaged",
+    );
+    // One flipped bit in the middle: the Snappy frames' CRC-32C catches it.
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x10;
+    fs::write(&blocks, &flipped).unwrap();
+    assert_refused(t, &["s1", "s2", "s3", "bad4"], "bad checksum");
     // A blocks.bin that ends cleanly after its header: no block at all.
     let mut empty = snap::write::FrameEncoder::new(Vec::new());
     std::io::Write::write_all(&mut empty, b"L2SIMBLK").unwrap();

@@ -191,7 +191,7 @@ impl BlocksReader {
             Err(e) => return Err(e).with_context(|| format!("reading {}", self.path.display())),
         }
         let group = u64::from_le_bytes(word);
-        let truncated = || format!("{}: truncated", self.path.display());
+        let truncated = || format!("{}: truncated or damaged", self.path.display());
         self.r.read_exact(&mut word).with_context(truncated)?;
         let block = u64::from_le_bytes(word);
         self.r.read_exact(&mut word).with_context(truncated)?;
