@@ -406,7 +406,6 @@ pub(super) fn merge(dirs: &[PathBuf], opts: &MergeOptions) -> Result<()> {
     };
     let m = set.manifests[0].clone();
     let first = &set.dirs[0];
-    let log = |m: &str| say.log(m);
     let started = std::time::Instant::now();
     // A shard cut short or damaged is bad input, like a mismatched set.
     let mut partial = merge_partials(&set).map_err(|e| InputError(format!("{e:#}")))?;
@@ -425,7 +424,7 @@ pub(super) fn merge(dirs: &[PathBuf], opts: &MergeOptions) -> Result<()> {
     }
     let default =
         |name: String| out.map_or_else(|| Path::new("outputs").join(name), Path::to_path_buf);
-    log(&format!(
+    say.log(&format!(
         "merging {} shards of `{}` {} ({} runs, seed {})",
         m.shards,
         m.command,
@@ -502,7 +501,7 @@ pub(super) fn merge(dirs: &[PathBuf], opts: &MergeOptions) -> Result<()> {
             first.display()
         ),
     }
-    log(&format!(
+    say.log(&format!(
         "merged in {:.2} s",
         started.elapsed().as_secs_f64()
     ));

@@ -377,8 +377,7 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
     guard_memory(&[&scenario], args, Keep::Trajectory)?;
     let staging = stage(&out)?;
     let say = Say::of(args);
-    let log = |m: &str| say.log(m);
-    log(&format!(
+    say.log(&format!(
         "scenario {:?}: {} runs, seed {}{}, writing {}",
         scenario.name,
         scenario.runs,
@@ -414,7 +413,7 @@ pub(super) fn run(path: Option<&Path>, args: &BatchArgs) -> Result<()> {
         };
         return finish_shard(staging, work, args, out);
     }
-    log(&format!(
+    say.log(&format!(
         "{} runs in {:.2} s; writing tables{}",
         result.runs,
         result.wall_seconds,
@@ -478,8 +477,7 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
     )?;
     let staging = stage(&out)?;
     let say = Say::of(args);
-    let log = |m: &str| say.log(m);
-    log(&format!(
+    say.log(&format!(
         "comparing {} with {}: {runs} runs each, seed {seed}{}, writing {}",
         names[1..].join(", "),
         names[0],
@@ -521,7 +519,7 @@ pub(super) fn compare(paths: &[PathBuf], args: &BatchArgs) -> Result<()> {
         };
         return finish_shard(staging, work, args, out);
     }
-    log(&format!(
+    say.log(&format!(
         "{} runs of {} scenarios in {:.2} s; writing reports",
         runs,
         scenarios.len(),
@@ -594,8 +592,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
     )?;
     let staging = stage(&out)?;
     let say = Say::of(args);
-    let log = |m: &str| say.log(m);
-    log(&format!(
+    say.log(&format!(
         "sweep of {:?}: {} points × {runs} runs, seed {seed}{}, over {}; writing {}",
         sw.base.name,
         sw.points.len(),
@@ -653,7 +650,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
         return finish_shard(staging, work, args, out);
     }
     let results = simulate_into(&[], &refs, args, Keep::Final, &mut stats, None, None)?;
-    log(&format!(
+    say.log(&format!(
         "{} points × {runs} runs in {:.2} s; writing reports",
         refs.len(),
         results[0].wall_seconds

@@ -7,7 +7,8 @@
 //! - the resolved scenario(s) and the streamed `runs.csv` (and `trajectories.csv`) of its runs.
 //!
 //! Numbers are stored as their IEEE-754 bits, so a merge reproduces them exactly; both binary
-//! files are Snappy-framed (about 2.5 times smaller for the baseline).
+//! files are Snappy-framed (2.1 to 2.3 times smaller for the baseline), whose CRC-32C checksums
+//! catch damaged files.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
