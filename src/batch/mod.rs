@@ -3,9 +3,9 @@
 //! Runs are simulated in chunks ([`chunk_runs`]); within a chunk rayon may finish them in any
 //! order, but they are collected in run order and then fed one by one to the aggregates and to the
 //! caller's sink, and the moments of each block of [`BLOCK_RUNS`] runs are folded in block order
-//! (see [`blocks`]); blocks close at fixed run indices, whatever the chunks. So every sum is taken in the same order whatever the thread count or the
-//! number of shards, and memory holds one chunk of trajectories at most. Only this module knows
-//! rayon.
+//! (see [`blocks`]); blocks close at fixed run indices, whatever the chunks. So every sum is taken
+//! in the same order whatever the thread count or the number of shards, and memory holds one chunk
+//! of trajectories at most. Only this module knows rayon.
 
 pub mod blocks;
 mod estimate;
@@ -27,7 +27,7 @@ pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 use crate::engine::{self, Keep, Layout, RunOutput};
 use crate::scenario::Scenario;
 
-/// Runs of one scenario simulated together before their results are reduced, at least: one block.
+/// Fewest runs of one scenario simulated together before their results are reduced: one block.
 pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 
 /// Runs per chunk: [`CHUNK_RUNS`], or two per thread on machines with more than 16 threads, so

@@ -62,16 +62,8 @@ impl Partial {
         }
         let g = usize::try_from(group).ok()?;
         let (result, stats) = (self.results.get_mut(g)?, self.sweep.get_mut(g)?);
-        let mut used = 0;
-        let mut fold = |m: &mut BlockedMoments| {
-            if let Some(b) = block.get(used) {
-                m.fold_block(b);
-            }
-            used += 1;
-        };
-        result.each_moments(&mut fold);
-        stats.each_moments(&mut fold);
-        Some(used)
+        let used = result.fold_block(block);
+        Some(used + stats.fold_block(block.get(used..).unwrap_or(&[])))
     }
 }
 
