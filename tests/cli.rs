@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{l2sim, repo};
+use common::{l2sim, l2sim_ok, repo};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -23,7 +23,7 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn run_writes_every_output_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -36,7 +36,6 @@ fn run_writes_every_output_file() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("res");
     for f in [
         "scenario.resolved.toml",
@@ -95,7 +94,7 @@ fn run_writes_every_output_file() {
     assert_eq!(traj_rows, 6 * samples * cells);
 
     // The resolved scenario reproduces the result byte for byte.
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -106,7 +105,6 @@ fn run_writes_every_output_file() {
             "--no-plots",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     for f in ["quantiles.csv", "runs.csv"] {
         assert_eq!(
             fs::read(out.join(f)).unwrap(),
@@ -119,8 +117,7 @@ fn run_writes_every_output_file() {
 #[test]
 fn default_run_uses_the_built_in_baseline() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(tmp.path(), &["run", "--runs", "2", "--no-plots", "-q"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = l2sim_ok(tmp.path(), &["run", "--runs", "2", "--no-plots", "-q"]);
     let out = tmp.path().join("outputs").join("baseline");
     assert!(out.join("quantiles.csv").is_file() && out.join("summary.json").is_file());
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -141,7 +138,7 @@ fn thread_count_does_not_change_a_byte() {
     let small = repo("tests/data/small.toml");
     // 40 threads make chunks of 80 runs that span blocks: still the same bytes.
     for t in ["1", "2", "40"] {
-        let o = l2sim(
+        l2sim_ok(
             tmp.path(),
             &[
                 "run",
@@ -156,7 +153,6 @@ fn thread_count_does_not_change_a_byte() {
                 "-q",
             ],
         );
-        assert!(o.status.success(), "{}", stderr(&o));
     }
     for t in ["2", "40"] {
         for f in ["quantiles.csv", "runs.csv", "scenario.resolved.toml"] {
@@ -176,8 +172,7 @@ fn thread_count_does_not_change_a_byte() {
 #[test]
 fn validate_prints_a_summary_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(tmp.path(), &["validate", &repo("scenarios/baseline.toml")]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = l2sim_ok(tmp.path(), &["validate", &repo("scenarios/baseline.toml")]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         stdout.contains("valid scenario \"baseline\"")
@@ -185,15 +180,13 @@ fn validate_prints_a_summary_and_writes_nothing() {
             && stdout.contains("reviews per run")
     );
     assert!(entries(tmp.path()).is_empty());
-    let o = l2sim(tmp.path(), &["validate", &repo("scenarios/bench.toml")]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    l2sim_ok(tmp.path(), &["validate", &repo("scenarios/bench.toml")]);
 }
 
 #[test]
 fn init_writes_a_valid_scenario_and_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(tmp.path(), &["init", "my_study.toml"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    l2sim_ok(tmp.path(), &["init", "my_study.toml"]);
     let o = l2sim(tmp.path(), &["validate", "my_study.toml"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"my_study\""));
     // The schema its `#:schema` directive names is written beside it, as `l2sim schema` prints it.
@@ -308,7 +301,7 @@ fn bad_flags_and_paths_are_rejected() {
 #[test]
 fn compare_pairs_runs_and_narrows_the_intervals() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "compare",
@@ -321,7 +314,6 @@ fn compare_pairs_runs_and_narrows_the_intervals() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("cmp");
     for f in [
         "compare.csv",
@@ -377,7 +369,7 @@ fn compare_pairs_runs_and_narrows_the_intervals() {
 #[test]
 fn plot_redraws_identical_charts_and_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -389,7 +381,6 @@ fn plot_redraws_identical_charts_and_report() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let res = tmp.path().join("res");
     let before: Vec<(PathBuf, Vec<u8>)> = entries(&res.join("charts"))
         .into_iter()
@@ -398,8 +389,7 @@ fn plot_redraws_identical_charts_and_report() {
     let html = fs::read(res.join("report.html")).unwrap();
     fs::remove_dir_all(res.join("charts")).unwrap();
     fs::remove_file(res.join("report.html")).unwrap();
-    let o = l2sim(tmp.path(), &["plot", "res"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    l2sim_ok(tmp.path(), &["plot", "res"]);
     assert_eq!(before.len(), 8);
     for (p, bytes) in before {
         assert!(
@@ -428,7 +418,7 @@ fn html_escapes_scenario_strings() {
             1,
         );
     fs::write(tmp.path().join("evil.toml"), evil).unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -441,7 +431,6 @@ fn html_escapes_scenario_strings() {
             "--no-plots",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let html = fs::read_to_string(tmp.path().join("res/report.html")).unwrap();
     assert!(
         !html.contains("<script>"),
@@ -455,7 +444,7 @@ fn html_escapes_scenario_strings() {
 #[test]
 fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "sweep",
@@ -467,7 +456,6 @@ fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("sw");
     for f in [
         "sweep.csv",
@@ -515,7 +503,7 @@ fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
 #[test]
 fn sweep_zip_moves_fields_together_with_lines() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "sweep",
@@ -529,7 +517,6 @@ fn sweep_zip_moves_fields_together_with_lines() {
             "1",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("sw");
     assert!(out.join("charts/sweep_lines.png").is_file());
     let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
@@ -600,7 +587,7 @@ fn a_folder_l2sim_did_not_write_is_never_replaced() {
     );
     // An empty folder holds nothing to lose, and a folder l2sim wrote may be replaced.
     fs::create_dir_all(tmp.path().join("empty")).unwrap();
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -613,8 +600,7 @@ fn a_folder_l2sim_did_not_write_is_never_replaced() {
             "--no-plots",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = l2sim(
+    l2sim_ok(
         tmp.path(),
         &[
             "run",
@@ -627,7 +613,6 @@ fn a_folder_l2sim_did_not_write_is_never_replaced() {
             "--no-plots",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         fs::read_to_string(tmp.path().join("empty/runs.csv"))
             .unwrap()

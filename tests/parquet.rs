@@ -14,7 +14,7 @@ use parquet::basic::Compression;
 use parquet::file::reader::FileReader;
 
 mod common;
-use common::{l2sim, repo};
+use common::{l2sim, l2sim_ok, repo};
 
 fn read(path: &Path) -> (arrow_schema::SchemaRef, Vec<RecordBatch>) {
     let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
@@ -49,7 +49,7 @@ fn tables_are_typed_compressed_and_equal_to_the_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let small = repo("tests/data/small.toml");
-    let o = l2sim(
+    l2sim_ok(
         t,
         &[
             "run",
@@ -64,7 +64,6 @@ fn tables_are_typed_compressed_and_equal_to_the_csv() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dir = t.join("r");
 
     let (schema, batches) = read(&dir.join("quantiles.parquet"));
@@ -141,7 +140,7 @@ fn tables_are_typed_compressed_and_equal_to_the_csv() {
 fn sweep_parameters_are_numbers_and_compare_names_categories() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let o = l2sim(
+    l2sim_ok(
         t,
         &[
             "sweep",
@@ -155,7 +154,6 @@ fn sweep_parameters_are_numbers_and_compare_names_categories() {
             "-q",
         ],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (schema, _) = read(&t.join("w/sweep.parquet"));
     assert_eq!(schema.field(0).data_type(), &DataType::Int64, "point");
     assert_eq!(

@@ -7,16 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{l2sim, repo};
-
-fn ok(dir: &Path, args: &[&str]) {
-    let o = l2sim(dir, args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::{l2sim, l2sim_ok, repo};
 
 /// Every file under `dir`, relative to it, sorted.
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -71,7 +62,7 @@ fn assert_same_output(a: &Path, b: &Path) {
 fn check_sharded(tmp: &Path, command: &[&str], shard_counts: &[u64]) {
     let mut full: Vec<&str> = command.to_vec();
     full.extend(["--out", "full", "-q"]);
-    ok(tmp, &full);
+    l2sim_ok(tmp, &full);
     for &n in shard_counts {
         let mut dirs = Vec::new();
         for k in 1..=n {
@@ -79,7 +70,7 @@ fn check_sharded(tmp: &Path, command: &[&str], shard_counts: &[u64]) {
             let flag = format!("{k}/{n}");
             let mut args: Vec<&str> = command.to_vec();
             args.extend(["--shard", &flag, "--out", &dir, "-q"]);
-            ok(tmp, &args);
+            l2sim_ok(tmp, &args);
             dirs.push(dir);
         }
         dirs.reverse();
@@ -87,7 +78,7 @@ fn check_sharded(tmp: &Path, command: &[&str], shard_counts: &[u64]) {
         let mut args = vec!["merge"];
         args.extend(dirs.iter().map(|s| s.as_str()));
         args.extend(["--out", &merged, "-q"]);
-        ok(tmp, &args);
+        l2sim_ok(tmp, &args);
         assert_same_output(&tmp.join("full"), &tmp.join(&merged));
     }
 }
@@ -161,7 +152,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         args.extend(runs);
         args.extend(["--shard", flag, "--out", out, "-q"]);
         args.extend(extra);
-        ok(t, &args);
+        l2sim_ok(t, &args);
     };
     for k in 1..=4 {
         shard(&format!("{k}/4"), &format!("s{k}"), &[]);
@@ -184,7 +175,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     assert_refused(t, &["s1", "n5", "s3", "s4"], "the number of shards N is 4");
     shard("2/4", "runs", &["--runs", "101"]);
     assert_refused(t, &["s1", "runs", "s3", "s4"], "the number of runs is 100");
-    ok(
+    l2sim_ok(
         t,
         &[
             "run", &fast, "--runs", "100", "--shard", "2/4", "--out", "other", "-q",
@@ -195,7 +186,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         &["s1", "other", "s3", "s4"],
         "the scenario is small (sha256",
     );
-    ok(
+    l2sim_ok(
         t,
         &[
             "compare", &small, &fast, "--runs", "100", "--shard", "2/4", "--out", "cmp", "-q",
@@ -268,7 +259,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "do not have the shape");
 
     // The complete set still merges, named one by one or by the folder that holds it.
-    ok(
+    l2sim_ok(
         t,
         &[
             "merge",
@@ -295,7 +286,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         "{said}"
     );
     assert!(!t.join("checked").exists());
-    ok(t, &["merge", "set", "--out", "good2", "-q", "--no-plots"]);
+    l2sim_ok(t, &["merge", "set", "--out", "good2", "-q", "--no-plots"]);
     assert_eq!(
         fs::read(t.join("good/quantiles.csv")).unwrap(),
         fs::read(t.join("good2/quantiles.csv")).unwrap()

@@ -617,15 +617,15 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
                 .map(|sc| BatchResult::empty(sc, Keep::Final, seed))
                 .collect(),
             paired: Vec::new(),
-            sweep: stats.stats.clone(),
+            sweep: std::mem::take(&mut stats.stats),
         };
         for (g, blocks) in work.groups() {
             let p = g as usize;
             let mut one = SweepStats {
                 columns: vec![stats.columns[p].clone()],
-                stats: vec![std::mem::take(&mut stats.stats[p])],
+                stats: vec![std::mem::take(&mut partial.sweep[p])],
             };
-            let result = simulate_into(
+            let mut result = simulate_into(
                 &[],
                 &refs[p..=p],
                 args,
@@ -634,10 +634,7 @@ pub(super) fn sweep(path: &Path, args: &BatchArgs) -> Result<()> {
                 Some(blocks),
                 Some((&mut work.writer, g)),
             )?;
-            partial.results[p] = result
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| BatchResult::empty(refs[p], Keep::Final, seed));
+            partial.results[p] = result.remove(0);
             partial.sweep[p] = one.stats.remove(0);
         }
         let out = ShardOutput {

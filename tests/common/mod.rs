@@ -83,6 +83,17 @@ pub fn l2sim(dir: &Path, args: &[&str]) -> Output {
         .expect("the l2sim binary runs")
 }
 
+/// Runs the real binary in `dir` and checks that it succeeded (else fails with its stderr).
+pub fn l2sim_ok(dir: &Path, args: &[&str]) -> Output {
+    let o = l2sim(dir, args);
+    assert!(
+        o.status.success(),
+        "l2sim {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// A path inside the repository.
 pub fn repo(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
