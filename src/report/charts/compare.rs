@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::{
     ChartResult, P05, P50, P95, SIZE, band, draw_both, err, histogram, index, legend,
-    register_font, series_color, value_range,
+    register_font, series_color, titled, value_range,
 };
 use crate::report::compare::CompareRow;
 use crate::report::tables::QuantileRow;
@@ -42,17 +42,15 @@ fn trajectories<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &CompareChartData,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(
-            &format!(
-                "{} — {} runs each, common random numbers",
-                data.scenarios.join(" vs "),
-                data.runs
-            ),
-            ("sans-serif", 22),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!(
+            "{} — {} runs each, common random numbers",
+            data.scenarios.join(" vs "),
+            data.runs
+        ),
+        22,
+    )?;
     let (left, right) = root.split_horizontally(SIZE.0 / 2);
     for (area, metric, title) in [
         (
@@ -129,17 +127,15 @@ fn differences<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &CompareChartData,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
     let reference = data.scenarios.first().cloned().unwrap_or_default();
-    let root = root
-        .titled(
-            &format!(
-                "Paired differences against {reference} ({} runs)",
-                data.runs
-            ),
-            ("sans-serif", 22),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!(
+            "Paired differences against {reference} ({} runs)",
+            data.runs
+        ),
+        22,
+    )?;
     let (left, right) = root.split_horizontally(SIZE.0 * 11 / 20);
     let metrics = ["l2_share", "zk_share_of_l2", "alt_l1_share"];
     let rows: Vec<&CompareRow> = metrics

@@ -119,6 +119,16 @@ pub(super) fn err<E: std::fmt::Debug>(e: E) -> Box<dyn std::error::Error> {
     format!("{e:?}").into()
 }
 
+/// Clears a chart's area to white and titles it; returns the area below the title.
+pub(super) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    size: u32,
+) -> std::result::Result<DrawingArea<DB, Shift>, Box<dyn std::error::Error>> {
+    root.fill(&WHITE).map_err(err)?;
+    root.titled(title, ("sans-serif", size)).map_err(err)
+}
+
 /// The legend box, on a translucent white background.
 pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::{
     ChartResult, MEAN, P05, P25, P50, P75, P95, SIZE, Series, band, chain_color, draw_both, err,
-    histogram, index, kind_color, legend, register_font, usd, value_range,
+    histogram, index, kind_color, legend, register_font, titled, usd, value_range,
 };
 use crate::report::tables::QuantileRow;
 use crate::scenario::ChainKind;
@@ -189,16 +189,14 @@ fn final_distribution<DB: DrawingBackend>(
     data: &ChartData,
     _: &HashMap<(&str, &str), Series>,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(
-            &format!(
-                "Final-day distribution across {} runs — {}",
-                data.runs, data.scenario
-            ),
-            ("sans-serif", 24),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!(
+            "Final-day distribution across {} runs — {}",
+            data.runs, data.scenario
+        ),
+        24,
+    )?;
     let (left, right) = root.split_horizontally(SIZE.0 / 2);
     let r = value_range(&data.final_l2_share, 0.0, 1.0);
     histogram(
@@ -226,16 +224,14 @@ fn zk_vs_optimistic<DB: DrawingBackend>(
     data: &ChartData,
     series: &HashMap<(&str, &str), Series>,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(
-            &format!(
-                "ZK vs optimistic rollups — {} ({} runs)",
-                data.scenario, data.runs
-            ),
-            ("sans-serif", 24),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!(
+            "ZK vs optimistic rollups — {} ({} runs)",
+            data.scenario, data.runs
+        ),
+        24,
+    )?;
     let (top, bottom) = root.split_vertically((SIZE.1 as f64 * 0.58) as u32);
     let Some(s) = series.get(&("zk_minus_optimistic_usd", "")) else {
         return Ok(());

@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ChartResult, SIZE, draw_both, err, register_font, series_color, usd};
+use super::{ChartResult, SIZE, draw_both, err, register_font, series_color, titled, usd};
 use crate::report::sweep::{SweepInfo, SweepRow};
 
 /// A value label for an axis: large numbers compact (50M), everything else as written.
@@ -61,19 +61,17 @@ fn lines<DB: DrawingBackend>(
     info: &SweepInfo,
     rows: &[SweepRow],
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
     let axis = &info.axes[0];
-    let root = root
-        .titled(
-            &format!(
-                "Sweep of {} — {} ({} runs per point)",
-                axis.title(),
-                info.scenario,
-                info.runs
-            ),
-            ("sans-serif", 22),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!(
+            "Sweep of {} — {} ({} runs per point)",
+            axis.title(),
+            info.scenario,
+            info.runs
+        ),
+        22,
+    )?;
     let xs: Vec<f64> = axis
         .numbers
         .clone()
@@ -196,14 +194,12 @@ fn heatmap<DB: DrawingBackend>(
     info: &SweepInfo,
     rows: &[SweepRow],
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
     let (ay, ax) = (&info.axes[0], &info.axes[1]);
-    let root = root
-        .titled(
-            &format!("Sweep — {} ({} runs per point)", info.scenario, info.runs),
-            ("sans-serif", 22),
-        )
-        .map_err(err)?;
+    let root = titled(
+        root,
+        &format!("Sweep — {} ({} runs per point)", info.scenario, info.runs),
+        22,
+    )?;
     let (nx, ny) = (ax.labels.len(), ay.labels.len());
     let (left, right) = root.split_horizontally(SIZE.0 / 2);
     for (area, (metric, title)) in [left, right].iter().zip(HEAT_METRICS) {
