@@ -107,6 +107,9 @@ impl<T: Blocked> Blocked for Vec<T> {
     }
 }
 
+/// Most shards a batch may be cut into.
+pub const MAX_SHARDS: u64 = 100_000;
+
 /// Shard `index` of `count` (both from 1, as written on the command line: `--shard K/N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
@@ -123,7 +126,7 @@ impl Shard {
             k.trim().parse().map_err(|_| bad())?,
             n.trim().parse().map_err(|_| bad())?,
         );
-        if !(1..=100_000).contains(&count) || !(1..=count).contains(&index) {
+        if !(1..=MAX_SHARDS).contains(&count) || !(1..=count).contains(&index) {
             return Err(bad());
         }
         Ok(Shard { index, count })

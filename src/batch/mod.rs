@@ -10,6 +10,7 @@
 pub mod blocks;
 mod estimate;
 mod paired;
+mod partial;
 mod sketch;
 
 use std::sync::Arc;
@@ -19,9 +20,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, Shard, Units};
-pub use estimate::{Estimate, agents_ever, available_memory_bytes, estimate};
+pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, MAX_SHARDS, Shard, Units};
+pub use estimate::{Estimate, agents_ever, estimate};
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
+pub use partial::{Partial, Statistics, SweepStats};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 
 use crate::engine::{self, Keep, Layout, RunOutput};
@@ -36,6 +38,11 @@ pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 /// run order and blocks close at fixed run indices.
 pub fn chunk_runs(scenarios: usize, threads: usize) -> u64 {
     (CHUNK_RUNS.max(2 * threads as u64) / scenarios.max(1) as u64).max(1)
+}
+
+/// Worker threads a batch uses when none are asked for: every core.
+pub fn default_threads() -> usize {
+    rayon::current_num_threads()
 }
 
 /// How to run a batch.

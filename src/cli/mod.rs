@@ -1,20 +1,18 @@
-//! The command line: clap definitions, exit codes (0 success, 2 invalid input, 1 anything else),
-//! progress on stderr, and the final summary on stdout. `simulate` runs the commands that
-//! simulate (`run`, `compare`, `sweep`, `merge`); `inspect` those that only read (`validate`,
-//! `plot`, `init`); `toolbox` what fits l2sim into a shell (completions, man page).
+//! The command line: parse → call the library (`app`) → print → exit code (0 success, 2
+//! invalid input, 130 interrupted, 1 anything else). Only this module knows clap and exit codes;
+//! it neither simulates nor writes files. `terminal` shows progress on stderr; `toolbox` fits
+//! l2sim into a shell (completions, man page, schema).
 
-mod inspect;
-mod shard;
-mod simulate;
+mod terminal;
 mod toolbox;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::scenario::ScenarioError;
+use crate::app::{self, BatchOptions, Control, Error, MergeOptions, Plan, Written};
+use terminal::Terminal;
 
 /// `--version`: the package version and the git commit it was built from (see build.rs).
 pub const VERSION: &str = concat!(
@@ -142,19 +140,13 @@ struct BatchArgs {
     /// summary.json; `compare`: compare.json; `sweep`: sweep.json; a shard: shard.json).
     #[arg(long)]
     json: bool,
-    /// Set from the global `--quiet`.
-    #[arg(skip)]
-    quiet: bool,
-    /// Set from the global `--verbose`.
-    #[arg(skip)]
-    verbose: u8,
     /// Run even if the estimated peak memory exceeds what the machine has available.
     #[arg(long)]
     force: bool,
     /// Compute only shard K of N (e.g. 2/8) and write a shard folder for `l2sim merge`: runs are
     /// cut into blocks of 32, and shard K takes blocks ⌊(K−1)·B/N⌋ to ⌊K·B/N⌋ of the B blocks.
-    #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
-    shard: Option<crate::batch::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = app::Shard::parse)]
+    shard: Option<app::Shard>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,26 +166,33 @@ struct CompareArgs {
     batch: BatchArgs,
 }
 
-/// An error in what the user gave us: flags, paths, scenario (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InputError(pub String);
+impl BatchArgs {
+    fn options(&self) -> BatchOptions {
+        BatchOptions {
+            runs: self.runs,
+            seed: self.seed,
+            threads: self.threads,
+            plots: !self.no_plots,
+            save_runs: self.save_runs,
+            parquet: self.parquet,
+            force: self.force,
+            shard: self.shard,
+        }
+    }
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.chain().any(|c| c.is::<crate::batch::Interrupted>()) => {
+        Err(Error::Interrupted) => {
             eprintln!("l2sim: interrupted; nothing written, earlier results untouched");
             ExitCode::from(130)
         }
         Err(e) => {
-            let input = e
-                .chain()
-                .any(|c| c.is::<ScenarioError>() || c.is::<InputError>());
-            eprintln!("error: {e:#}");
-            ExitCode::from(if input { 2 } else { 1 })
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_input() { 2 } else { 1 })
         }
     }
 }
@@ -213,41 +212,126 @@ fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-fn dispatch(cli: Cli) -> Result<()> {
-    let (quiet, verbose) = (cli.quiet, cli.verbose);
-    let with = |mut b: BatchArgs| {
-        b.quiet = quiet;
-        b.verbose = verbose;
-        b
-    };
+fn dispatch(cli: Cli) -> Result<(), Error> {
+    let term = Terminal::new(cli.quiet, cli.verbose);
+    let load = |p: &Path| app::load_scenario(Some(p));
     match cli.command {
-        Command::Run(args) => simulate::run(args.scenario.as_deref(), &with(args.batch)),
-        Command::Compare(args) => simulate::compare(&args.scenarios, &with(args.batch)),
-        Command::Sweep { scenario, batch } => simulate::sweep(&scenario, &with(batch)),
+        Command::Run(args) => {
+            let scenario = app::load_scenario(args.scenario.as_deref())?;
+            let plan = Plan::run(scenario, args.batch.options())?;
+            write(&plan, &args.batch, &term)
+        }
+        Command::Compare(args) => {
+            let scenarios = args
+                .scenarios
+                .iter()
+                .map(|p| load(p))
+                .collect::<Result<_, _>>()?;
+            write(
+                &Plan::compare(scenarios, args.batch.options())?,
+                &args.batch,
+                &term,
+            )
+        }
+        Command::Sweep { scenario, batch } => {
+            let plan = Plan::sweep(app::load_sweep(&scenario)?, batch.options())?;
+            write(&plan, &batch, &term)
+        }
+        Command::Merge {
+            check: true,
+            shards,
+            ..
+        } => {
+            println!("{}", app::shard_set_summary(&app::check_shards(&shards)?));
+            Ok(())
+        }
         Command::Merge {
             shards,
             out,
             no_plots,
             json,
             parquet,
-            check,
-        } => shard::merge(
-            &shards,
-            &shard::MergeOptions {
+            ..
+        } => {
+            let opts = MergeOptions {
                 out,
-                no_plots,
+                plots: !no_plots,
                 parquet,
-                check,
-                quiet,
-                verbose,
-                json,
-            },
-        ),
-        Command::Validate { scenario, json } => inspect::validate(&scenario, json),
-        Command::Plot { dir } => inspect::plot(&dir),
-        Command::Init { path } => inspect::init(&path),
-        Command::Completions { shell } => toolbox::completions(shell),
-        Command::Man => toolbox::man(),
-        Command::Schema { markdown } => toolbox::schema(markdown),
+            };
+            let ctl = Control {
+                progress: &term,
+                cancel: None,
+            };
+            done(&app::merge(&shards, &opts, &ctl)?, json, &term)
+        }
+        Command::Validate { scenario, json } => validate(&scenario, json),
+        Command::Plot { dir } => {
+            for d in app::plot(&dir)? {
+                println!("redrew the charts of {}", d.display());
+            }
+            Ok(())
+        }
+        Command::Init { path } => {
+            let (name, files) = app::init(&path)?;
+            println!(
+                "wrote {} (the baseline scenario, named {name:?}); edit it, then: l2sim run {}",
+                path.display(),
+                path.display()
+            );
+            for schema in &files[1..] {
+                println!(
+                    "wrote {} (the JSON Schema your editor uses to check and complete the scenario)",
+                    schema.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Completions { shell } => Ok(toolbox::completions(shell)?),
+        Command::Man => Ok(toolbox::man()?),
+        Command::Schema { markdown } => Ok(toolbox::schema(markdown)?),
     }
+}
+
+/// Runs a plan into `--out` (or its default folder), cancellable by SIGINT and SIGTERM.
+fn write(plan: &Plan, args: &BatchArgs, term: &Terminal) -> Result<(), Error> {
+    let out = args.out.clone().unwrap_or_else(|| plan.default_out());
+    let ctl = Control {
+        progress: term,
+        cancel: Some(terminal::interrupt_flag()),
+    };
+    done(&plan.write(&out, &ctl)?, args.json, term)
+}
+
+/// The folder is in place: prints its JSON document (`--json`) or the summary on stdout, and
+/// with `-v` every file written on stderr.
+fn done(written: &Written, json: bool, term: &Terminal) -> Result<(), Error> {
+    if json {
+        let path = written.dir().join(written.json_file());
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", path.display())))?;
+        print!("{text}");
+    } else {
+        println!("{}", written.summary());
+    }
+    if term.verbose > 0 {
+        for (file, size) in written.files() {
+            eprintln!("l2sim: wrote {} ({size} bytes)", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// `validate`: the summary, or with `--json` the summary or the problems as one JSON document.
+fn validate(path: &Path, json: bool) -> Result<(), Error> {
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    match (app::validate(path), json) {
+        (Ok(v), false) => println!("{v}"),
+        (Ok(v), true) => println!("{}", pretty(&v.to_json())),
+        (Err(e), true) => {
+            println!("{}", pretty(&app::problems_json(path, &e)));
+            return Err(e);
+        }
+        (Err(e), false) => return Err(e),
+    }
+    Ok(())
 }

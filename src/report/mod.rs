@@ -14,11 +14,11 @@ mod tables;
 pub use charts::{
     ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
 };
-pub use output::{MARKER, Staging};
+pub use output::{MARKER, Staging, create_new_file};
 pub use summary::{MetricSummary, summary_json};
 pub use tables::{
-    QUANTILES, QuantileRow, RunsWriter, TrajectoriesWriter, num, quantile_rows, read_quantiles,
-    read_run_columns, write_quantiles,
+    QUANTILES, QuantileRow, RunFiles, RunsWriter, TrajectoriesWriter, num, quantile_rows,
+    read_quantiles, read_run_columns, write_quantiles,
 };
 
 use std::path::Path;
@@ -28,6 +28,13 @@ use anyhow::{Context, Result};
 use crate::batch::BatchResult;
 use crate::scenario::Scenario;
 
+/// Writes a resolved scenario as `dir/scenario.resolved.toml` (shards keep theirs verbatim).
+pub fn write_resolved(dir: &Path, text: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join("scenario.resolved.toml"), text)
+        .with_context(|| format!("writing {}", dir.join("scenario.resolved.toml").display()))
+}
+
 /// Writes `scenario.resolved.toml`, `quantiles.csv`, `summary.json` and (unless `plots` is false)
 /// the charts into `dir`; `runs.csv` and `trajectories.csv` were streamed there during the batch.
 pub fn write_run_report(
@@ -36,8 +43,7 @@ pub fn write_run_report(
     result: &BatchResult,
     plots: bool,
 ) -> Result<()> {
-    std::fs::write(dir.join("scenario.resolved.toml"), scenario.resolved_toml())
-        .context("writing scenario.resolved.toml")?;
+    write_resolved(dir, &scenario.resolved_toml())?;
     let rows = quantile_rows(result);
     write_quantiles(&dir.join("quantiles.csv"), &rows)?;
     let summary = summary_json(scenario, result);

@@ -43,6 +43,14 @@ impl Staging {
         self.dir.as_ref().map(|d| d.path()).unwrap_or(&self.dest)
     }
 
+    /// Writes Parquet copies of the folder's tables when `parquet`, then commits it.
+    pub fn commit_with(self, parquet: bool) -> Result<PathBuf> {
+        if parquet {
+            super::parquet::convert_folder(self.path())?;
+        }
+        self.commit()
+    }
+
     /// Moves the finished folder to `dest`, replacing an earlier result only now.
     pub fn commit(mut self) -> Result<PathBuf> {
         let Some(dir) = self.dir.take() else {
@@ -68,4 +76,16 @@ impl Staging {
         }
         Ok(self.dest.clone())
     }
+}
+
+/// Writes `text` to a new file at `path`; never replaces an existing file (`l2sim init`).
+pub fn create_new_file(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -27,13 +27,37 @@ pub const BLOCKS: &str = "blocks.bin";
 pub const PARTIAL: &str = "partial.bin";
 const MAGIC: &[u8; 8] = b"L2SIMBLK";
 
+/// The command a shard belongs to, as written in `shard.json` (`"run"`, `"compare"`, `"sweep"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Run,
+    Compare,
+    Sweep,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Run => "run",
+            JobKind::Compare => "compare",
+            JobKind::Sweep => "sweep",
+        }
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `shard.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
     pub l2sim_version: String,
-    /// `run`, `compare` or `sweep`.
-    pub command: String,
+    pub command: JobKind,
     /// Scenario name(s), for people.
     pub scenarios: Vec<String>,
     /// SHA-256 of the resolved scenario file(s) (which hold runs and seed), in order.
@@ -74,7 +98,7 @@ impl Manifest {
         vec![
             ("the format", self.format.to_string()),
             ("the l2sim version", self.l2sim_version.clone()),
-            ("the command", self.command.clone()),
+            ("the command", self.command.to_string()),
             ("the seed", self.seed.to_string()),
             ("the number of runs", self.runs.to_string()),
             ("the number of shards N", self.shards.to_string()),
@@ -261,5 +285,26 @@ pub fn concat_csv(parts: &[std::path::PathBuf], dest: &Path) -> Result<()> {
         std::io::copy(&mut r, &mut out).with_context(|| format!("copying {}", part.display()))?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Concatenates the shards' `runs.csv` (and, with `save_runs`, `trajectories.csv`) of
+/// sub-folder `sub` (empty: the shard folder itself) into `dest`, in shard order.
+pub fn concat_tables(
+    shard_dirs: &[std::path::PathBuf],
+    sub: &str,
+    dest: &Path,
+    save_runs: bool,
+) -> Result<()> {
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    let mut tables = vec!["runs.csv"];
+    if save_runs {
+        tables.push("trajectories.csv");
+    }
+    for t in tables {
+        let parts: Vec<std::path::PathBuf> =
+            shard_dirs.iter().map(|d| d.join(sub).join(t)).collect();
+        concat_csv(&parts, &dest.join(t))?;
+    }
     Ok(())
 }

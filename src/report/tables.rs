@@ -113,13 +113,19 @@ impl RunsWriter {
     }
 
     pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
-        let mut rec = vec![out.run.to_string(), out.seed.to_string()];
-        rec.extend(
-            out.final_sample(layout)
-                .iter()
-                .chain(&out.run_metrics)
-                .map(|&x| num(x)),
-        );
+        let values = out.final_sample(layout).iter().chain(&out.run_metrics);
+        self.write_values(out.run, out.seed, values.copied())
+    }
+
+    /// One row from its values: run, seed, then the run columns in order.
+    pub fn write_values(
+        &mut self,
+        run: u64,
+        seed: u64,
+        values: impl Iterator<Item = f64>,
+    ) -> Result<()> {
+        let mut rec = vec![run.to_string(), seed.to_string()];
+        rec.extend(values.map(num));
         self.w.write_record(&rec)?;
         Ok(())
     }
@@ -164,6 +170,50 @@ impl TrajectoriesWriter {
 
     pub fn finish(mut self) -> Result<()> {
         self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// The tables streamed into a run folder while the batch runs: `runs.csv`, and with
+/// `--save-runs` `trajectories.csv`.
+pub struct RunFiles {
+    runs: RunsWriter,
+    trajectories: Option<TrajectoriesWriter>,
+}
+
+impl RunFiles {
+    /// Creates `dir` and its tables.
+    pub fn create(dir: &Path, layout: &Layout, save_runs: bool) -> Result<RunFiles> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let trajectories = if save_runs {
+            Some(TrajectoriesWriter::create(&dir.join("trajectories.csv"))?)
+        } else {
+            None
+        };
+        Ok(RunFiles {
+            runs: RunsWriter::create(&dir.join("runs.csv"), layout)?,
+            trajectories,
+        })
+    }
+
+    pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
+        self.runs.write(layout, out)?;
+        if let Some(t) = self.trajectories.as_mut() {
+            t.write(layout, out)?;
+        }
+        Ok(())
+    }
+
+    /// A `runs.csv` row from values kept in memory.
+    pub fn write_values(&mut self, run: u64, seed: u64, values: &[f64]) -> Result<()> {
+        self.runs.write_values(run, seed, values.iter().copied())
+    }
+
+    pub fn finish(self) -> Result<()> {
+        self.runs.finish()?;
+        if let Some(t) = self.trajectories {
+            t.finish()?;
+        }
         Ok(())
     }
 }

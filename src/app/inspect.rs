@@ -1,0 +1,300 @@
+//! Jobs that read without simulating: `validate` (a scenario's summary, what it changes in its
+//! parent, what it will cost), `plot` (redrawing a folder's charts) and `init` (a starter
+//! scenario).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::error::{Error, Result};
+use super::system::available_memory_bytes;
+use crate::batch::{self, Estimate};
+use crate::engine::Keep;
+use crate::report;
+use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, diff_lines, load_merged};
+
+/// What `validate` finds in a valid scenario.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub file: PathBuf,
+    pub scenario: Scenario,
+    /// The file it extends, that file's scenario name, and the fields changed against it.
+    pub parent: Option<(PathBuf, String)>,
+    pub changes: Vec<String>,
+    /// Points of its `[sweep]`, if it has one.
+    pub sweep_points: Option<usize>,
+    pub threads: usize,
+    pub estimate: Estimate,
+    pub available_memory_bytes: Option<f64>,
+}
+
+/// Parses and checks a scenario file; every problem at once in the error.
+pub fn validate(path: &Path) -> Result<Validation> {
+    let scenario = Scenario::from_file(path)?;
+    let (parent, changes) = match load_merged(path)?.parent {
+        Some(p) => {
+            let base = Scenario::from_file(&p)?;
+            let changes = diff_lines(&base.raw, &scenario.raw);
+            (Some((p, base.name)), changes)
+        }
+        None => (None, Vec::new()),
+    };
+    let sweep_points = scenario.raw.sweep.as_ref().map(|sw| {
+        let zip = sw.zip.first().map_or(1, |a| a.values.len());
+        sw.grid.iter().map(|a| a.values.len()).product::<usize>() * zip
+    });
+    let threads = batch::default_threads();
+    let estimate = batch::estimate(&[&scenario], scenario.runs, threads, Keep::Trajectory);
+    Ok(Validation {
+        file: path.to_path_buf(),
+        scenario,
+        parent,
+        changes,
+        sweep_points,
+        threads,
+        estimate,
+        available_memory_bytes: available_memory_bytes(),
+    })
+}
+
+impl Validation {
+    /// The summary as `validate --json` prints it.
+    pub fn to_json(&self) -> Value {
+        let sc = &self.scenario;
+        json!({
+            "file": self.file.display().to_string(),
+            "valid": true,
+            "name": sc.name,
+            "description": sc.description,
+            "extends": self.parent.as_ref().map(|p| p.0.display().to_string()),
+            "changes": self.changes,
+            "horizon_days": sc.horizon_days,
+            "sample_every_days": sc.sample_every_days,
+            "runs": sc.runs,
+            "seed": sc.seed,
+            "chains": sc.chains.iter().map(|c| json!({
+                "id": c.id,
+                "kind": c.kind.as_str(),
+                "launch_day": c.launch_day,
+                "initial_tvl_usd": c.initial_tvl_usd,
+                "tx_cost_usd": c.tx_cost_usd,
+                "withdrawal_delay_days": c.withdrawal_delay_days,
+                "organic_yield_apy": c.organic_yield_apy,
+            })).collect::<Vec<_>>(),
+            "segments": sc.segments.iter().map(|s| json!({
+                "name": s.name,
+                "agents": s.agents,
+                "review_every_days": 1.0 / s.review_rate_per_day,
+                "logit_scale": s.logit_scale,
+            })).collect::<Vec<_>>(),
+            "events": sc.events.len(),
+            "sweep_points": self.sweep_points,
+            "estimate": {
+                "decisions_per_run": self.estimate.decisions_per_run,
+                "decisions_total": self.estimate.decisions_total,
+                "peak_memory_bytes": self.estimate.peak_bytes,
+                "threads": self.threads,
+                "available_memory_bytes": self.available_memory_bytes,
+            },
+        })
+    }
+}
+
+/// `validate --json` of an invalid scenario: every problem with file, line, column and field.
+pub fn problems_json(path: &Path, error: &Error) -> Value {
+    json!({
+        "file": path.display().to_string(),
+        "valid": false,
+        "problems": error.problems(path),
+    })
+}
+
+/// The one-screen summary `validate` prints.
+impl fmt::Display for Validation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sc = &self.scenario;
+        writeln!(f, "{}: valid scenario {:?}", self.file.display(), sc.name)?;
+        if let Some((parent, name)) = &self.parent {
+            writeln!(
+                f,
+                "  extends {} ({name:?}), changing {} field(s):",
+                parent.display(),
+                self.changes.len()
+            )?;
+            for line in &self.changes {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        if !sc.description.is_empty() {
+            writeln!(f, "  {}", sc.description.lines().next().unwrap_or(""))?;
+        }
+        writeln!(
+            f,
+            "  horizon {} days, sample every {} days, {} runs, seed {}",
+            sc.horizon_days, sc.sample_every_days, sc.runs, sc.seed
+        )?;
+        writeln!(f, "  chains ({}):", sc.chains.len())?;
+        writeln!(
+            f,
+            "    {:<12} {:<11} {:>6} {:>12} {:>9} {:>9} {:>7}",
+            "id", "kind", "launch", "tvl_usd", "tx_usd", "delay_d", "yield"
+        )?;
+        for c in &sc.chains {
+            writeln!(
+                f,
+                "    {:<12} {:<11} {:>6} {:>12.4e} {:>9} {:>9} {:>7}",
+                c.id,
+                c.kind.as_str(),
+                c.launch_day,
+                c.initial_tvl_usd,
+                c.tx_cost_usd,
+                c.withdrawal_delay_days,
+                c.organic_yield_apy
+            )?;
+        }
+        let tvl: f64 = sc.chains.iter().map(|c| c.initial_tvl_usd).sum();
+        for kind in ChainKind::ALL {
+            let k: f64 = sc
+                .chains
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| c.initial_tvl_usd)
+                .sum();
+            writeln!(
+                f,
+                "    {:<12} {:>5.1} % of initial TVL",
+                kind.as_str(),
+                100.0 * k / tvl
+            )?;
+        }
+        writeln!(f, "  segments ({}):", sc.segments.len())?;
+        for s in &sc.segments {
+            writeln!(
+                f,
+                "    {:<14} {:>9} agents, review every {:.1} days, logit scale {}",
+                s.name,
+                s.agents,
+                1.0 / s.review_rate_per_day,
+                s.logit_scale
+            )?;
+        }
+        writeln!(f, "  events: {}", sc.events.len())?;
+        if let (Some(points), Some(sweep)) = (self.sweep_points, &sc.raw.sweep) {
+            let fields: Vec<&str> = sweep
+                .grid
+                .iter()
+                .chain(&sweep.zip)
+                .map(|a| a.field.as_str())
+                .collect();
+            writeln!(
+                f,
+                "  sweep: {points} points over {} (check every point with `l2sim sweep`)",
+                fields.join(", ")
+            )?;
+        }
+        let est = &self.estimate;
+        write!(
+            f,
+            "  estimate: {:.3e} reviews per run, {:.3e} for all {} runs; peak memory about {:.0} MB on {} threads{}",
+            est.decisions_per_run,
+            est.decisions_total,
+            sc.runs,
+            est.peak_bytes / 1e6,
+            self.threads,
+            self.available_memory_bytes
+                .map_or(String::new(), |a| format!(" ({:.1} GB available)", a / 1e9)),
+        )
+    }
+}
+
+/// Writes a starter scenario (the baseline, named after the file) at `path`, and the JSON Schema
+/// its first line points at beside it unless one is there; never replaces a file. Returns the
+/// scenario's name and the files written.
+pub fn init(path: &Path) -> Result<(String, Vec<PathBuf>)> {
+    if path.exists() {
+        return Err(Error::input(
+            Some(path),
+            format!(
+                "{}: already exists; l2sim init never overwrites a file",
+                path.display()
+            ),
+        ));
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| {
+            s.to_string_lossy().to_lowercase().replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-',
+                "_",
+            )
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "my_scenario".into());
+    let text = BASELINE_TOML.replacen("name = \"baseline\"", &format!("name = \"{stem}\""), 1);
+    report::create_new_file(path, &text).map_err(|e| Error::input(Some(path), format!("{e:#}")))?;
+    let mut written = vec![path.to_path_buf()];
+    let schema = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("l2sim.schema.json");
+    if !schema.exists() {
+        let text = serde_json::to_string_pretty(&crate::scenario::schema())
+            .map_err(|e| Error::Other(e.into()))?
+            + "\n";
+        report::create_new_file(&schema, &text)?;
+        written.push(schema);
+    }
+    Ok((stem, written))
+}
+
+/// Redraws every chart and `report.html` of an output folder of `run`, `compare` or `sweep` from
+/// its files; returns the folders redrawn.
+pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(Error::input(
+            Some(dir),
+            format!("{}: not an output folder of l2sim", dir.display()),
+        ));
+    }
+    let mut drawn = Vec::new();
+    if dir.join("sweep.json").is_file() {
+        report::draw_sweep_charts_from_files(dir)?;
+        report::html::write_sweep_html(dir)?;
+    } else if dir.join("compare.csv").is_file() {
+        let mut run_dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", dir.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("quantiles.csv").is_file())
+            .collect();
+        run_dirs.sort();
+        for d in &run_dirs {
+            redraw_run(d)?;
+            drawn.push(d.clone());
+        }
+        report::draw_compare_charts_from_files(dir, &run_dirs)?;
+        let rows = report::compare::read_compare_csv(&dir.join("compare.csv"))?;
+        report::html::write_compare_html(dir, &run_dirs, &rows)?;
+    } else if dir.join("quantiles.csv").is_file() {
+        redraw_run(dir)?;
+    } else {
+        return Err(Error::input(
+            Some(dir),
+            format!(
+                "{}: no quantiles.csv, compare.csv or sweep.json here: not an output folder of `l2sim run`, `compare` or `sweep`",
+                dir.display()
+            ),
+        ));
+    }
+    drawn.push(dir.to_path_buf());
+    Ok(drawn)
+}
+
+fn redraw_run(dir: &Path) -> Result<()> {
+    let scenario = Scenario::from_file(&dir.join("scenario.resolved.toml"))?;
+    let rows = report::read_quantiles(&dir.join("quantiles.csv"))?;
+    report::draw_charts_from_files(dir, &scenario, &rows)?;
+    Ok(report::html::write_run_html(dir)?)
+}

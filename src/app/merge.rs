@@ -1,0 +1,385 @@
+//! `merge` and the shard-set check: reads a set of shard folders, checks that they are one
+//! complete, intact batch, folds their blocks in block order into the statistics a single
+//! machine computes, and hands them to the same finishing pipeline as a direct run
+//! (docs/SCALING.md).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::error::{Error, Result};
+use super::execute::{Written, compare_results, sweep_stats_of};
+use super::outcome::{Outcome, RunResults, SweepResults, finish};
+use super::{Control, stage};
+use crate::batch::{BatchResult, Blocked, Comparison, MAX_SHARDS, Partial};
+use crate::engine::Layout;
+use crate::report::shard::{self, BlocksReader, JobKind, Manifest};
+use crate::scenario::{Scenario, expand_sweep};
+
+/// Options of [`merge`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeOptions {
+    /// Output folder; the command's default (`outputs/<name>/`) when `None`.
+    pub out: Option<PathBuf>,
+    pub plots: bool,
+    /// Also write Parquet copies (implied when the shards were run with them).
+    pub parquet: bool,
+}
+
+impl Default for MergeOptions {
+    fn default() -> MergeOptions {
+        MergeOptions {
+            out: None,
+            plots: true,
+            parquet: false,
+        }
+    }
+}
+
+/// Shard folders checked to form one complete set, in shard order.
+#[derive(Debug, Clone)]
+pub struct ShardSet {
+    pub dirs: Vec<PathBuf>,
+    pub manifests: Vec<Manifest>,
+}
+
+impl ShardSet {
+    /// The manifest every shard shares (but for its index, units and perf).
+    pub fn first(&self) -> &Manifest {
+        &self.manifests[0]
+    }
+
+    /// Sum of the shards' wall times, seconds.
+    pub fn wall_seconds(&self) -> f64 {
+        self.manifests.iter().map(|m| m.perf.wall_seconds).sum()
+    }
+}
+
+/// The shard folders named: a folder without `shard.json` whose sub-folders have one (e.g.
+/// `results/baseline.shards/` of `submit.sh`) stands for those sub-folders.
+fn expand(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in dirs {
+        if !d.join(shard::MANIFEST).is_file() {
+            let mut subs: Vec<PathBuf> = std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join(shard::MANIFEST).is_file())
+                .collect();
+            if !subs.is_empty() {
+                subs.sort();
+                out.extend(subs);
+                continue;
+            }
+        }
+        out.push(d.clone());
+    }
+    out
+}
+
+fn bad(path: &Path, message: String) -> Error {
+    Error::input(Some(path), message)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| bad(path, format!("reading {}: {e}", path.display())))
+}
+
+/// Reads every shard's manifest and checks that they are shards of one batch, each once, none
+/// missing, their scenario files unchanged.
+fn check_set(dirs: &[PathBuf]) -> Result<ShardSet> {
+    let mut found: Vec<(PathBuf, Manifest)> = Vec::new();
+    for d in &expand(dirs) {
+        let m = Manifest::read(d)
+            .map_err(|e| bad(d, format!("{e:#}")))?
+            .ok_or_else(|| {
+                bad(
+                    d,
+                    format!(
+                        "{}: not a shard folder (no {}); shards are written by `l2sim run|compare|sweep --shard K/N`",
+                        d.display(),
+                        shard::MANIFEST
+                    ),
+                )
+            })?;
+        if !(1..=MAX_SHARDS).contains(&m.shards) || !(1..=m.shards).contains(&m.shard) {
+            return Err(bad(
+                d,
+                format!(
+                    "{}: shard {} of {} in {}: must be K of N with 1 ≤ K ≤ N ≤ {MAX_SHARDS}",
+                    d.display(),
+                    m.shard,
+                    m.shards,
+                    shard::MANIFEST
+                ),
+            ));
+        }
+        let files: Vec<PathBuf> = if m.dirs.is_empty() {
+            vec![d.join("scenario.resolved.toml")]
+        } else {
+            m.dirs
+                .iter()
+                .map(|s| d.join(s).join("scenario.resolved.toml"))
+                .collect()
+        };
+        let mut texts = Vec::new();
+        for f in &files {
+            texts.push(read_text(f)?);
+        }
+        if shard::sha256_of(&texts.iter().map(|t| t.as_str()).collect::<Vec<_>>())
+            != m.scenario_sha256
+        {
+            return Err(bad(
+                d,
+                format!(
+                    "{}: the scenario files were changed after the shard was run (their sha256 differs from shard.json)",
+                    d.display()
+                ),
+            ));
+        }
+        found.push((d.clone(), m));
+    }
+    let Some((first_dir, first)) = found.first() else {
+        return Err(Error::input(None, "no shard folders given"));
+    };
+    for (dir, m) in &found[1..] {
+        for ((what, a), (_, b)) in first.identity().into_iter().zip(m.identity()) {
+            if a != b {
+                return Err(bad(
+                    dir,
+                    format!(
+                        "the shards are not of one batch: {what} is {a} in {} but {b} in {}",
+                        first_dir.display(),
+                        dir.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let n = first.shards;
+    let mut by_index: Vec<Option<usize>> = vec![None; n as usize];
+    for (i, (dir, m)) in found.iter().enumerate() {
+        let slot = &mut by_index[(m.shard - 1) as usize];
+        if let Some(j) = *slot {
+            return Err(bad(
+                dir,
+                format!(
+                    "shard {}/{n} is given twice: {} and {}",
+                    m.shard,
+                    found[j].0.display(),
+                    dir.display()
+                ),
+            ));
+        }
+        *slot = Some(i);
+    }
+    let missing: Vec<String> = by_index
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(k, _)| (k + 1).to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::input(
+            None,
+            format!(
+                "incomplete shard set: missing shard{} {} of {n} (run them with --shard K/{n}, then merge all {n})",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", ")
+            ),
+        ));
+    }
+    let mut set = ShardSet {
+        dirs: Vec::new(),
+        manifests: Vec::new(),
+    };
+    for i in by_index.into_iter().flatten() {
+        set.dirs.push(found[i].0.clone());
+        set.manifests.push(found[i].1.clone());
+    }
+    Ok(set)
+}
+
+/// Reads the shards' partial statistics and folds their blocks in block order.
+fn fold(set: &ShardSet) -> Result<Partial> {
+    let read = |dir: &Path| -> Result<Partial> {
+        shard::read_partial(dir).map_err(|e| bad(&dir.join(shard::PARTIAL), format!("{e:#}")))
+    };
+    let mut partial = read(&set.dirs[0])?;
+    let shape = partial.shape();
+    for dir in &set.dirs[1..] {
+        let other = read(dir)?;
+        if other.shape() != shape {
+            return Err(bad(
+                &dir.join(shard::PARTIAL),
+                format!(
+                    "{}: its statistics do not have the shape of {}'s (a damaged or foreign partial.bin)",
+                    dir.join(shard::PARTIAL).display(),
+                    set.dirs[0].join(shard::PARTIAL).display()
+                ),
+            ));
+        }
+        partial.merge_shard(&other);
+    }
+    partial.clear_moments();
+    let mut buf = Vec::new();
+    for (dir, m) in set.dirs.iter().zip(&set.manifests) {
+        let path = dir.join(shard::BLOCKS);
+        let damaged = |e: anyhow::Error| bad(&path, format!("{e:#}"));
+        let mut reader = BlocksReader::open(&path).map_err(damaged)?;
+        let [first, end] = m.units;
+        let mut expected = first;
+        while let Some((group, block)) = reader.next_block(&mut buf).map_err(damaged)? {
+            let unit = group
+                .checked_mul(m.blocks_per_group)
+                .and_then(|u| u.checked_add(block));
+            if block >= m.blocks_per_group || unit != Some(expected) || expected >= end {
+                return Err(bad(
+                    &path,
+                    format!(
+                        "{}: block {block} of group {group} where unit {expected} was expected (the shard covers units {first}..{end})",
+                        path.display()
+                    ),
+                ));
+            }
+            let used = partial.fold_group(group, &buf);
+            if used != Some(buf.len()) {
+                return Err(bad(
+                    &path,
+                    format!(
+                        "{}: block {block} of group {group} has {} moments, expected {}",
+                        path.display(),
+                        buf.len(),
+                        used.map_or("none".into(), |u| u.to_string())
+                    ),
+                ));
+            }
+            expected += 1;
+        }
+        if expected != end {
+            return Err(bad(
+                &path,
+                format!(
+                    "{}: ends at unit {expected} of {first}..{end}: the shard is incomplete; run it again",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(partial)
+}
+
+/// Checks that `dirs` (shard folders, or folders holding them) form one complete, intact batch,
+/// reading every file; writes nothing.
+pub fn check_shards(dirs: &[PathBuf]) -> Result<ShardSet> {
+    let set = check_set(dirs)?;
+    fold(&set)?;
+    Ok(set)
+}
+
+/// Loads a resolved scenario stored in a shard (already checked against its manifest's hash).
+fn load_resolved(path: &Path) -> Result<Scenario> {
+    Ok(Scenario::from_toml_str(&read_text(path)?, path)?)
+}
+
+/// Gives merged results their layout and column names, which shards do not store.
+fn attach_layouts(results: &mut [BatchResult], scenarios: &[&Scenario]) {
+    for (r, sc) in results.iter_mut().zip(scenarios) {
+        r.layout = Layout::new(sc);
+        r.run_columns = r.layout.run_columns();
+    }
+}
+
+/// The results of the whole batch, rebuilt from the folded statistics and the shards' files.
+fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
+    let (first, m) = (&set.dirs[0], set.first());
+    Ok(match m.command {
+        JobKind::Run => {
+            let scenario = load_resolved(&first.join("scenario.resolved.toml"))?;
+            attach_layouts(&mut partial.results, &[&scenario]);
+            Outcome::Run(RunResults {
+                scenario,
+                result: partial.results.remove(0),
+                finals: None,
+            })
+        }
+        JobKind::Compare => {
+            let mut scenarios = Vec::new();
+            for d in &m.dirs {
+                scenarios.push(load_resolved(
+                    &first.join(d).join("scenario.resolved.toml"),
+                )?);
+            }
+            attach_layouts(&mut partial.results, &scenarios.iter().collect::<Vec<_>>());
+            let layouts: Vec<&Layout> = partial.results.iter().map(|r| &r.layout).collect();
+            let mut comparison = Comparison::new(&layouts);
+            for (against, stats) in comparison.against.iter_mut().zip(partial.paired) {
+                against.stats = stats;
+            }
+            Outcome::Compare(compare_results(
+                scenarios,
+                partial.results,
+                None,
+                comparison,
+            ))
+        }
+        JobKind::Sweep => {
+            let path = first.join("scenario.resolved.toml");
+            let text = read_text(&path)?;
+            let sw = expand_sweep(&path)?;
+            let points: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
+            attach_layouts(&mut partial.results, &points);
+            let metrics = sweep_stats_of(&sw.base, &points).metrics;
+            Outcome::Sweep(SweepResults::new(
+                sw,
+                text,
+                metrics,
+                partial.sweep,
+                partial.results,
+                None,
+            ))
+        }
+    })
+}
+
+/// Checks a shard set, then writes exactly what the unsharded command writes (all but the
+/// machine-dependent `perf` figures).
+pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Written> {
+    let set = check_set(dirs)?;
+    let m = set.first().clone();
+    let started = Instant::now();
+    let partial = fold(&set)?;
+    ctl.info(format!(
+        "merging {} shards of `{}` {} ({} runs, seed {})",
+        m.shards,
+        m.command,
+        m.scenarios.join(", "),
+        m.runs,
+        m.seed
+    ));
+    let outcome = outcome(&set, partial)?;
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("outputs").join(outcome.name()));
+    let staging = stage(&out)?;
+    let subs: Vec<String> = match &outcome {
+        Outcome::Run(_) => vec![String::new()],
+        Outcome::Compare(c) => c.dirs(),
+        Outcome::Sweep(_) => Vec::new(),
+    };
+    for sub in &subs {
+        shard::concat_tables(&set.dirs, sub, &staging.path().join(sub), m.save_runs)
+            .map_err(|e| Error::input(None, format!("{e:#}")))?;
+    }
+    let dir = finish(&outcome, staging, opts.plots, opts.parquet || m.parquet)?;
+    ctl.info(format!(
+        "merged in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(Written::Results {
+        dir,
+        outcome: Box::new(outcome),
+    })
+}

@@ -1,0 +1,92 @@
+//! The library API of l2sim's jobs, between `report` and `cli`: what the command line, a test, a
+//! calibrator or a Python binding calls.
+//!
+//! A [`Plan`] is a job (`run`, `compare` or `sweep`) built from validated scenarios and plain
+//! [`BatchOptions`] (no clap). It can be estimated ([`Plan::estimate`]), executed to owned
+//! results in memory ([`Plan::execute`] → [`Outcome`]) or written to an output folder
+//! ([`Plan::write`] → [`Written`]); [`merge`] and [`check_shards`] do the same for a set of shard
+//! folders. A direct run and a merge end in the same finishing pipeline. Progress and
+//! cancellation come in through [`Control`]; nothing here prints. Errors are [`Error`] values
+//! that carry file, line, column and field.
+//!
+//! Invariants: `app` never calls rayon (threads are `batch`'s), writes files only through
+//! `report` (whose [`report::Staging`] is the commit step), and knows neither clap nor exit
+//! codes. [`system`] is the one place that asks the operating system about the machine.
+//!
+//! ```
+//! use std::path::Path;
+//! use l2sim::app::{BatchOptions, Control, Plan, load_scenario};
+//!
+//! let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml");
+//! let scenario = load_scenario(Some(&file))?;
+//! let options = BatchOptions { runs: Some(8), ..BatchOptions::default() };
+//! let outcome = Plan::run(scenario, options)?.execute(&Control::silent())?;
+//! let run = outcome.as_run().expect("a run plan gives run results");
+//! // Statistics across the 8 runs of a final-day metric, and every run's own value.
+//! let zk_share = run.final_stat("zk_share_of_l2", None).expect("a system metric");
+//! assert_eq!(zk_share.moments().count, 8);
+//! assert!((0.0..=1.0).contains(&zk_share.quantile(0.5)));
+//! let tvl = run.finals.as_ref().unwrap().column("tvl_usd.zk").expect("chain `zk` exists");
+//! assert_eq!(tvl.len(), 8);
+//! # Ok::<(), l2sim::app::Error>(())
+//! ```
+
+mod control;
+mod error;
+mod execute;
+mod inspect;
+mod merge;
+mod outcome;
+mod plan;
+mod summary;
+pub mod system;
+
+pub use control::{Control, Level, Message, Progress, Silent};
+pub use error::{Error, Located, Result};
+pub use execute::Written;
+pub use inspect::{Validation, init, plot, problems_json, validate};
+pub use merge::{MergeOptions, ShardSet, check_shards, merge};
+pub use outcome::{CompareResults, Outcome, RunResults, RunTable, SweepResults, column_name};
+pub use plan::{
+    BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, load_scenario, load_sweep,
+};
+pub use summary::shard_set_summary;
+
+pub use crate::batch::Shard;
+pub use crate::report::shard::JobKind;
+
+use std::path::Path;
+
+use crate::report::{self, Staging};
+
+/// Stages an output folder at `out`: refuses a path that is not a folder, and a folder l2sim did
+/// not write (it may hold someone's work).
+pub(crate) fn stage(out: &Path) -> Result<Staging> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::input(
+            Some(out),
+            format!("--out {}: exists and is not a folder", out.display()),
+        ));
+    }
+    let foreign = out.is_dir()
+        && !out.join(report::MARKER).is_file()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true);
+    if foreign {
+        return Err(Error::input(
+            Some(out),
+            format!(
+                "--out {}: exists, is not empty and was not written by l2sim (no {} marker); refusing to replace it: choose another --out or remove it yourself",
+                out.display(),
+                report::MARKER
+            ),
+        ));
+    }
+    Staging::new(out).map_err(|e| {
+        Error::input(
+            Some(out),
+            format!("--out {}: cannot write there: {e:#}", out.display()),
+        )
+    })
+}

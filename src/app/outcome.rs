@@ -1,0 +1,293 @@
+//! Results in memory, owned (no borrowed lifetimes across calls), and the one finishing pipeline
+//! that turns them into an output folder: a direct run and a merged shard set both end in
+//! [`finish`], so they write the same files the same way.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{Error, Result};
+use crate::batch::{BatchResult, Comparison, Stat};
+use crate::engine::{Layout, RunOutput};
+use crate::report::{self, Staging, compare::CompareRow, sweep::SweepInfo, sweep::SweepRow};
+use crate::scenario::{Scenario, Sweep};
+
+/// Every run's final values (the rows of `runs.csv`), kept in memory by [`super::Plan::execute`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunTable {
+    /// Column names after `run` and `seed` (final cells as `metric.chain`, then run metrics).
+    pub columns: Vec<String>,
+    pub runs: Vec<u64>,
+    pub seeds: Vec<u64>,
+    /// Row-major: run `i` is `values[i·columns.len()..(i+1)·columns.len()]`.
+    values: Vec<f64>,
+}
+
+impl RunTable {
+    pub(super) fn new(layout: &Layout) -> RunTable {
+        RunTable {
+            columns: layout.run_columns(),
+            ..RunTable::default()
+        }
+    }
+
+    pub(super) fn push(&mut self, layout: &Layout, out: &RunOutput) {
+        self.runs.push(out.run);
+        self.seeds.push(out.seed);
+        self.values.extend_from_slice(out.final_sample(layout));
+        self.values.extend_from_slice(&out.run_metrics);
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The values of run `i` (the `i`-th row), in column order.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let n = self.columns.len();
+        &self.values[i * n..(i + 1) * n]
+    }
+
+    /// A column across runs; NaN where a run has no value (ZK never overtook).
+    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
+        let j = self.columns.iter().position(|c| c == name)?;
+        Some((0..self.len()).map(|i| self.row(i)[j]).collect())
+    }
+}
+
+/// The name of a run column: `metric` for a system metric, `metric.chain` for a chain's.
+pub fn column_name(metric: &str, chain: Option<&str>) -> String {
+    match chain {
+        Some(c) => format!("{metric}.{c}"),
+        None => metric.to_string(),
+    }
+}
+
+/// The results of `run`.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    pub scenario: Scenario,
+    pub result: BatchResult,
+    /// Every run's final values; `None` when they were streamed to a file instead.
+    pub finals: Option<RunTable>,
+}
+
+impl RunResults {
+    /// Statistics across runs of a final-day metric (`chain` for chain metrics), or of a
+    /// per-run metric such as `zk_overtakes_day`.
+    pub fn final_stat(&self, metric: &str, chain: Option<&str>) -> Option<&Stat> {
+        self.result.run_stat(&column_name(metric, chain))
+    }
+}
+
+/// The results of `compare`: each scenario's batch, and the paired statistics against the first.
+#[derive(Debug, Clone)]
+pub struct CompareResults {
+    pub scenarios: Vec<Scenario>,
+    pub results: Vec<BatchResult>,
+    pub finals: Option<Vec<RunTable>>,
+    pub comparison: Comparison,
+    /// The rows of `compare.csv`.
+    pub rows: Vec<CompareRow>,
+}
+
+impl CompareResults {
+    /// Sub-folder of each scenario in a compare folder: `A_name`, `B_name`, ...
+    pub fn dirs(&self) -> Vec<String> {
+        compare_dirs(&self.scenarios)
+    }
+
+    /// The paired row of `metric` for scenario `b` against the first.
+    pub fn row(&self, b: &str, metric: &str) -> Option<&CompareRow> {
+        self.rows
+            .iter()
+            .find(|r| r.scenario_b == b && r.metric == metric)
+    }
+}
+
+/// The name of a job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME`.
+pub(super) fn folder_name(scenarios: &[&Scenario], sweep: bool) -> String {
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    match (names.as_slice(), sweep) {
+        ([one], true) => format!("sweep_{one}"),
+        ([one], false) => one.to_string(),
+        (many, _) => format!("compare_{}", many.join("_vs_")),
+    }
+}
+
+pub(super) fn compare_dirs(scenarios: &[Scenario]) -> Vec<String> {
+    scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}_{}", (b'A' + i as u8) as char, s.name))
+        .collect()
+}
+
+/// The results of `sweep`: per point, the final values' statistics of the headline metrics.
+#[derive(Debug, Clone)]
+pub struct SweepResults {
+    pub sweep: Sweep,
+    /// `scenario.resolved.toml` of the sweep (its base, with `[sweep]`).
+    pub resolved_toml: String,
+    pub metrics: Vec<String>,
+    /// `stats[p][m]`: metric `m` at point `p`.
+    pub stats: Vec<Vec<Stat>>,
+    pub results: Vec<BatchResult>,
+    pub finals: Option<Vec<RunTable>>,
+    /// The rows of `sweep.csv` and the contents of `sweep.json`.
+    pub rows: Vec<SweepRow>,
+    pub info: SweepInfo,
+}
+
+impl SweepResults {
+    pub(super) fn new(
+        sweep: Sweep,
+        resolved_toml: String,
+        metrics: Vec<String>,
+        stats: Vec<Vec<Stat>>,
+        results: Vec<BatchResult>,
+        finals: Option<Vec<RunTable>>,
+    ) -> SweepResults {
+        let mut rows = Vec::new();
+        for (p, point) in sweep.points.iter().enumerate() {
+            let params: Vec<String> = point
+                .params
+                .iter()
+                .map(|(_, v)| report::sweep::param_label(v))
+                .collect();
+            for (metric, stat) in metrics.iter().zip(&stats[p]) {
+                rows.push(SweepRow::of(p, params.clone(), metric, stat));
+            }
+        }
+        let info = SweepInfo {
+            l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: sweep.base.name.clone(),
+            runs: sweep.base.runs,
+            seed: sweep.base.seed,
+            points: sweep.points.len(),
+            axes: report::sweep::axes(&sweep),
+            conservation_error_max: results
+                .iter()
+                .map(|r| r.conservation_error_max)
+                .fold(0.0, f64::max),
+        };
+        SweepResults {
+            sweep,
+            resolved_toml,
+            metrics,
+            stats,
+            results,
+            finals,
+            rows,
+            info,
+        }
+    }
+}
+
+/// What a job computed.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Run(RunResults),
+    Compare(CompareResults),
+    Sweep(SweepResults),
+}
+
+impl Outcome {
+    pub fn as_run(&self) -> Option<&RunResults> {
+        match self {
+            Outcome::Run(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_compare(&self) -> Option<&CompareResults> {
+        match self {
+            Outcome::Compare(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_sweep(&self) -> Option<&SweepResults> {
+        match self {
+            Outcome::Sweep(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The name of the job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME`.
+    pub fn name(&self) -> String {
+        match self {
+            Outcome::Run(r) => folder_name(&[&r.scenario], false),
+            Outcome::Compare(c) => folder_name(&c.scenarios.iter().collect::<Vec<_>>(), false),
+            Outcome::Sweep(s) => folder_name(&[&s.sweep.base], true),
+        }
+    }
+
+    /// The folder's JSON document: `summary.json`, `compare.json` or `sweep.json`.
+    pub fn json_file(&self) -> &'static str {
+        match self {
+            Outcome::Run(_) => "summary.json",
+            Outcome::Compare(_) => "compare.json",
+            Outcome::Sweep(_) => "sweep.json",
+        }
+    }
+
+    /// Writes results kept in memory ([`super::Plan::execute`]) as an output folder at `out`,
+    /// the same files [`super::Plan::write`] writes (without `trajectories.csv`).
+    pub fn write(&self, out: &Path, plots: bool, parquet: bool) -> Result<PathBuf> {
+        let staging = super::stage(out)?;
+        let missing = || Error::input(None, "the per-run values were not kept in memory");
+        match self {
+            Outcome::Run(r) => {
+                let finals = r.finals.as_ref().ok_or_else(missing)?;
+                write_finals(staging.path(), &r.result.layout, finals)?;
+            }
+            Outcome::Compare(c) => {
+                let finals = c.finals.as_ref().ok_or_else(missing)?;
+                for ((sub, result), table) in c.dirs().iter().zip(&c.results).zip(finals) {
+                    write_finals(&staging.path().join(sub), &result.layout, table)?;
+                }
+            }
+            Outcome::Sweep(_) => {}
+        }
+        finish(self, staging, plots, parquet)
+    }
+}
+
+fn write_finals(dir: &Path, layout: &Layout, table: &RunTable) -> Result<()> {
+    let mut files = report::RunFiles::create(dir, layout, false)?;
+    for i in 0..table.len() {
+        files.write_values(table.runs[i], table.seeds[i], table.row(i))?;
+    }
+    Ok(files.finish()?)
+}
+
+/// The finishing half of every job: writes the reports of `outcome` into the staged folder
+/// (whose streamed tables are already there) and moves it into place.
+pub(super) fn finish(
+    outcome: &Outcome,
+    staging: Staging,
+    plots: bool,
+    parquet: bool,
+) -> Result<PathBuf> {
+    let dir = staging.path();
+    match outcome {
+        Outcome::Run(r) => report::write_run_report(dir, &r.scenario, &r.result, plots)?,
+        Outcome::Compare(c) => {
+            let dirs: Vec<PathBuf> = c.dirs().iter().map(|d| dir.join(d)).collect();
+            let refs: Vec<&Scenario> = c.scenarios.iter().collect();
+            for ((sub, sc), result) in dirs.iter().zip(&refs).zip(&c.results) {
+                report::write_run_report(sub, sc, result, plots)?;
+            }
+            report::write_compare_report(dir, &refs, &c.results, &c.rows, &dirs, plots)?;
+        }
+        Outcome::Sweep(s) => {
+            report::write_resolved(dir, &s.resolved_toml)?;
+            report::write_sweep_report(dir, &s.sweep.fields, &s.info, &s.rows, plots)?;
+        }
+    }
+    Ok(staging.commit_with(parquet)?)
+}

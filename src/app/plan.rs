@@ -1,0 +1,321 @@
+//! Plans: what a job (`run`, `compare` or `sweep`) will compute, built from validated scenarios
+//! and plain [`BatchOptions`]. A plan can be estimated before anything runs, executed to
+//! results in memory ([`Plan::execute`]) or written to a folder ([`Plan::write`]).
+
+use std::path::{Path, PathBuf};
+
+use super::error::{Error, Result};
+use super::outcome::folder_name;
+use crate::batch::{self, Estimate, Shard};
+use crate::engine::Keep;
+use crate::report::shard::JobKind;
+use crate::scenario::{BASELINE_TOML, Scenario, Sweep, expand_sweep};
+
+/// Most runs a batch may have.
+pub const MAX_RUNS: u64 = 10_000_000;
+/// Most worker threads a batch may ask for.
+pub const MAX_THREADS: usize = 1024;
+/// Share of the available memory a batch may be estimated to need before it is refused
+/// (unless [`BatchOptions::force`]).
+pub const MEMORY_SHARE: f64 = 0.8;
+
+/// The options of a job, as plain data (the command line's flags map onto them one to one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOptions {
+    /// Monte Carlo runs; the scenario's `runs` when `None`.
+    pub runs: Option<u64>,
+    /// Master seed; the scenario's `seed` when `None`.
+    pub seed: Option<u64>,
+    /// Worker threads; every core when `None`. Results never depend on it.
+    pub threads: Option<usize>,
+    /// Draw the charts when writing a folder.
+    pub plots: bool,
+    /// Also stream every run's trajectories to `trajectories.csv` (`run` and `compare`).
+    pub save_runs: bool,
+    /// Also write Parquet copies of the tables.
+    pub parquet: bool,
+    /// Run even if the estimated peak memory exceeds what the machine has available.
+    pub force: bool,
+    /// Compute only this shard of the batch and write a shard folder for [`super::merge`].
+    pub shard: Option<Shard>,
+}
+
+impl Default for BatchOptions {
+    fn default() -> BatchOptions {
+        BatchOptions {
+            runs: None,
+            seed: None,
+            threads: None,
+            plots: true,
+            save_runs: false,
+            parquet: false,
+            force: false,
+            shard: None,
+        }
+    }
+}
+
+/// What a plan computes.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// One scenario.
+    Run(Scenario),
+    /// Two or more scenarios with common random numbers, each against the first.
+    Compare(Vec<Scenario>),
+    /// Every point of a `[sweep]`, with common random numbers.
+    Sweep(Sweep),
+}
+
+/// A job with its options applied: every scenario holds the batch's runs and seed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    job: Job,
+    options: BatchOptions,
+}
+
+/// Reads and validates a scenario file; the built-in baseline when `path` is `None`.
+pub fn load_scenario(path: Option<&Path>) -> Result<Scenario> {
+    Ok(match path {
+        Some(p) => Scenario::from_file(p)?,
+        None => Scenario::from_toml_str(BASELINE_TOML, Path::new("<built-in baseline.toml>"))?,
+    })
+}
+
+/// Reads a scenario file with a `[sweep]` table and validates every point.
+pub fn load_sweep(path: &Path) -> Result<Sweep> {
+    Ok(expand_sweep(path)?)
+}
+
+/// Checks the options and applies `runs` and `seed` to a scenario.
+fn apply(scenario: &mut Scenario, options: &BatchOptions) -> Result<()> {
+    if let Some(runs) = options.runs {
+        if !(1..=MAX_RUNS).contains(&runs) {
+            return Err(Error::Option {
+                option: "runs",
+                value: runs.to_string(),
+                allowed: format!("in [1, {MAX_RUNS}]"),
+            });
+        }
+        scenario.runs = runs;
+    }
+    if let Some(seed) = options.seed {
+        scenario.seed = seed;
+    }
+    if let Some(t) = options.threads
+        && !(1..=MAX_THREADS).contains(&t)
+    {
+        return Err(Error::Option {
+            option: "threads",
+            value: t.to_string(),
+            allowed: format!("in [1, {MAX_THREADS}]"),
+        });
+    }
+    Ok(())
+}
+
+/// Gives every scenario of a paired job the reference's runs and seed (common random numbers).
+fn pair_with<'a>(reference: &Scenario, others: impl Iterator<Item = &'a mut Scenario>) {
+    for s in others {
+        s.runs = reference.runs;
+        s.seed = reference.seed;
+    }
+}
+
+impl Plan {
+    /// A batch of runs of one scenario.
+    pub fn run(mut scenario: Scenario, options: BatchOptions) -> Result<Plan> {
+        apply(&mut scenario, &options)?;
+        Ok(Plan {
+            job: Job::Run(scenario),
+            options,
+        })
+    }
+
+    /// Scenarios run in pairs with the first one's runs and seed.
+    pub fn compare(mut scenarios: Vec<Scenario>, options: BatchOptions) -> Result<Plan> {
+        if scenarios.len() < 2 {
+            return Err(Error::input(None, "compare needs at least two scenarios"));
+        }
+        for s in &mut scenarios {
+            apply(s, &options)?;
+        }
+        let (first, rest) = scenarios.split_at_mut(1);
+        pair_with(&first[0], rest.iter_mut());
+        Ok(Plan {
+            job: Job::Compare(scenarios),
+            options,
+        })
+    }
+
+    /// Every point of a sweep, all with the base scenario's runs and seed.
+    pub fn sweep(mut sweep: Sweep, options: BatchOptions) -> Result<Plan> {
+        if options.save_runs {
+            return Err(Error::input(
+                None,
+                "--save-runs: a sweep keeps final values only; run a grid point with `l2sim run` to save its trajectories",
+            ));
+        }
+        apply(&mut sweep.base, &options)?;
+        pair_with(
+            &sweep.base,
+            sweep.points.iter_mut().map(|p| &mut p.scenario),
+        );
+        Ok(Plan {
+            job: Job::Sweep(sweep),
+            options,
+        })
+    }
+
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    pub fn options(&self) -> &BatchOptions {
+        &self.options
+    }
+
+    pub fn kind(&self) -> JobKind {
+        match self.job {
+            Job::Run(_) => JobKind::Run,
+            Job::Compare(_) => JobKind::Compare,
+            Job::Sweep(_) => JobKind::Sweep,
+        }
+    }
+
+    /// The scenario that sets runs, seed and names: the run's, the reference, the sweep's base.
+    pub fn reference(&self) -> &Scenario {
+        match &self.job {
+            Job::Run(s) => s,
+            Job::Compare(s) => &s[0],
+            Job::Sweep(sw) => &sw.base,
+        }
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.reference().runs
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.reference().seed
+    }
+
+    /// The scenarios that are simulated: one, the compared ones, or every sweep point.
+    pub fn scenarios(&self) -> Vec<&Scenario> {
+        match &self.job {
+            Job::Run(s) => vec![s],
+            Job::Compare(s) => s.iter().collect(),
+            Job::Sweep(sw) => sw.points.iter().map(|p| &p.scenario).collect(),
+        }
+    }
+
+    /// What each run keeps: trajectories, or only final values for a sweep.
+    pub fn keep(&self) -> Keep {
+        match self.job {
+            Job::Sweep(_) => Keep::Final,
+            _ => Keep::Trajectory,
+        }
+    }
+
+    /// Worker threads the batch will use.
+    pub fn threads(&self) -> usize {
+        self.options.threads.unwrap_or_else(batch::default_threads)
+    }
+
+    /// The name of the job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME`.
+    pub fn name(&self) -> String {
+        match &self.job {
+            Job::Sweep(sw) => folder_name(&[&sw.base], true),
+            _ => folder_name(&self.scenarios(), false),
+        }
+    }
+
+    /// `outputs/<name>/`, or `outputs/<name>.shard-K-of-N/` for a shard.
+    pub fn default_out(&self) -> PathBuf {
+        let name = match self.options.shard {
+            Some(s) => format!("{}.shard-{}-of-{}", self.name(), s.index, s.count),
+            None => self.name(),
+        };
+        Path::new("outputs").join(name)
+    }
+
+    /// The expected work and peak memory of the batch.
+    pub fn estimate(&self) -> Estimate {
+        batch::estimate(&self.scenarios(), self.runs(), self.threads(), self.keep())
+    }
+
+    /// Refuses a batch whose estimated peak memory exceeds [`MEMORY_SHARE`] of `available`
+    /// bytes, unless [`BatchOptions::force`]; the message says what to change.
+    pub fn check_memory(&self, available: Option<f64>) -> Result<()> {
+        let (Some(available), est) = (available, self.estimate()) else {
+            return Ok(());
+        };
+        if est.peak_bytes <= MEMORY_SHARE * available || self.options.force {
+            return Ok(());
+        }
+        let agents: f64 = self
+            .scenarios()
+            .iter()
+            .map(|s| batch::agents_ever(s))
+            .fold(0.0, f64::max);
+        Err(Error::input(
+            None,
+            format!(
+                "this batch needs about {:.1} GB at its peak ({} runs in flight with up to {agents:.0} agents each, \
+                 plus the per-sample statistics), more than 80 % of the {:.1} GB available: reduce the agents \
+                 (segments[].agents), raise sample_every_days, lower --threads, or pass --force to run anyway",
+                est.peak_bytes / 1e9,
+                self.threads(),
+                available / 1e9
+            ),
+        ))
+    }
+
+    /// The line `-v` shows before a batch: threads, work and memory.
+    pub fn describe_estimate(&self, available: Option<f64>) -> String {
+        let est = self.estimate();
+        format!(
+            "{} threads; estimate: {:.3e} decisions per run, {:.3e} in all, peak memory about {:.0} MB{}",
+            self.threads(),
+            est.decisions_per_run,
+            est.decisions_total,
+            est.peak_bytes / 1e6,
+            available.map_or(String::new(), |a| format!(
+                " of {:.1} GB available",
+                a / 1e9
+            ))
+        )
+    }
+
+    /// The line that announces the job, writing into `out` (`None`: in memory).
+    pub(super) fn describe(&self, out: Option<&Path>) -> String {
+        let shard = self
+            .options
+            .shard
+            .map_or(String::new(), |s| format!(" (shard {s})"));
+        let into = out.map_or(", in memory".to_string(), |o| {
+            format!(", writing {}", o.display())
+        });
+        let (runs, seed) = (self.runs(), self.seed());
+        match &self.job {
+            Job::Run(s) => format!(
+                "scenario {:?}: {runs} runs, seed {seed}{shard}{into}",
+                s.name
+            ),
+            Job::Compare(s) => {
+                let names: Vec<&str> = s.iter().map(|s| s.name.as_str()).collect();
+                format!(
+                    "comparing {} with {}: {runs} runs each, seed {seed}{shard}{into}",
+                    names[1..].join(", "),
+                    names[0],
+                )
+            }
+            Job::Sweep(sw) => format!(
+                "sweep of {:?}: {} points × {runs} runs, seed {seed}{shard}, over {}{}",
+                sw.base.name,
+                sw.points.len(),
+                sw.fields.join(", "),
+                into.replacen(',', ";", 1)
+            ),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The short human summaries of finished jobs (what the command line prints on stdout), as
+//! text: the library formats, its caller prints.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use super::execute::Written;
+use super::merge::ShardSet;
+use super::outcome::{CompareResults, Outcome, RunResults, SweepResults};
+
+/// A number for a summary line: 4 decimals, scientific from 1e4, `-` when missing.
+fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else if x.abs() >= 1e4 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+impl Written {
+    /// The summary of what was written, ending with where.
+    pub fn summary(&self) -> String {
+        match self {
+            Written::Results { dir, outcome } => {
+                let mut s = match outcome.as_ref() {
+                    Outcome::Run(r) => run_summary(r),
+                    Outcome::Compare(c) => compare_summary(c),
+                    Outcome::Sweep(s) => sweep_summary(s),
+                };
+                let _ = write!(s, "  results in {}", dir.display());
+                s
+            }
+            Written::Shard { dir, manifest: m } => {
+                let range = m.units[0]..m.units[1];
+                let what = if m.groups > 1 {
+                    format!(
+                        "{} of {} (point, block) units",
+                        range.end - range.start,
+                        m.groups * m.blocks_per_group
+                    )
+                } else {
+                    let runs = |b: u64| (b * crate::batch::BLOCK_RUNS).min(m.runs);
+                    format!(
+                        "runs {}..{} of {}",
+                        runs(range.start),
+                        runs(range.end),
+                        m.runs
+                    )
+                };
+                format!(
+                    "shard {}/{} of {} {}: {what} in {:.2} s; written to {}\n  merge every shard with: l2sim merge SHARD_DIR... --out DIR",
+                    m.shard,
+                    m.shards,
+                    m.command,
+                    m.scenarios.join(", "),
+                    m.perf.wall_seconds,
+                    dir.display()
+                )
+            }
+        }
+    }
+
+    /// Every file in the written folder with its size in bytes, sorted by path.
+    pub fn files(&self) -> Vec<(PathBuf, u64)> {
+        let mut files = Vec::new();
+        list_files(self.dir(), &mut files);
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let size = std::fs::metadata(&f).map_or(0, |m| m.len());
+                (f, size)
+            })
+            .collect()
+    }
+}
+
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            list_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// What `merge --check` says of a complete shard set.
+pub fn shard_set_summary(set: &ShardSet) -> String {
+    let m = set.first();
+    format!(
+        "complete: {} shards of `{}` {} ({} runs, seed {}), {:.1} s of shard wall time in all; nothing written",
+        m.shards,
+        m.command,
+        m.scenarios.join(", "),
+        m.runs,
+        m.seed,
+        set.wall_seconds()
+    )
+}
+
+fn run_summary(r: &RunResults) -> String {
+    let result = &r.result;
+    let day = result.layout.sample_days.last().copied().unwrap_or(0.0);
+    let mut s = format!(
+        "{}: {} runs, seed {}, day {day}\n",
+        r.scenario.name, result.runs, result.seed
+    );
+    for m in [
+        "l2_share",
+        "zk_share_of_l2",
+        "alt_l1_share",
+        "tvl_total_usd",
+        "mean_in_transit_usd",
+        "zk_overtakes_day",
+    ] {
+        if let Some(st) = result.run_stat(m) {
+            let missing = st.sketch.nan_count();
+            let mean = if st.moments().count > 0 {
+                st.moments().mean
+            } else {
+                f64::NAN
+            };
+            let _ = writeln!(
+                s,
+                "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
+                fmt(mean),
+                fmt(st.quantile(0.05)),
+                fmt(st.quantile(0.95)),
+                if missing > 0 {
+                    format!("  (none in {missing} runs)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  conservation error max {:.2e}; {:.3e} decisions/s on {} threads",
+        result.conservation_error_max,
+        result.decisions as f64 / result.wall_seconds.max(1e-9),
+        result.threads
+    );
+    s
+}
+
+fn compare_summary(c: &CompareResults) -> String {
+    let mut s = String::new();
+    for r in c.rows.iter().filter(|r| {
+        [
+            "l2_share",
+            "zk_share_of_l2",
+            "alt_l1_share",
+            "zk_overtakes",
+            "peak_in_transit_usd",
+        ]
+        .contains(&r.metric.as_str())
+    }) {
+        let _ = writeln!(
+            s,
+            "{} − {}: {:<20} mean {:>11}  95% [{}, {}]  P(B>A) {:.2}  variance reduction {:.0} %",
+            r.scenario_b,
+            r.scenario_a,
+            r.metric,
+            fmt(r.mean_diff),
+            fmt(r.ci95_low),
+            fmt(r.ci95_high),
+            r.p_b_gt_a,
+            100.0 * r.variance_reduction
+        );
+    }
+    s
+}
+
+fn sweep_summary(sw: &SweepResults) -> String {
+    let mut s = format!(
+        "{:>5}  {:<40}  {:>24}  {:>24}\n",
+        "point",
+        sw.sweep.fields.join(", "),
+        "zk_share_of_l2 (95% CI)",
+        "l2_share (95% CI)"
+    );
+    let metric = |m: &'static str| sw.rows.iter().filter(move |r| r.metric == m);
+    let ci = |r: &crate::report::sweep::SweepRow| {
+        format!("{:.4} [{:.4}, {:.4}]", r.stats[0], r.stats[2], r.stats[3])
+    };
+    for (zk, l2) in metric("zk_share_of_l2").zip(metric("l2_share")).take(40) {
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<40}  {:>24}  {:>24}",
+            zk.point,
+            zk.params.join(", "),
+            ci(zk),
+            ci(l2)
+        );
+    }
+    s
+}

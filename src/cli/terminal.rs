@@ -1,0 +1,83 @@
+//! How the command line shows a job: log lines and an indicatif bar on stderr (a bar only when
+//! stderr is a terminal), and the SIGINT/SIGTERM flag that cancels it.
+
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::app::{Level, Message, Progress};
+
+/// `--quiet` and `--verbose`, and the bar of the batch running now.
+pub(super) struct Terminal {
+    pub(super) quiet: bool,
+    pub(super) verbose: u8,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl Terminal {
+    pub(super) fn new(quiet: bool, verbose: u8) -> Terminal {
+        Terminal {
+            quiet,
+            verbose,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<indicatif::ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Progress for Terminal {
+    fn message(&self, m: &Message) {
+        let show = match m.level {
+            Level::Info => !self.quiet,
+            Level::Detail => self.verbose > 0,
+        };
+        if show {
+            eprintln!("l2sim: {}", m.text);
+        }
+    }
+
+    fn runs_started(&self, total: u64) {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        *self.bar() = Some(bar);
+    }
+
+    fn runs_done(&self, done: u64) {
+        if let Some(b) = self.bar().as_ref() {
+            b.set_position(done);
+        }
+    }
+
+    fn runs_finished(&self) {
+        if let Some(b) = self.bar().take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// A flag that SIGINT and SIGTERM set: the batch stops, the staging folder is removed, earlier
+/// results stay untouched, and l2sim exits with 130. A second SIGINT or SIGTERM exits at once.
+pub(super) fn interrupt_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registration only fails for forbidden signals; these two are allowed.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
+        flag
+    })
+}
