@@ -94,19 +94,15 @@ impl Cell {
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
     pub sample_days: Vec<f64>,
+    /// The date of every sample (`YYYY-MM-DD`), when the scenario has a calendar.
+    pub dates: Option<Vec<String>>,
     pub cells: Vec<Cell>,
     pub n_chains: usize,
 }
 
 impl Layout {
     pub fn new(scenario: &Scenario) -> Layout {
-        let every = scenario.sample_every_days;
-        let h = scenario.horizon_days;
-        let n = (h / every + 1e-9).floor() as usize;
-        let mut sample_days: Vec<f64> = (0..=n).map(|k| k as f64 * every).collect();
-        if h - sample_days[n] > 1e-9 {
-            sample_days.push(h);
-        }
+        let sample_days = scenario.sample_days.clone();
         let mut cells = Vec::new();
         for m in CHAIN_METRICS {
             for c in &scenario.chains {
@@ -122,7 +118,11 @@ impl Layout {
                 chain: None,
             });
         }
+        let dates = scenario
+            .calendar
+            .map(|cal| sample_days.iter().map(|&d| cal.label(d)).collect());
         Layout {
+            dates,
             sample_days,
             cells,
             n_chains: scenario.chains.len(),
@@ -146,6 +146,11 @@ impl Layout {
             .map(Cell::column)
             .chain(RUN_METRICS.iter().map(|s| s.to_string()))
             .collect()
+    }
+
+    /// The date of sample `k`, when the scenario has a calendar.
+    pub fn date(&self, k: usize) -> Option<String> {
+        self.dates.as_ref().and_then(|d| d.get(k).cloned())
     }
 
     pub fn n_cells(&self) -> usize {

@@ -3,8 +3,8 @@
 //!
 //! Each is converted from the CSV l2sim has just written, so both hold the same values (numbers
 //! round-trip exactly through the shortest decimal form). Columns are typed: `run`, `n` and
-//! `point` are 64-bit integers, `seed` unsigned; `metric`, `chain`, `scenario_a`, `scenario_b`
-//! are dictionary-encoded strings (a category in pandas); the swept fields of `sweep` are numbers
+//! `point` are 64-bit integers, `seed` unsigned; `metric`, `chain`, `date`, `scenario_a`,
+//! `scenario_b` are dictionary-encoded strings (a category in pandas); the swept fields of `sweep` are numbers
 //! when every value is one, else strings; every other column is a 64-bit float. Empty cells are
 //! nulls. Pages are Snappy-compressed. Rows are read and written in batches, so memory stays
 //! bounded for a large `trajectories.csv`.
@@ -44,7 +44,7 @@ impl Column {
         match name {
             "run" | "n" | "point" => Column::Int,
             "seed" => Column::Unsigned,
-            "metric" | "chain" | "scenario_a" | "scenario_b" => Column::Category,
+            "metric" | "chain" | "scenario_a" | "scenario_b" | "date" => Column::Category,
             _ => Column::Float,
         }
     }

@@ -33,6 +33,8 @@ pub fn num(x: f64) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantileRow {
     pub day: f64,
+    /// The sample's date, when the scenario has a calendar (`start_date`).
+    pub date: Option<String>,
     pub metric: String,
     pub chain: String,
     /// mean, p05, p25, p50, p75, p95.
@@ -55,6 +57,7 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
             }
             rows.push(QuantileRow {
                 day,
+                date: layout.date(k),
                 metric: cell.metric.to_string(),
                 chain: cell.chain.clone().unwrap_or_default(),
                 stats,
@@ -67,11 +70,19 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
 pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
-    w.write_record([
-        "day", "metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95",
-    ])?;
+    let dated = rows.first().is_some_and(|r| r.date.is_some());
+    let mut header = vec!["day"];
+    if dated {
+        header.push("date");
+    }
+    header.extend(["metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95"]);
+    w.write_record(&header)?;
     for r in rows {
-        let mut rec = vec![num(r.day), r.metric.clone(), r.chain.clone()];
+        let mut rec = vec![num(r.day)];
+        if dated {
+            rec.push(r.date.clone().unwrap_or_default());
+        }
+        rec.extend([r.metric.clone(), r.chain.clone()]);
         rec.extend(r.stats.iter().map(|&x| num(x)));
         w.write_record(&rec)?;
     }
@@ -79,19 +90,40 @@ pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
     Ok(())
 }
 
-/// Reads `quantiles.csv` back (for `plot` and tests).
+/// Reads `quantiles.csv` back (for `plot` and tests), its columns found by name.
 pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
     let mut r =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| -> Result<usize> {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column {name:?}", path.display()))
+    };
+    let (day, metric, chain) = (col("day")?, col("metric")?, col("chain")?);
+    let stats = ["mean", "p05", "p25", "p50", "p75", "p95"]
+        .iter()
+        .map(|n| col(n))
+        .collect::<Result<Vec<usize>>>()?;
+    let date = headers.iter().position(|h| h == "date");
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
         let f = |i: usize| field(&rec, i);
         rows.push(QuantileRow {
-            day: f(0),
-            metric: rec.get(1).unwrap_or_default().to_string(),
-            chain: rec.get(2).unwrap_or_default().to_string(),
-            stats: [f(3), f(4), f(5), f(6), f(7), f(8)],
+            day: f(day),
+            date: date.map(|i| rec.get(i).unwrap_or_default().to_string()),
+            metric: rec.get(metric).unwrap_or_default().to_string(),
+            chain: rec.get(chain).unwrap_or_default().to_string(),
+            stats: [
+                f(stats[0]),
+                f(stats[1]),
+                f(stats[2]),
+                f(stats[3]),
+                f(stats[4]),
+                f(stats[5]),
+            ],
         });
     }
     Ok(rows)
@@ -142,10 +174,14 @@ pub struct TrajectoriesWriter {
 }
 
 impl TrajectoriesWriter {
-    pub fn create(path: &Path) -> Result<TrajectoriesWriter> {
+    pub fn create(path: &Path, layout: &Layout) -> Result<TrajectoriesWriter> {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut w = csv::Writer::from_writer(BufWriter::new(file));
-        w.write_record(["run", "day", "metric", "chain", "value"])?;
+        if layout.dates.is_some() {
+            w.write_record(["run", "day", "date", "metric", "chain", "value"])?;
+        } else {
+            w.write_record(["run", "day", "metric", "chain", "value"])?;
+        }
         Ok(TrajectoriesWriter { w })
     }
 
@@ -154,15 +190,24 @@ impl TrajectoriesWriter {
         let run = out.run.to_string();
         for (k, &day) in layout.sample_days.iter().enumerate() {
             let day = num(day);
+            let date = layout.date(k);
             for (c, cell) in layout.cells.iter().enumerate() {
                 let chain = cell.chain.as_deref().unwrap_or("");
-                self.w.write_record([
-                    run.as_str(),
-                    &day,
-                    cell.metric,
-                    chain,
-                    &num(out.samples[k * n + c]),
-                ])?;
+                let value = num(out.samples[k * n + c]);
+                match &date {
+                    Some(date) => self.w.write_record([
+                        run.as_str(),
+                        &day,
+                        date,
+                        cell.metric,
+                        chain,
+                        &value,
+                    ])?,
+                    None => {
+                        self.w
+                            .write_record([run.as_str(), &day, cell.metric, chain, &value])?
+                    }
+                }
             }
         }
         Ok(())
@@ -186,7 +231,10 @@ impl RunFiles {
     pub fn create(dir: &Path, layout: &Layout, save_runs: bool) -> Result<RunFiles> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let trajectories = if save_runs {
-            Some(TrajectoriesWriter::create(&dir.join("trajectories.csv"))?)
+            Some(TrajectoriesWriter::create(
+                &dir.join("trajectories.csv"),
+                layout,
+            )?)
         } else {
             None
         };

@@ -3,6 +3,7 @@
 //! After validation every id is resolved to an index, every range holds, and code downstream never
 //! re-checks input. This module reads files but never writes, prints, or simulates.
 
+mod calendar;
 mod diff;
 mod error;
 mod inherit;
@@ -13,6 +14,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use calendar::{Calendar, RawDay, parse_date};
 pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
@@ -347,6 +349,10 @@ pub struct Scenario {
     pub description: String,
     pub horizon_days: f64,
     pub sample_every_days: f64,
+    /// The calendar, when the scenario has a `start_date`.
+    pub calendar: Option<Calendar>,
+    /// The sample days: every `sample_every_days` from 0, or the month ends, plus the horizon.
+    pub sample_days: Vec<f64>,
     pub runs: u64,
     pub seed: u64,
     pub bridge_time_days: f64,

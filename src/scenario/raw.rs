@@ -6,6 +6,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::calendar::RawDay;
+
 /// A whole scenario file as written.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +20,18 @@ pub struct RawScenario {
     /// Simulated time span in days.
     #[schemars(extend("x-unit" = "days"))]
     pub horizon_days: f64,
-    /// Interval between two samples of the observables, in days.
+    /// Interval between two samples of the observables, in days (unless `sample` says otherwise).
     #[serde(default = "one")]
     #[schemars(extend("x-unit" = "days"))]
     pub sample_every_days: f64,
+    /// Calendar date of day 0, `YYYY-MM-DD`. With it, any day field may be written as a date, and
+    /// `quantiles.csv` and `trajectories.csv` carry a `date` column beside `day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// `"month_end"`: sample on the last day of every month (needs `start_date`), plus day 0 and
+    /// the horizon, instead of every `sample_every_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
     /// Number of Monte Carlo runs (overridden by `--runs`).
     #[serde(default = "default_runs")]
     #[schemars(range(min = 1, max = 10_000_000))]
@@ -176,10 +186,10 @@ pub struct RawChain {
     pub name: String,
     /// `l1` (exactly one chain), `optimistic`, `zk` or `alt_l1`.
     pub kind: String,
-    /// Day the chain starts to exist (0 for the L1; at most `horizon_days`).
+    /// Day the chain starts to exist (0 for the L1; at most `horizon_days`), or its date.
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default)]
-    pub launch_day: f64,
+    pub launch_day: RawDay,
     /// TVL at day 0; must be 0 when `launch_day > 0`.
     #[schemars(extend("x-unit" = "USD"))]
     #[serde(default)]
@@ -405,9 +415,9 @@ pub struct RawSegment {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
-    /// Day the event happens (at most `horizon_days`).
+    /// Day the event happens (at most `horizon_days`), or its date.
     #[schemars(extend("x-unit" = "days"))]
-    pub day: f64,
+    pub day: RawDay,
     /// `incentives`, `airdrop`, `fee_change`, `delay_change`, `hack`, `user_inflow`, `capital_outflow`, `allow` or `parameter`.
     pub kind: String,
     /// Chain id the event applies to.
@@ -431,10 +441,10 @@ pub struct RawEvent {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speculative_apy: Option<f64>,
-    /// `airdrop`: day of the airdrop (from `day` to `horizon_days`).
+    /// `airdrop`: day of the airdrop (from `day` to `horizon_days`), or its date.
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub airdrop_day: Option<f64>,
+    pub airdrop_day: Option<RawDay>,
     /// `airdrop`: value paid pro rata to holders (default 0).
     #[schemars(extend("x-unit" = "USD"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::calendar::{Calendar, RawDay, parse_date};
 use super::raw::{RawCapital, RawChain, RawEvent, RawLoss, RawScenario, RawSegment};
 use super::{
     AprCurve, Bound, CapitalDist, Chain, ChainField, ChainKind, Event, EventAction, LossDist,
@@ -51,6 +52,39 @@ impl Checker {
         value
     }
 
+    /// A day field: a number, or a date under the scenario's calendar; then checked like a number.
+    fn day(&mut self, path: &str, value: &RawDay, cal: Option<&Calendar>, bound: Bound) -> f64 {
+        match value.resolve(cal) {
+            Ok(day) => {
+                if let RawDay::Date(text) = value
+                    && !bound.holds(day)
+                {
+                    self.bounds.push((path.to_string(), bound));
+                    self.problem(
+                        path,
+                        format!(
+                            "= {text:?} (day {}): {}",
+                            super::show(day),
+                            bound.describe()
+                        ),
+                    );
+                    return day;
+                }
+                self.num(path, day, bound)
+            }
+            Err(message) => {
+                self.bounds.push((path.to_string(), bound));
+                let message = if message.starts_with("= ") {
+                    message
+                } else {
+                    format!("= {message}")
+                };
+                self.problem(path, message);
+                0.0
+            }
+        }
+    }
+
     fn id(&mut self, path: &str, value: &str) {
         let ok = !value.is_empty()
             && value.len() <= 64
@@ -92,11 +126,48 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         raw.horizon_days,
         Bound::Between(1.0, 36_500.0),
     );
-    ck.num(
+    let every = ck.num(
         "sample_every_days",
         raw.sample_every_days,
         Bound::Between(0.01, horizon.max(0.01)),
     );
+    let calendar = raw
+        .start_date
+        .as_deref()
+        .and_then(|text| match parse_date(text) {
+            Ok(start) => Some(Calendar { start }),
+            Err(message) => {
+                ck.problem("start_date", format!("= {message}"));
+                None
+            }
+        });
+    let sample_days = match raw.sample.as_deref() {
+        None => every_days(horizon, every),
+        Some("month_end") => match &calendar {
+            Some(cal) => {
+                let mut days = vec![0.0];
+                days.extend(cal.month_ends(horizon).into_iter().filter(|&d| d > 0.0));
+                if horizon - days[days.len() - 1] > 1e-9 {
+                    days.push(horizon);
+                }
+                days
+            }
+            None => {
+                ck.problem(
+                    "sample",
+                    "= \"month_end\": needs the scenario's start_date to know where months end",
+                );
+                Vec::new()
+            }
+        },
+        Some(other) => {
+            ck.problem(
+                "sample",
+                format!("= {other:?}: must be \"month_end\" (or leave it out to sample every sample_every_days)"),
+            );
+            Vec::new()
+        }
+    };
     if raw.runs == 0 || raw.runs > 10_000_000 {
         ck.problem("runs", format!("= {}: must be in [1, 10000000]", raw.runs));
     }
@@ -144,7 +215,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     format!("= {:?}: duplicate chain id", c.id),
                 );
             }
-            check_chain(ck, i, c, horizon)
+            check_chain(ck, i, c, horizon, calendar.as_ref())
         })
         .collect();
     let l1s: Vec<usize> = (0..chains.len())
@@ -269,7 +340,12 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
     let mut events = Vec::new();
     for (i, e) in raw.events.iter().enumerate() {
         let p = format!("events[{i}]");
-        ck.num(&format!("{p}.day"), e.day, Bound::Between(0.0, horizon));
+        let day = ck.day(
+            &format!("{p}.day"),
+            &e.day,
+            calendar.as_ref(),
+            Bound::Between(0.0, horizon),
+        );
         let need = |ck: &mut Checker, field: &str, v: Option<f64>, bound: Bound| -> f64 {
             match v {
                 Some(v) => ck.num(&format!("{p}.{field}"), v, bound),
@@ -320,12 +396,21 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                 &["chain", "usd_per_day", "duration_days"],
             ),
             "airdrop" => {
-                let airdrop_day = need(
-                    ck,
-                    "airdrop_day",
-                    e.airdrop_day,
-                    Bound::Between(e.day.max(0.0), horizon),
-                );
+                let path = format!("{p}.airdrop_day");
+                let bound = Bound::Between(day.max(0.0), horizon);
+                let airdrop_day = match &e.airdrop_day {
+                    Some(d) => ck.day(&path, d, calendar.as_ref(), bound),
+                    None => {
+                        ck.problem(
+                            path,
+                            format!(
+                                "is missing: a \"airdrop\" event needs it ({})",
+                                bound.describe()
+                            ),
+                        );
+                        0.0
+                    }
+                };
                 (
                     Some(EventAction::Airdrop {
                         chain: chain(ck),
@@ -524,7 +609,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
             }
         }
         if let Some(action) = action {
-            events.push(Event { day: e.day, action });
+            events.push(Event { day, action });
         }
     }
     if let Some(sweep) = &raw.sweep {
@@ -542,6 +627,8 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         description: raw.description.clone(),
         horizon_days: raw.horizon_days,
         sample_every_days: raw.sample_every_days,
+        calendar,
+        sample_days,
         runs: raw.runs,
         seed: raw.seed,
         bridge_time_days: raw.bridge_time_days,
@@ -628,7 +715,26 @@ fn check_market(ck: &mut Checker, raw: &RawScenario) -> Market {
     }
 }
 
-fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain {
+/// Every `every` days from 0, plus the horizon when it is not on that grid.
+fn every_days(horizon: f64, every: f64) -> Vec<f64> {
+    if !(every > 0.0 && horizon >= 0.0 && horizon / every <= 1e7) {
+        return vec![0.0];
+    }
+    let n = (horizon / every + 1e-9).floor() as usize;
+    let mut days: Vec<f64> = (0..=n).map(|k| k as f64 * every).collect();
+    if horizon - days[n] > 1e-9 {
+        days.push(horizon);
+    }
+    days
+}
+
+fn check_chain(
+    ck: &mut Checker,
+    i: usize,
+    c: &RawChain,
+    horizon: f64,
+    calendar: Option<&Calendar>,
+) -> Chain {
     let p = |f: &str| format!("chains[{i}].{f}");
     ck.id(&p("id"), &c.id);
     let kind = match ChainKind::parse(&c.kind) {
@@ -641,9 +747,10 @@ fn check_chain(ck: &mut Checker, i: usize, c: &RawChain, horizon: f64) -> Chain 
             ChainKind::AltL1
         }
     };
-    let launch_day = ck.num(
+    let launch_day = ck.day(
         &p("launch_day"),
-        c.launch_day,
+        &c.launch_day,
+        calendar,
         Bound::Between(0.0, horizon.max(0.0)),
     );
     let initial_tvl_usd = ck.num(
