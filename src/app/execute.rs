@@ -332,7 +332,7 @@ impl Plan {
                     stats.stats[p] = one.stats.remove(0);
                 }
                 resolved.push(sw.base.resolved_toml());
-                report::write_resolved(&dir, &resolved[0])?;
+                report::write_resolved(&dir, &resolved[0], &sw.base.series_files())?;
                 Partial {
                     results,
                     paired: Vec::new(),
@@ -366,7 +366,8 @@ impl Plan {
                 let (results, _) = simulate(self, ctl, &scenarios, stats, into)?;
                 for (d, sc) in dirs.iter().zip(&scenarios) {
                     resolved.push(sc.resolved_toml());
-                    report::write_resolved(d, resolved.last().map_or("", |s| s.as_str()))?;
+                    let text = resolved.last().map_or("", |s| s.as_str());
+                    report::write_resolved(d, text, &sc.series_files())?;
                 }
                 let paired = match job {
                     Job::Compare(_) => comparison.against.iter().map(|a| a.stats.clone()).collect(),

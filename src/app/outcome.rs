@@ -285,7 +285,7 @@ pub(super) fn finish(
             report::write_compare_report(dir, &refs, &c.results, &c.rows, &dirs, plots)?;
         }
         Outcome::Sweep(s) => {
-            report::write_resolved(dir, &s.resolved_toml)?;
+            report::write_resolved(dir, &s.resolved_toml, &s.sweep.base.series_files())?;
             report::write_sweep_report(dir, &s.sweep.fields, &s.info, &s.rows, plots)?;
         }
     }

@@ -28,11 +28,21 @@ use anyhow::{Context, Result};
 use crate::batch::BatchResult;
 use crate::scenario::Scenario;
 
-/// Writes a resolved scenario as `dir/scenario.resolved.toml` (shards keep theirs verbatim).
-pub fn write_resolved(dir: &Path, text: &str) -> Result<()> {
+/// Writes a resolved scenario as `dir/scenario.resolved.toml` (shards keep theirs verbatim),
+/// with the copies of its series files (`series/…`) that it names.
+pub fn write_resolved(dir: &Path, text: &str, series: &[(String, &str)]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join("scenario.resolved.toml"), text)
-        .with_context(|| format!("writing {}", dir.join("scenario.resolved.toml").display()))
+        .with_context(|| format!("writing {}", dir.join("scenario.resolved.toml").display()))?;
+    for (name, content) in series {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `scenario.resolved.toml`, `quantiles.csv`, `summary.json` and (unless `plots` is false)
@@ -43,7 +53,7 @@ pub fn write_run_report(
     result: &BatchResult,
     plots: bool,
 ) -> Result<()> {
-    write_resolved(dir, &scenario.resolved_toml())?;
+    write_resolved(dir, &scenario.resolved_toml(), &scenario.series_files())?;
     let rows = quantile_rows(result);
     write_quantiles(&dir.join("quantiles.csv"), &rows)?;
     let summary = summary_json(scenario, result);

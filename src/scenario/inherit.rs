@@ -32,7 +32,12 @@ pub struct Provenance {
     arrays: HashMap<&'static str, Vec<Vec<(usize, usize)>>>,
 }
 
-const ARRAYS: [(&str, &str); 3] = [("chains", "id"), ("segments", "name"), ("events", "")];
+const ARRAYS: [(&str, &str); 4] = [
+    ("chains", "id"),
+    ("segments", "name"),
+    ("events", ""),
+    ("series", "target"),
+];
 const CONTROL_KEYS: [&str; 4] = [
     "extends",
     "remove_chains",

@@ -9,6 +9,7 @@ mod error;
 mod inherit;
 pub mod raw;
 mod schema;
+mod series;
 mod sweep;
 mod validate;
 
@@ -20,6 +21,7 @@ pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
 pub use raw::RawScenario;
 pub use schema::{markdown as schema_markdown, schema};
+pub use series::{Interpolation, Series, SeriesTarget, sha256_hex};
 pub use sweep::{MAX_POINTS, Sweep, SweepPoint, expand as expand_sweep};
 
 /// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.
@@ -340,6 +342,7 @@ pub struct Market {
     pub hack_risk_shock_per_year: f64,
     pub contagion: f64,
     pub risk_half_life_days: f64,
+    pub inflow_apy: f64,
 }
 
 /// A validated scenario: every invariant of `docs/MODEL.md` holds by construction.
@@ -365,10 +368,60 @@ pub struct Scenario {
     pub chains: Vec<Chain>,
     pub segments: Vec<Segment>,
     pub events: Vec<Event>,
+    /// Time series driving fields, loaded and checked.
+    pub series: Vec<Series>,
     /// Index of the one `l1` chain.
     pub l1: usize,
     /// The raw form with defaults filled in, for `scenario.resolved.toml`.
     pub raw: RawScenario,
+}
+
+/// Loads every `[[series]]` file of a validated scenario, relative to the file that names it;
+/// every problem of every file at once.
+fn load_series(sc: &Scenario, prov: &Provenance) -> Result<Vec<Series>, ScenarioError> {
+    let ids: Vec<&str> = sc.chains.iter().map(|c| c.id.as_str()).collect();
+    let mut loaded = Vec::new();
+    let mut problems = Vec::new();
+    for (i, raw) in sc.raw.series.iter().enumerate() {
+        let entry = format!("series[{i}]");
+        let (declared_in, location) = prov.locate(&format!("{entry}.file"));
+        let file = series::resolve_path(&declared_in, &raw.file);
+        let target = match series::parse_target(&raw.target, &ids) {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        let interpolation = if raw.interpolation == "linear" {
+            Interpolation::Linear
+        } else {
+            Interpolation::Step
+        };
+        match series::load(
+            &file,
+            &entry,
+            target,
+            interpolation,
+            raw.sha256.as_deref(),
+            sc.calendar.as_ref(),
+            sc.horizon_days,
+        ) {
+            Ok(s) => loaded.push(s),
+            Err(ps) => problems.extend(ps.into_iter().map(|mut p| {
+                if p.file.is_none() {
+                    p.location = Some(location);
+                    p.file = (declared_in != prov.sources[0].path).then(|| declared_in.clone());
+                }
+                p
+            })),
+        }
+    }
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ScenarioError::Invalid {
+            path: prov.sources[0].path.clone(),
+            problems,
+        })
+    }
 }
 
 /// Most chains a scenario may have (chain sets are 64-bit masks).
@@ -392,6 +445,16 @@ impl Scenario {
 
     /// Parses and validates merged scenario text; errors are located through `prov`.
     pub(crate) fn from_merged(text: &str, prov: &Provenance) -> Result<Scenario, ScenarioError> {
+        Self::from_merged_with(text, prov, None)
+    }
+
+    /// As [`Scenario::from_merged`], with the series already loaded when given (sweep points
+    /// share their base's).
+    pub(crate) fn from_merged_with(
+        text: &str,
+        prov: &Provenance,
+        series: Option<&[Series]>,
+    ) -> Result<Scenario, ScenarioError> {
         let path = prov.sources[0].path.clone();
         let raw: RawScenario = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
@@ -413,7 +476,7 @@ impl Scenario {
                 message: e.message().trim().to_string(),
             }
         })?;
-        validate::validate(raw).map_err(|mut problems| {
+        let mut sc = validate::validate(raw).map_err(|mut problems| {
             for p in &mut problems {
                 // A field absent from every file is reported where the file starts.
                 let (file, location) = prov.locate(&p.path);
@@ -424,13 +487,28 @@ impl Scenario {
                 path: path.clone(),
                 problems,
             }
-        })
+        })?;
+        sc.series = match series {
+            Some(loaded) => loaded.to_vec(),
+            None => load_series(&sc, prov)?,
+        };
+        Ok(sc)
     }
 
     /// The built-in baseline scenario.
     pub fn baseline() -> Scenario {
         Self::from_toml_str(BASELINE_TOML, &PathBuf::from("<built-in baseline.toml>"))
             .expect("the built-in baseline is validated by the test suite")
+    }
+
+    /// The series files an output folder keeps beside `scenario.resolved.toml`: (name, text).
+    pub fn series_files(&self) -> Vec<(String, &str)> {
+        let names = series::copy_names(&self.series);
+        names
+            .into_iter()
+            .zip(&self.series)
+            .map(|(n, s)| (n, s.text.as_str()))
+            .collect()
     }
 
     /// Index of a chain by id.
@@ -452,6 +530,11 @@ impl Scenario {
         raw.seed = self.seed;
         raw.runs = self.runs;
         raw.l2sim_version = Some(env!("CARGO_PKG_VERSION").to_string());
+        let names = series::copy_names(&self.series);
+        for ((r, s), name) in raw.series.iter_mut().zip(&self.series).zip(names) {
+            r.file = name;
+            r.sha256 = Some(s.sha256.clone());
+        }
         toml::to_string_pretty(&raw).expect("a raw scenario always serialises")
     }
 }

@@ -65,6 +65,9 @@ pub struct RawScenario {
     /// Scheduled events; `kind` says which fields apply (docs/MODEL.md section 4).
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// Time series that drive fields over time (observed fees, the ETH price, inflows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<RawSeries>,
     /// Parameter grid for `l2sim sweep` (ignored by `run` and `compare`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<RawSweep>,
@@ -91,6 +94,29 @@ pub struct RawSweepAxis {
     /// Its values, one per point along the axis.
     #[schemars(with = "Vec<serde_json::Value>")]
     pub values: Vec<toml::Value>,
+}
+
+/// One `[[series]]`: a CSV file of dated values driving one field (docs/MODEL.md, section 8).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeries {
+    /// CSV file with a `date` (or `day`) column and a `value` column, relative to the scenario
+    /// file that names it.
+    pub file: String,
+    /// The field it drives: `chains.<id>.<settable field>`, `market.price_factor` (the value
+    /// divided by the first one) or `market.inflow_apy`.
+    pub target: String,
+    /// `step` (a value holds until the next row's day) or `linear`.
+    #[serde(default = "default_interpolation")]
+    pub interpolation: String,
+    /// SHA-256 of the file, as `scenario.resolved.toml` records it; when given, the file must
+    /// match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+fn default_interpolation() -> String {
+    "step".into()
 }
 
 /// System-wide market parameters.
@@ -129,6 +155,11 @@ pub struct RawMarket {
     #[serde(default = "default_half_life")]
     #[schemars(extend("x-unit" = "days"))]
     pub risk_half_life_days: f64,
+    /// Capital entering (or, negative, leaving) the ecosystem as a rate on every holding, booked
+    /// as inflows; shares do not move by it (a series may drive it).
+    #[serde(default)]
+    #[schemars(extend("x-unit" = "fraction/year"))]
+    pub inflow_apy: f64,
 }
 
 impl Default for RawMarket {
@@ -142,6 +173,7 @@ impl Default for RawMarket {
             hack_risk_shock_per_year: 0.0,
             contagion: 0.0,
             risk_half_life_days: default_half_life(),
+            inflow_apy: 0.0,
         }
     }
 }

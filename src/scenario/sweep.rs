@@ -179,21 +179,22 @@ pub fn expand(path: &Path) -> Result<Sweep, ScenarioError> {
             text: text.clone(),
         });
         // A point that does not validate is reported at the [sweep] table, naming the point.
-        let scenario = Scenario::from_merged(&text, &prov).map_err(|e| {
-            let inner = match e {
-                ScenarioError::Invalid { problems, .. } => problems
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                ScenarioError::Parse { field, message, .. } => format!("{field}{message}"),
-                other => other.to_string(),
-            };
-            locate(vec![problem(
-                "sweep",
-                format!("point {flat} ({}): {inner}", label.join(", ")),
-            )])
-        })?;
+        let scenario =
+            Scenario::from_merged_with(&text, &prov, Some(&base.series)).map_err(|e| {
+                let inner = match e {
+                    ScenarioError::Invalid { problems, .. } => problems
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    ScenarioError::Parse { field, message, .. } => format!("{field}{message}"),
+                    other => other.to_string(),
+                };
+                locate(vec![problem(
+                    "sweep",
+                    format!("point {flat} ({}): {inner}", label.join(", ")),
+                )])
+            })?;
         points.push(SweepPoint { params, scenario });
     }
     Ok(Sweep {

@@ -612,6 +612,28 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
             events.push(Event { day, action });
         }
     }
+    let chain_ids: Vec<&str> = chains.iter().map(|c| c.id.as_str()).collect();
+    let mut targets = Vec::new();
+    for (i, sr) in raw.series.iter().enumerate() {
+        match super::series::parse_target(&sr.target, &chain_ids) {
+            Ok(t) => {
+                if targets.contains(&t) {
+                    ck.problem(
+                        format!("series[{i}].target"),
+                        format!("= {:?}: another series drives the same field", sr.target),
+                    );
+                }
+                targets.push(t);
+            }
+            Err(m) => ck.problem(format!("series[{i}].target"), m),
+        }
+        if !["step", "linear"].contains(&sr.interpolation.as_str()) {
+            ck.problem(
+                format!("series[{i}].interpolation"),
+                format!("= {:?}: must be \"step\" or \"linear\"", sr.interpolation),
+            );
+        }
+    }
     if let Some(sweep) = &raw.sweep {
         check_sweep(ck, sweep, &raw);
     }
@@ -638,6 +660,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         chains,
         segments,
         events,
+        series: Vec::new(),
         l1,
         raw,
     })
@@ -711,6 +734,11 @@ fn check_market(ck: &mut Checker, raw: &RawScenario) -> Market {
             "market.risk_half_life_days",
             m.risk_half_life_days,
             Bound::Positive,
+        ),
+        inflow_apy: ck.num(
+            "market.inflow_apy",
+            m.inflow_apy,
+            Bound::Between(-10.0, 10.0),
         ),
     }
 }

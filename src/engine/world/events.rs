@@ -6,7 +6,7 @@ use rand_distr::StandardNormal;
 
 use super::{Ev, IN_TRANSIT, World, draw_capital, draw_tastes};
 use crate::engine::queue::Priority;
-use crate::scenario::{ChainField, EventAction};
+use crate::scenario::{ChainField, EventAction, SeriesTarget};
 
 impl World<'_> {
     /// Daily tick: yields accrue, fee shocks and price move, risk shocks decay, fees refresh.
@@ -41,7 +41,13 @@ impl World<'_> {
         }
         let z: f64 = self.rng_market.sample(StandardNormal);
         let m = &self.sc.market;
-        if m.price_volatility > 0.0 || m.price_drift_apy != 0.0 {
+        if let Some(p) = self.series_value(SeriesTarget::PriceFactor) {
+            let factor = p / self.price;
+            let held_units: f64 =
+                self.chains.iter().map(|c| c.units * c.index).sum::<f64>() + self.transit_units;
+            self.ledger.price_gains += held_units * self.price * (factor - 1.0);
+            self.price = p;
+        } else if m.price_volatility > 0.0 || m.price_drift_apy != 0.0 {
             let dt = 1.0 / 365.0;
             let factor = ((m.price_drift_apy - 0.5 * m.price_volatility.powi(2)) * dt
                 + m.price_volatility * dt.sqrt() * z)
@@ -51,6 +57,19 @@ impl World<'_> {
             self.ledger.price_gains += held_units * self.price * (factor - 1.0);
             self.price *= factor;
         }
+        self.apply_series();
+        let inflow = self.inflow_apy();
+        if inflow != 0.0 {
+            let growth = (inflow / 365.0).exp();
+            for c in 0..self.chains.len() {
+                if self.chains[c].launched && self.chains[c].units > 0.0 {
+                    self.ledger.inflows += self.tvl_usd(c) * (growth - 1.0);
+                    self.chains[c].index *= growth;
+                    self.dirty |= 1 << c;
+                }
+            }
+        }
+        let m = &self.sc.market;
         let decay = 0.5f64.powf(1.0 / m.risk_half_life_days);
         for ch in &mut self.chains {
             ch.risk_shock_per_year *= decay;
@@ -60,6 +79,51 @@ impl World<'_> {
         if next <= self.sc.horizon_days + 1e-9 {
             self.queue.push(next, Priority::Tick, Ev::Tick);
         }
+    }
+
+    /// The value of the series driving `target` now, if one does and it has begun; for the price
+    /// factor, relative to the series' first value.
+    pub(super) fn series_value(&self, target: SeriesTarget) -> Option<f64> {
+        let s = self.sc.series.iter().find(|s| s.target == target)?;
+        let v = s.at(self.now)?;
+        Some(match target {
+            SeriesTarget::PriceFactor => v / s.points[0].1,
+            _ => v,
+        })
+    }
+
+    /// Capital entering the ecosystem now, fraction of TVL per year.
+    fn inflow_apy(&self) -> f64 {
+        self.series_value(SeriesTarget::InflowApy)
+            .unwrap_or(self.sc.market.inflow_apy)
+    }
+
+    /// Sets every chain field a series drives to the series' value now.
+    pub(super) fn apply_series(&mut self) {
+        for i in 0..self.sc.series.len() {
+            let s = &self.sc.series[i];
+            let SeriesTarget::Chain { chain, field } = s.target else {
+                continue;
+            };
+            if let Some(value) = s.at(self.now) {
+                self.set_chain_field(chain, field, value);
+            }
+        }
+    }
+
+    /// Sets a chain field as a `parameter` event or a series does.
+    fn set_chain_field(&mut self, chain: usize, field: ChainField, value: f64) {
+        let ch = &mut self.chains[chain];
+        if field == ChainField::FastExitLiquidityUsd {
+            ch.pool_available_usd += value - ch.params.fast_exit_liquidity_usd;
+        }
+        let rate_changed =
+            field == ChainField::HackRatePerYear && ch.params.hack_rate_per_year != value;
+        ch.params.set(field, value);
+        if rate_changed && ch.launched {
+            self.schedule_random_hack(chain);
+        }
+        self.dirty |= 1 << chain;
     }
 
     pub(super) fn apply_event(&mut self, i: usize) {
@@ -123,6 +187,7 @@ impl World<'_> {
                 field,
                 value,
             } => {
+                // A parameter event always restarts the hack clock when it sets the rate.
                 let ch = &mut self.chains[chain];
                 if field == ChainField::FastExitLiquidityUsd {
                     ch.pool_available_usd += value - ch.params.fast_exit_liquidity_usd;

@@ -234,6 +234,9 @@ impl<'a> World<'a> {
             w.push_agent(segment as usize, c, capital * scale, wallets);
         }
         w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
+        // Series that start at day 0 set their fields before anything happens.
+        // (A price factor is relative to its first value, so it is 1 at day 0.)
+        w.apply_series();
         w.rebuild_alias();
         w.refresh_fees();
         w.schedule_start();
