@@ -57,6 +57,7 @@ fn decision(c: &mut Criterion) {
                 u64::MAX,
                 &tastes,
                 &market,
+                None,
                 &mut u,
             );
             black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))

@@ -70,12 +70,49 @@ pub fn congestion(demand_tx_per_day: f64, capacity_tx_per_day: f64, elasticity: 
         .powf(elasticity)
 }
 
+/// Transactions per month of one wallet of `seg` at `fee_usd`: `tx_per_month` up to the
+/// reference fee, then falling with constant elasticity `e`: `tx · (fee_ref / fee)^e`.
+pub fn activity_tx_per_month(seg: &Segment, fee_usd: f64) -> f64 {
+    if seg.fee_elasticity <= 0.0 || fee_usd <= seg.reference_fee_usd {
+        return seg.tx_per_month;
+    }
+    seg.tx_per_month * (seg.reference_fee_usd / fee_usd).powf(seg.fee_elasticity)
+}
+
+/// What facing `fee_usd` costs one wallet of `seg` per month, in USD: the area under its demand
+/// curve from 0 to the fee, `∫₀^fee n(p) dp` (the compensating variation: fees paid plus the
+/// value of the transactions it no longer makes). `tx · fee` up to the reference fee; above it
+/// `tx · f₀ · (1 + ((fee/f₀)^{1−e} − 1)/(1 − e))`, `tx · f₀ · (1 + ln(fee/f₀))` for `e = 1`.
+pub fn fee_cost_per_month(seg: &Segment, fee_usd: f64) -> f64 {
+    let (n0, f0, e) = (seg.tx_per_month, seg.reference_fee_usd, seg.fee_elasticity);
+    if e <= 0.0 || fee_usd <= f0 {
+        return n0 * fee_usd;
+    }
+    let r = fee_usd / f0;
+    let above = if (e - 1.0).abs() < 1e-9 {
+        r.ln()
+    } else {
+        (r.powf(1.0 - e) - 1.0) / (1.0 - e)
+    };
+    n0 * f0 * (1.0 + above)
+}
+
 /// Incentive APY diluted by TVL: `min(cap, 365 · usd_per_day / max(tvl, floor))`.
 pub fn incentive_apy(usd_per_day: f64, tvl_usd: f64, cap: f64, floor_usd: f64) -> f64 {
     if usd_per_day <= 0.0 {
         return 0.0;
     }
     (365.0 * usd_per_day / tvl_usd.max(floor_usd)).min(cap)
+}
+
+/// How strongly a hack in which users lose `loss` (fraction of TVL) is felt, in `[0, 1]`:
+/// `1 − exp(−loss/scale)`, which is 0 for a loss-free exploit, `loss/scale` for small losses and
+/// tends to 1 for large ones; `scale = 0` feels every hack in full (the reference model).
+pub fn hack_felt(loss: f64, scale: f64) -> f64 {
+    if scale <= 0.0 {
+        return 1.0;
+    }
+    1.0 - (-loss / scale).exp()
 }
 
 /// Fast-exit fee as a fraction of the amount: `base_bps/1e4 + APR(u) · delay / 365`.
@@ -147,7 +184,8 @@ pub fn migration_cost_usd(from: &ChainView, to: &ChainView, k: f64, wallets: f64
 /// `U(c)` of `docs/MODEL.md`: yield − fee burden − speed − liquidity risk − hack risk + network
 /// plus taste, plus inertia on the current chain, minus the amortised migration cost elsewhere.
 /// The agent holds capital `k` for `wallets` identical wallets (1 unless the scenario uses cohorts), so
-/// per-transaction fees weigh on `k / wallets`.
+/// per-transaction fees weigh on `k / wallets`. `fee_cost` (per chain, USD per wallet and month,
+/// [`fee_cost_per_month`]) replaces `tx_per_month · fee` when the segment's activity is elastic.
 #[allow(clippy::too_many_arguments)]
 pub fn utilities(
     seg: &Segment,
@@ -157,6 +195,7 @@ pub fn utilities(
     allowed: u64,
     tastes: &[f32],
     market: &MarketView,
+    fee_cost: Option<&[f64]>,
     out: &mut [f64],
 ) {
     let views = market.chains;
@@ -164,14 +203,20 @@ pub fn utilities(
     let here = &views[current];
     let amortise = 365.0 / seg.holding_horizon_days / k;
     let fee_weight = seg.w_cost * 12.0 * seg.tx_per_month * wallets / k;
+    // With elastic activity the fee term is the monthly cost of facing the fee (per wallet).
+    let cost_weight = seg.w_cost * 12.0 * wallets / k;
     let liquidity_weight = seg.w_liquidity * seg.emergency_prob_per_year;
     for (c, v) in views.iter().enumerate() {
         if !v.launched || allowed & (1 << c) == 0 {
             out[c] = f64::NEG_INFINITY;
             continue;
         }
+        let fee_term = match fee_cost {
+            Some(cost) => cost_weight * cost[c],
+            None => fee_weight * v.fee_usd,
+        };
         let mut u = seg.w_yield * v.yield_apy
-            - fee_weight * v.fee_usd
+            - fee_term
             - seg.w_speed * v.log10_confirmation
             - liquidity_weight * liquidity_risk(v, k, seg.emergency_cost_per_day)
             - seg.w_risk * v.risk_apy

@@ -259,6 +259,8 @@ pub struct Segment {
     pub agents: u32,
     pub capital: CapitalDist,
     pub tx_per_month: f64,
+    pub fee_elasticity: f64,
+    pub reference_fee_usd: f64,
     pub review_rate_per_day: f64,
     pub logit_scale: f64,
     pub w_yield: f64,
@@ -309,7 +311,10 @@ pub enum EventAction {
     },
     Hack {
         chain: usize,
+        /// Fraction of the chain's TVL stolen.
         loss: f64,
+        /// Fraction of the stolen amount returned to users (Wormhole 2022: all of it).
+        reimbursed: f64,
     },
     UserInflow {
         segment: usize,
@@ -343,6 +348,7 @@ pub struct Market {
     pub contagion: f64,
     pub risk_half_life_days: f64,
     pub inflow_apy: f64,
+    pub hack_loss_scale: f64,
 }
 
 /// A validated scenario: every invariant of `docs/MODEL.md` holds by construction.

@@ -160,6 +160,12 @@ pub struct RawMarket {
     #[serde(default)]
     #[schemars(extend("x-unit" = "fraction/year"))]
     pub inflow_apy: f64,
+    /// Loss `ℓ0` (fraction of TVL) that sets how strongly a hack is felt: panic, the perceived-risk
+    /// shock and contagion are scaled by `1 − exp(−ℓ/ℓ0)` of the users' loss `ℓ`; 0 (default)
+    /// scales nothing (every hack is felt in full, the reference model).
+    #[serde(default)]
+    #[schemars(extend("x-unit" = "fraction"))]
+    pub hack_loss_scale: f64,
 }
 
 impl Default for RawMarket {
@@ -174,6 +180,7 @@ impl Default for RawMarket {
             contagion: 0.0,
             risk_half_life_days: default_half_life(),
             inflow_apy: 0.0,
+            hack_loss_scale: 0.0,
         }
     }
 }
@@ -387,6 +394,15 @@ pub struct RawSegment {
     #[schemars(extend("x-unit" = "tx/month"))]
     #[serde(default)]
     pub tx_per_month: f64,
+    /// Elasticity `e` of activity to the fee above `reference_fee_usd`: a wallet makes
+    /// `tx_per_month · (reference_fee_usd / fee)^e` transactions when the fee is higher; 0
+    /// (default) keeps activity fixed (the reference model).
+    #[serde(default)]
+    pub fee_elasticity: f64,
+    /// Fee up to which a wallet makes all its `tx_per_month` transactions.
+    #[schemars(extend("x-unit" = "USD"))]
+    #[serde(default)]
+    pub reference_fee_usd: f64,
     /// Poisson rate at which an agent reviews where it holds capital.
     #[schemars(extend("x-unit" = "1/day"))]
     pub review_rate_per_day: f64,
@@ -491,10 +507,15 @@ pub struct RawEvent {
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawal_delay_days: Option<f64>,
-    /// `hack`: fraction of the chain's TVL lost.
+    /// `hack`: fraction of the chain's TVL stolen.
     #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
+    /// `hack`: fraction of the stolen amount returned to users (default 0; 1 when users were made
+    /// whole, as after the Wormhole exploit of 2022-02-02).
+    #[schemars(extend("x-unit" = "fraction"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reimbursed: Option<f64>,
     /// `user_inflow`: agents arriving.
     #[schemars(extend("x-unit" = "count"), range(min = 1, max = 50_000_000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]

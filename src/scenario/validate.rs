@@ -482,8 +482,13 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                 Some(EventAction::Hack {
                     chain: chain(ck),
                     loss: need(ck, "loss", e.loss, Bound::Between(0.0, 1.0)),
+                    reimbursed: ck.num(
+                        &format!("{p}.reimbursed"),
+                        e.reimbursed.unwrap_or(0.0),
+                        Bound::Between(0.0, 1.0),
+                    ),
                 }),
-                &["chain", "loss"],
+                &["chain", "loss", "reimbursed"],
             ),
             "user_inflow" => {
                 let seg = segment(ck);
@@ -686,6 +691,7 @@ fn set_fields(e: &RawEvent) -> Vec<&'static str> {
     add("data_cost_multiplier", e.data_cost_multiplier.is_some());
     add("withdrawal_delay_days", e.withdrawal_delay_days.is_some());
     add("loss", e.loss.is_some());
+    add("reimbursed", e.reimbursed.is_some());
     add("agents", e.agents.is_some());
     add("capital", e.capital.is_some());
     add("fraction", e.fraction.is_some());
@@ -739,6 +745,11 @@ fn check_market(ck: &mut Checker, raw: &RawScenario) -> Market {
             "market.inflow_apy",
             m.inflow_apy,
             Bound::Between(-10.0, 10.0),
+        ),
+        hack_loss_scale: ck.num(
+            "market.hack_loss_scale",
+            m.hack_loss_scale,
+            Bound::Between(0.0, 1.0),
         ),
     }
 }
@@ -915,11 +926,30 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         );
     }
     let weight = Bound::Between(0.0, 1e6);
+    if s.fee_elasticity > 0.0 && s.reference_fee_usd <= 0.0 {
+        ck.problem(
+            p("reference_fee_usd"),
+            format!(
+                "= {}: must be > 0 when fee_elasticity > 0 (the fee up to which activity is tx_per_month)",
+                s.reference_fee_usd
+            ),
+        );
+    }
     Segment {
         name: s.name.clone(),
         agents: s.agents.min(u32::MAX as u64) as u32,
         capital: check_capital(ck, &p("capital"), &s.capital),
         tx_per_month: ck.num(&p("tx_per_month"), s.tx_per_month, Bound::Between(0.0, 1e6)),
+        fee_elasticity: ck.num(
+            &p("fee_elasticity"),
+            s.fee_elasticity,
+            Bound::Between(0.0, 10.0),
+        ),
+        reference_fee_usd: ck.num(
+            &p("reference_fee_usd"),
+            s.reference_fee_usd,
+            Bound::Between(0.0, 1e6),
+        ),
         review_rate_per_day: ck.num(
             &p("review_rate_per_day"),
             s.review_rate_per_day,

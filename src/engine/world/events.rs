@@ -13,7 +13,13 @@ impl World<'_> {
     pub(super) fn tick(&mut self) {
         // Activity fees of the past day, paid from users' income rather than from their capital.
         for c in 0..self.chains.len() {
-            let (demand, v) = (self.chains[c].demand_tx_per_day.max(0.0), self.views[c]);
+            let ch = &self.chains[c];
+            let demand = if self.elastic {
+                ch.active_tx_per_day
+            } else {
+                ch.demand_tx_per_day
+            };
+            let (demand, v) = (demand.max(0.0), self.views[c]);
             self.chains[c].fee_revenue_usd += demand * (v.fee_usd - v.data_fee_usd);
             self.l1_data_revenue_usd += demand * v.data_fee_usd;
         }
@@ -172,7 +178,11 @@ impl World<'_> {
             } => {
                 self.chains[chain].params.withdrawal_delay_days = withdrawal_delay_days;
             }
-            EventAction::Hack { chain, loss } => self.hack(chain, loss),
+            EventAction::Hack {
+                chain,
+                loss,
+                reimbursed,
+            } => self.hack(chain, loss * (1.0 - reimbursed)),
             EventAction::UserInflow { .. } => self.inflow(i, 0),
             EventAction::CapitalOutflow { fraction } => {
                 for c in 0..self.chains.len() {
@@ -235,7 +245,8 @@ impl World<'_> {
         }
     }
 
-    /// A hack on chain `c`: the loss, the perceived-risk shock with contagion, and the panic.
+    /// A hack on chain `c` in which users lose `loss` of its TVL: the loss, the perceived-risk
+    /// shock with contagion, and the panic, all felt in proportion to `felt(loss)`.
     pub(super) fn hack(&mut self, c: usize, loss: f64) {
         let lost = self.tvl_usd(c) * loss;
         self.ledger.hack_losses += lost;
@@ -243,12 +254,13 @@ impl World<'_> {
         self.shrink(c, loss);
         let sc = self.sc;
         let m = &sc.market;
+        let felt = crate::model::hack_felt(loss, m.hack_loss_scale);
         let kind = self.chains[c].params.kind;
         for (j, ch) in self.chains.iter_mut().enumerate() {
             if j == c {
-                ch.risk_shock_per_year += m.hack_risk_shock_per_year;
+                ch.risk_shock_per_year += felt * m.hack_risk_shock_per_year;
             } else if ch.params.kind == kind {
-                ch.risk_shock_per_year += m.contagion * m.hack_risk_shock_per_year;
+                ch.risk_shock_per_year += felt * m.contagion * m.hack_risk_shock_per_year;
             }
         }
         self.refresh_fees();
@@ -266,7 +278,7 @@ impl World<'_> {
             } else {
                 continue;
             };
-            let p = self.segments[self.agent_segment[i] as usize].panic_prob * exposure;
+            let p = self.segments[self.agent_segment[i] as usize].panic_prob * exposure * felt;
             if p <= 0.0 {
                 continue;
             }

@@ -55,6 +55,8 @@ struct ChainState {
     /// OU state `X` of the fee shock.
     gas_x: f64,
     demand_tx_per_day: f64,
+    /// Transactions per day with elastic activity (each segment's activity at this fee).
+    active_tx_per_day: f64,
     pool_available_usd: f64,
     incentives_usd_per_day: f64,
     speculative_apy: f64,
@@ -91,6 +93,13 @@ pub(super) struct World<'a> {
     ln_share_floor: f64,
     segments: Vec<Segment>,
     segment_agents: Vec<Vec<u32>>,
+    /// Whether any segment's activity responds to fees; then `segment_wallets` and `fee_cost`
+    /// are kept.
+    elastic: bool,
+    /// Wallets of segment `s` on chain `c`, at `c · segments + s`.
+    segment_wallets: Vec<f64>,
+    /// Monthly cost of facing chain `c`'s fee for one wallet of segment `s`, at `s · chains + c`.
+    fee_cost: Vec<f64>,
     segment_alias: AliasTable,
     total_review_rate: f64,
     /// Time of the next review of the superposed Poisson process (infinite when none): kept out
@@ -162,6 +171,7 @@ impl<'a> World<'a> {
                 index: 1.0,
                 gas_x: 0.0,
                 demand_tx_per_day: 0.0,
+                active_tx_per_day: 0.0,
                 pool_available_usd: c.fast_exit_liquidity_usd,
                 incentives_usd_per_day: c.incentives_usd_per_day,
                 speculative_apy: 0.0,
@@ -185,6 +195,9 @@ impl<'a> World<'a> {
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Vec::new(); sc.segments.len()],
+            elastic: sc.segments.iter().any(|s| s.fee_elasticity > 0.0),
+            segment_wallets: vec![0.0; n_chains * sc.segments.len()],
+            fee_cost: vec![0.0; n_chains * sc.segments.len()],
             segment_alias: AliasTable::default(),
             total_review_rate: 0.0,
             next_review: f64::INFINITY,
@@ -250,6 +263,7 @@ impl<'a> World<'a> {
         let units = capital_usd / (ch.index * self.price);
         ch.units += units;
         ch.demand_tx_per_day += wallets * self.segments[segment].tx_per_month / 30.0;
+        self.segment_wallets[chain * self.segments.len() + segment] += wallets;
         self.agent_units.push(units);
         self.agent_chain.push(chain as u16);
         self.agent_segment.push(segment as u16);
@@ -420,14 +434,20 @@ impl<'a> World<'a> {
     /// Recomputes fees (L1 first: rollups pay for data at the L1 fee), risk and fast-exit terms.
     fn refresh_fees(&mut self) {
         let l1 = self.sc.l1;
+        let elastic = self.elastic;
         let fee_of = |ch: &ChainState, fee_l1: f64| {
             let shock = if ch.params.kind.is_rollup() {
                 1.0
             } else {
                 ch.gas_x.exp()
             };
+            let demand = if elastic {
+                ch.active_tx_per_day
+            } else {
+                ch.demand_tx_per_day
+            };
             let cong = model::congestion(
-                ch.demand_tx_per_day,
+                demand,
                 ch.params.capacity_tx_per_day,
                 ch.params.congestion_elasticity,
             );
@@ -450,7 +470,26 @@ impl<'a> World<'a> {
         for c in 0..self.chains.len() {
             self.refresh_fast_fee(c);
         }
+        if elastic {
+            self.refresh_activity();
+        }
         self.dirty = u64::MAX;
+    }
+
+    /// With elastic activity: each chain's transactions per day at its fee now, and what facing
+    /// that fee costs a wallet of each segment (congestion follows at the next refresh).
+    fn refresh_activity(&mut self) {
+        let (n, ns) = (self.chains.len(), self.segments.len());
+        for c in 0..n {
+            let fee = self.views[c].fee_usd;
+            let mut active = 0.0;
+            for (s, seg) in self.segments.iter().enumerate() {
+                active += self.segment_wallets[c * ns + s] * model::activity_tx_per_month(seg, fee)
+                    / 30.0;
+                self.fee_cost[s * n + c] = model::fee_cost_per_month(seg, fee);
+            }
+            self.chains[c].active_tx_per_day = active;
+        }
     }
 
     fn refresh_fast_fee(&mut self, c: usize) {
@@ -519,6 +558,7 @@ impl<'a> World<'a> {
             allowed &= !(1 << x);
         }
         let wallets = f64::from(self.agent_wallets[i]);
+        let fee_cost = (seg.fee_elasticity > 0.0).then(|| &self.fee_cost[s * n..(s + 1) * n]);
         model::utilities(
             seg,
             k,
@@ -531,6 +571,7 @@ impl<'a> World<'a> {
                 ln_total_tvl: self.ln_total_tvl,
                 ln_share_floor: self.ln_share_floor,
             },
+            fee_cost,
             &mut self.scratch_u,
         );
         self.decisions += 1;
@@ -597,6 +638,8 @@ impl<'a> World<'a> {
         // Running sums drift by rounding: a chain never holds less than nothing.
         ch.units = (ch.units - self.agent_units[i]).max(0.0);
         ch.demand_tx_per_day -= rate;
+        let ns = self.segments.len();
+        self.segment_wallets[a * ns + self.agent_segment[i] as usize] -= wallets;
         self.agent_units[i] = 0.0;
         let exit_days = match exit {
             Exit::Fast { .. } => {
@@ -659,6 +702,9 @@ impl<'a> World<'a> {
         ch.demand_tx_per_day += f64::from(self.agent_wallets[i])
             * self.segments[self.agent_segment[i] as usize].tx_per_month
             / 30.0;
+        let ns = self.segments.len();
+        self.segment_wallets[b * ns + self.agent_segment[i] as usize] +=
+            f64::from(self.agent_wallets[i]);
         self.agent_units[i] = scaled;
         self.agent_chain[i] = b as u16;
         self.dirty |= 1 << b;

@@ -1,0 +1,127 @@
+//! Reactions in proportion (docs/MODEL.md): a hack is felt in proportion to what users lost, and
+//! activity responds to fees so that the fee burden stays bounded. Paired runs (common random
+//! numbers), tolerances of 4 Monte Carlo standard errors of the paired mean.
+
+mod common;
+
+use common::*;
+use l2sim::model;
+
+const RUNS: u64 = 32;
+
+/// `tests/data/small.toml` with hacks felt in proportion to the loss (`hack_loss_scale = 0.05`).
+fn proportional() -> String {
+    SMALL.replacen("[market]\n", "[market]\nhack_loss_scale = 0.05\n", 1)
+}
+
+fn hack(loss: f64, reimbursed: f64) -> String {
+    format!(
+        "{}\n[[events]]\nday = 30\nkind = \"hack\"\nchain = \"opt\"\nloss = {loss}\nreimbursed = {reimbursed}\n",
+        proportional()
+    )
+}
+
+/// Per run, the share of the optimistic chain's remaining capital that left it by day 40 because
+/// of the hack: `1 − TVL_hack / (TVL_none · (1 − users' loss))`.
+fn departures(loss: f64, reimbursed: f64) -> Vec<f64> {
+    let none = scenario(&proportional());
+    let with = scenario(&hack(loss, reimbursed));
+    let (la, ra) = runs(&none, 5, RUNS);
+    let (lb, rb) = runs(&with, 5, RUNS);
+    let k = la.sample_days.iter().position(|&d| d == 40.0).unwrap();
+    let kept = 1.0 - loss * (1.0 - reimbursed);
+    ra.iter()
+        .zip(&rb)
+        .map(|(a, b)| {
+            let ta = trajectory(&la, a, "tvl_usd.opt")[k];
+            let tb = trajectory(&lb, b, "tvl_usd.opt")[k];
+            1.0 - tb / (ta * kept)
+        })
+        .collect()
+}
+
+#[test]
+fn a_hack_whose_users_lost_nothing_moves_no_capital() {
+    for (loss, reimbursed) in [(0.0, 0.0), (0.3, 1.0)] {
+        let none = scenario(&proportional());
+        let with = scenario(&hack(loss, reimbursed));
+        let (la, ra) = runs(&none, 5, RUNS);
+        let (lb, rb) = runs(&with, 5, RUNS);
+        let diffs: Vec<f64> = ra
+            .iter()
+            .zip(&rb)
+            .map(|(a, b)| final_value(&lb, b, "tvl_usd.opt") - final_value(&la, a, "tvl_usd.opt"))
+            .collect();
+        let (mean, sem) = mean_sem(&diffs);
+        // Within 4 standard errors of the paired mean; here even equal run by run, since a hack
+        // felt at 0 draws no panic and shocks nothing.
+        assert!(mean.abs() <= 4.0 * sem, "loss {loss}: {mean} ± {sem}");
+        assert!(diffs.iter().all(|d| *d == 0.0), "loss {loss}: {diffs:?}");
+    }
+}
+
+#[test]
+fn the_capital_that_leaves_grows_with_the_loss() {
+    let levels: Vec<Vec<f64>> = [0.01, 0.05, 0.3]
+        .iter()
+        .map(|&l| departures(l, 0.0))
+        .collect();
+    for pair in levels.windows(2) {
+        let diffs: Vec<f64> = pair[1].iter().zip(&pair[0]).map(|(b, a)| b - a).collect();
+        let (mean, sem) = mean_sem(&diffs);
+        assert!(mean > 4.0 * sem, "departures should grow: {mean} ± {sem}");
+    }
+    // Half the loss reimbursed is felt like half the loss.
+    let half = departures(0.3, 0.5);
+    let full = departures(0.15, 0.0);
+    let diffs: Vec<f64> = half.iter().zip(&full).map(|(a, b)| a - b).collect();
+    let (mean, sem) = mean_sem(&diffs);
+    assert!(mean.abs() <= 4.0 * sem + 1e-12, "{mean} ± {sem}");
+}
+
+#[test]
+fn the_hack_felt_is_zero_for_no_loss_and_tends_to_one() {
+    assert_eq!(model::hack_felt(0.0, 0.05), 0.0);
+    // Small losses: 1 − e^{−x} = x (1 − x/2 + …), here x = 0.02 (1 % below).
+    let x = 0.001 / 0.05;
+    assert!((model::hack_felt(0.001, 0.05) - x).abs() <= x * x / 2.0 * 1.01);
+    assert!(model::hack_felt(0.5, 0.05) > 0.9999);
+    assert_eq!(
+        model::hack_felt(0.0, 0.0),
+        1.0,
+        "scale 0: the reference model"
+    );
+}
+
+/// The demand model's closed forms: the fee cost is the area under the demand curve, and with
+/// an elasticity of at least 1 the fees a wallet pays never exceed `tx · reference fee`.
+#[test]
+fn elastic_activity_bounds_what_a_wallet_pays() {
+    let base = scenario(SMALL);
+    let mut seg = base.segments[0].clone();
+    seg.tx_per_month = 10.0;
+    seg.reference_fee_usd = 0.5;
+    for e in [0.5, 1.0, 1.5] {
+        seg.fee_elasticity = e;
+        for fee in [0.1, 0.5, 1.7, 16.8, 168.0] {
+            // Midpoint rule on a fine grid against the closed form.
+            let steps = 200_000;
+            let h = fee / steps as f64;
+            let area: f64 = (0..steps)
+                .map(|i| model::activity_tx_per_month(&seg, (i as f64 + 0.5) * h) * h)
+                .sum();
+            let closed = model::fee_cost_per_month(&seg, fee);
+            assert!(
+                (area - closed).abs() <= 1e-6 * closed,
+                "e {e} fee {fee}: {area} vs {closed}"
+            );
+            let paid = model::activity_tx_per_month(&seg, fee) * fee;
+            if e >= 1.0 {
+                assert!(
+                    paid <= 10.0 * 0.5 * (1.0 + 1e-12),
+                    "e {e} fee {fee}: pays {paid}"
+                );
+            }
+        }
+    }
+}
