@@ -27,6 +27,9 @@ pub struct Validation {
     pub threads: usize,
     pub estimate: Estimate,
     pub available_memory_bytes: Option<f64>,
+    /// The chain constants of the equilibrium start with the scenario's seed (`None`: `off`),
+    /// and the solution when they were solved.
+    pub constants: Option<(Vec<f64>, Option<crate::engine::Solution>)>,
 }
 
 /// Parses and checks a scenario file; every problem at once in the error.
@@ -46,7 +49,17 @@ pub fn validate(path: &Path) -> Result<Validation> {
     });
     let threads = batch::default_threads();
     let estimate = batch::estimate(&[&scenario], scenario.runs, threads, Keep::Trajectory);
+    let mut anchored = scenario.clone();
+    let constants = match super::plan::anchor(&mut anchored)? {
+        Some(sol) => Some((sol.constants.clone(), Some(sol))),
+        None if anchored.equilibrium.start.anchored() => Some((
+            anchored.chains.iter().map(|c| c.constant_apy).collect(),
+            None,
+        )),
+        None => None,
+    };
     Ok(Validation {
+        constants,
         file: path.to_path_buf(),
         scenario,
         parent,
@@ -89,6 +102,13 @@ impl Validation {
                 "logit_scale": s.logit_scale,
             })).collect::<Vec<_>>(),
             "events": sc.events.len(),
+            "equilibrium": self.constants.as_ref().map(|(c, sol)| json!({
+                "start": sc.raw.equilibrium.start,
+                "constants_apy": sc.chains.iter().zip(c).map(|(ch, v)| (ch.id.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "iterations": sol.as_ref().map(|s| s.iterations),
+                "residual": sol.as_ref().map(|s| s.residual),
+                "population": sol.as_ref().map(|s| s.population),
+            })),
             "sweep_points": self.sweep_points,
             "estimate": {
                 "decisions_per_run": self.estimate.decisions_per_run,
@@ -180,6 +200,23 @@ impl fmt::Display for Validation {
             )?;
         }
         writeln!(f, "  events: {}", sc.events.len())?;
+        if let Some((constants, sol)) = &self.constants {
+            let how = match sol {
+                Some(s) => format!(
+                    "solved on {} agents in {} Newton iterations, residual {:.1e}",
+                    s.population, s.iterations, s.residual
+                ),
+                None => "as given".into(),
+            };
+            writeln!(
+                f,
+                "  equilibrium start ({}): chain constants, fraction/yr ({how}):",
+                sc.raw.equilibrium.start
+            )?;
+            for (c, v) in sc.chains.iter().zip(constants) {
+                writeln!(f, "    {:<14} {v:+.5}", c.id)?;
+            }
+        }
         if let (Some(points), Some(sweep)) = (self.sweep_points, &sc.raw.sweep) {
             let fields: Vec<&str> = sweep
                 .grid

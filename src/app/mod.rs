@@ -48,7 +48,7 @@ pub use inspect::{Validation, init, plot, problems_json, validate};
 pub use merge::{MergeOptions, ShardSet, check_shards, merge};
 pub use outcome::{CompareResults, Outcome, RunResults, RunTable, SweepResults, column_name};
 pub use plan::{
-    BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, load_scenario, load_sweep,
+    BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, anchor, load_scenario, load_sweep,
 };
 pub use summary::shard_set_summary;
 

@@ -8,8 +8,9 @@ use super::error::{Error, Result};
 use super::outcome::folder_name;
 use crate::batch::{self, Estimate, Shard};
 use crate::engine::Keep;
+use crate::engine::{self, Solution};
 use crate::report::shard::JobKind;
-use crate::scenario::{BASELINE_TOML, Scenario, Sweep, expand_sweep};
+use crate::scenario::{BASELINE_TOML, Scenario, Start, Sweep, expand_sweep};
 
 /// Most runs a batch may have.
 pub const MAX_RUNS: u64 = 10_000_000;
@@ -113,6 +114,59 @@ fn apply(scenario: &mut Scenario, options: &BatchOptions) -> Result<()> {
     Ok(())
 }
 
+/// The chain constants of `sc` by its `[equilibrium] start`, solved with its seed: `None` when
+/// it has none to solve (`off`, `given`).
+pub(super) fn constants_of(sc: &Scenario) -> Result<Option<(Vec<f64>, Option<Solution>)>> {
+    match sc.equilibrium.start {
+        Start::Off => Ok(None),
+        Start::Given => Ok(Some((
+            sc.chains.iter().map(|c| c.constant_apy).collect(),
+            None,
+        ))),
+        Start::Solve => {
+            let sol = engine::solve_equilibrium(sc, sc.seed).map_err(|e| {
+                Error::input(
+                    None,
+                    format!("scenario {:?}: equilibrium start: {e}", sc.name),
+                )
+            })?;
+            Ok(Some((sol.constants.clone(), Some(sol))))
+        }
+        Start::Parent => {
+            let Some(parent) = &sc.equilibrium.parent else {
+                return Ok(None);
+            };
+            let mut parent = (**parent).clone();
+            parent.seed = sc.seed;
+            let Some((theirs, sol)) = constants_of(&parent)? else {
+                return Ok(None);
+            };
+            let mine = sc
+                .chains
+                .iter()
+                .map(|c| {
+                    parent
+                        .chains
+                        .iter()
+                        .position(|p| p.id == c.id)
+                        .map_or(c.constant_apy, |i| theirs[i])
+                })
+                .collect();
+            Ok(Some((mine, sol)))
+        }
+    }
+}
+
+/// Sets the chain constants of a scenario by its equilibrium start (and records them as given,
+/// so that its resolved file reruns with exactly these); returns the solution when one was solved.
+pub fn anchor(sc: &mut Scenario) -> Result<Option<Solution>> {
+    let Some((constants, sol)) = constants_of(sc)? else {
+        return Ok(None);
+    };
+    sc.set_constants(&constants);
+    Ok(sol)
+}
+
 /// Gives every scenario of a paired job the reference's runs and seed (common random numbers).
 fn pair_with<'a>(reference: &Scenario, others: impl Iterator<Item = &'a mut Scenario>) {
     for s in others {
@@ -125,6 +179,7 @@ impl Plan {
     /// A batch of runs of one scenario.
     pub fn run(mut scenario: Scenario, options: BatchOptions) -> Result<Plan> {
         apply(&mut scenario, &options)?;
+        anchor(&mut scenario)?;
         Ok(Plan {
             job: Job::Run(scenario),
             options,
@@ -141,6 +196,9 @@ impl Plan {
         }
         let (first, rest) = scenarios.split_at_mut(1);
         pair_with(&first[0], rest.iter_mut());
+        for s in &mut scenarios {
+            anchor(s)?;
+        }
         Ok(Plan {
             job: Job::Compare(scenarios),
             options,

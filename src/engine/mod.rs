@@ -14,7 +14,9 @@ pub use alias::AliasTable;
 pub use observe::{CHAIN_METRICS, Cell, Layout, RUN_METRICS, SYSTEM_METRICS, sys};
 pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};
-pub use world::{InitialAgent, initial_agents};
+pub use world::{
+    EquilibriumError, InitialAgent, Solution, initial_agents, solve as solve_equilibrium,
+};
 
 use std::sync::atomic::AtomicBool;
 

@@ -32,6 +32,8 @@ pub struct ChainView {
     pub pool_available_usd: f64,
     /// Bridge fee into this chain, fraction of the amount.
     pub bridge_fee_fraction: f64,
+    /// Alternative-specific constant, fraction per year.
+    pub constant_apy: f64,
 }
 
 /// Every chain's view plus what the network term needs about the whole market.
@@ -221,7 +223,8 @@ pub fn utilities(
             - liquidity_weight * liquidity_risk(v, k, seg.emergency_cost_per_day)
             - seg.w_risk * v.risk_apy
             + seg.w_network * market.ln_share(c)
-            + f64::from(tastes[c]);
+            + f64::from(tastes[c])
+            + v.constant_apy;
         if c == current {
             u += seg.inertia_apy;
         } else {
@@ -356,6 +359,126 @@ pub fn choose_nested(
     last
 }
 
+/// The probability of choosing each chain: `softmax(λ·U)`, or the nested logit with `nests`
+/// (`nest[c]`, `μ`), written into `out`; chains with `U = −inf` get 0. The closed forms of
+/// [`choose`] and [`choose_nested`] (the equilibrium start needs them as numbers).
+pub fn choice_probabilities(
+    lambda: f64,
+    utilities: &[f64],
+    nests: Option<(&[u8], &[f64; 4])>,
+    out: &mut [f64],
+) {
+    let Some((nest, mu)) = nests else {
+        let max = utilities
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut total = 0.0;
+        for (o, &x) in out.iter_mut().zip(utilities) {
+            *o = if x.is_finite() {
+                (lambda * (x - max)).exp()
+            } else {
+                0.0
+            };
+            total += *o;
+        }
+        out.iter_mut().for_each(|o| *o /= total);
+        return;
+    };
+    let mut top = [f64::NEG_INFINITY; 4];
+    for (c, &x) in utilities.iter().enumerate() {
+        if x.is_finite() {
+            let n = nest[c] as usize;
+            top[n] = top[n].max(lambda * x / mu[n]);
+        }
+    }
+    let mut sum = [0.0; 4];
+    for (c, (o, &x)) in out.iter_mut().zip(utilities).enumerate() {
+        let n = nest[c] as usize;
+        *o = if x.is_finite() {
+            (lambda * x / mu[n] - top[n]).exp()
+        } else {
+            0.0
+        };
+        sum[n] += *o;
+    }
+    let iv: Vec<f64> = (0..4)
+        .map(|n| {
+            if sum[n] > 0.0 {
+                mu[n] * (top[n] + sum[n].ln())
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    let max_iv = iv.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let nest_w: Vec<f64> = iv.iter().map(|&v| (v - max_iv).exp()).collect();
+    let total: f64 = nest_w.iter().sum();
+    for (c, o) in out.iter_mut().enumerate() {
+        let n = nest[c] as usize;
+        if *o > 0.0 {
+            *o *= nest_w[n] / total / sum[n];
+        }
+    }
+}
+
+/// The stationary distribution `π = πP` of a row-stochastic `m × m` matrix `p` (row-major),
+/// by Gaussian elimination with partial pivoting on `(Pᵀ − I) π = 0` with `Σ π = 1`; `a` is
+/// scratch space of `m²`. `None` when the matrix is singular (a chain that cannot be reached
+/// and left), which a row-stochastic matrix with positive entries never is.
+pub fn stationary(p: &[f64], m: usize, a: &mut Vec<f64>, pi: &mut [f64]) -> Option<()> {
+    if m == 1 {
+        pi[0] = 1.0;
+        return Some(());
+    }
+    a.clear();
+    a.resize(m * m, 0.0);
+    // Row r of A: column r of P minus e_r; the last row: all ones.
+    for r in 0..m - 1 {
+        for c in 0..m {
+            a[r * m + c] = p[c * m + r] - if r == c { 1.0 } else { 0.0 };
+        }
+    }
+    for c in 0..m {
+        a[(m - 1) * m + c] = 1.0;
+    }
+    let mut b = vec![0.0; m];
+    b[m - 1] = 1.0;
+    for col in 0..m {
+        let piv =
+            (col..m).max_by(|&i, &j| a[i * m + col].abs().total_cmp(&a[j * m + col].abs()))?;
+        if a[piv * m + col].abs() < 1e-300 {
+            return None;
+        }
+        if piv != col {
+            for k in 0..m {
+                a.swap(piv * m + k, col * m + k);
+            }
+            b.swap(piv, col);
+        }
+        for r in col + 1..m {
+            let f = a[r * m + col] / a[col * m + col];
+            if f != 0.0 {
+                for k in col..m {
+                    a[r * m + k] -= f * a[col * m + k];
+                }
+                b[r] -= f * b[col];
+            }
+        }
+    }
+    for r in (0..m).rev() {
+        let mut x = b[r];
+        for k in r + 1..m {
+            x -= a[r * m + k] * pi[k];
+        }
+        pi[r] = (x / a[r * m + r]).max(0.0);
+    }
+    let total: f64 = pi[..m].iter().sum();
+    pi[..m].iter_mut().for_each(|x| *x /= total);
+    Some(())
+}
+
 /// Closed-form nested-logit probabilities (for tests and documentation).
 pub fn nested_probabilities(
     lambda: f64,
@@ -445,6 +568,34 @@ mod tests {
         // A smaller dissimilarity concentrates choice within a nest on its best member.
         let tight = nested_probabilities(200.0, &u, &nest, &[1.0, 0.2, 1.0, 1.0]);
         assert!(tight[1] / tight[2] > plain[1] / plain[2]);
+    }
+
+    #[test]
+    fn stationary_distribution_of_a_two_state_chain() {
+        // P = [[1−a, a], [b, 1−b]]: π = (b, a) / (a + b).
+        let (a, b) = (0.2, 0.05);
+        let p = [1.0 - a, a, b, 1.0 - b];
+        let mut pi = [0.0; 2];
+        stationary(&p, 2, &mut Vec::new(), &mut pi).unwrap();
+        assert!((pi[0] - b / (a + b)).abs() < 1e-15 && (pi[1] - a / (a + b)).abs() < 1e-15);
+        // Probabilities of the closed forms.
+        let u = [0.01, 0.02, f64::NEG_INFINITY, 0.0];
+        let mut out = [0.0; 4];
+        choice_probabilities(100.0, &u, None, &mut out);
+        let sm = softmax(100.0, &[0.01, 0.02, 0.0]);
+        assert!((out[0] - sm[0]).abs() < 1e-15 && out[2] == 0.0 && (out[3] - sm[2]).abs() < 1e-15);
+        let nest = [0u8, 1, 1, 2];
+        let mu = [1.0, 0.4, 1.0, 1.0];
+        choice_probabilities(
+            100.0,
+            &[0.01, 0.02, 0.015, 0.0],
+            Some((&nest, &mu)),
+            &mut out,
+        );
+        let closed = nested_probabilities(100.0, &[0.01, 0.02, 0.015, 0.0], &nest, &mu);
+        for c in 0..4 {
+            assert!((out[c] - closed[c]).abs() < 1e-12, "{out:?} {closed:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub use calendar::{Calendar, RawDay, parse_date};
 pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
+pub use raw::RawEquilibrium;
 pub use raw::RawScenario;
 pub use schema::{markdown as schema_markdown, schema};
 pub use series::{Interpolation, Series, SeriesTarget, sha256_hex};
@@ -132,6 +133,8 @@ pub struct Chain {
     pub hack_rate_per_year: f64,
     pub hack_loss: LossDist,
     pub risk_premium_apy: f64,
+    /// Alternative-specific constant (solved by the equilibrium start, or as written).
+    pub constant_apy: f64,
 }
 
 /// A chain field that a `parameter` event may set, with its allowed range.
@@ -351,6 +354,32 @@ pub struct Market {
     pub hack_loss_scale: f64,
 }
 
+/// How the equilibrium start sets the chain constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Off,
+    Solve,
+    Parent,
+    Given,
+}
+
+impl Start {
+    /// Whether agents start from their stationary distribution (every start but `off`).
+    pub fn anchored(self) -> bool {
+        self != Start::Off
+    }
+}
+
+/// `[equilibrium]`, checked.
+#[derive(Debug, Clone)]
+pub struct Equilibrium {
+    pub start: Start,
+    pub tolerance: f64,
+    pub max_iterations: u32,
+    /// With `start = parent`: the scenario this file extends, whose constants it takes.
+    pub parent: Option<Box<Scenario>>,
+}
+
 /// A validated scenario: every invariant of `docs/MODEL.md` holds by construction.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -376,6 +405,7 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// Time series driving fields, loaded and checked.
     pub series: Vec<Series>,
+    pub equilibrium: Equilibrium,
     /// Index of the one `l1` chain.
     pub l1: usize,
     /// The raw form with defaults filled in, for `scenario.resolved.toml`.
@@ -446,7 +476,41 @@ impl Scenario {
     /// Reads a scenario file, merges the files it `extends`, parses and validates the result.
     pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
         let merged = inherit::load(path)?;
-        Self::from_merged(&merged.text, &merged.provenance)
+        let mut sc = Self::from_merged(&merged.text, &merged.provenance)?;
+        if sc.equilibrium.start == Start::Parent {
+            let Some(parent) = &merged.parent else {
+                let (file, location) = merged.provenance.locate("equilibrium.start");
+                return Err(ScenarioError::Invalid {
+                    path: path.to_path_buf(),
+                    problems: vec![Problem {
+                        path: "equilibrium.start".into(),
+                        message: "= \"parent\": this file extends no scenario; use \"solve\""
+                            .into(),
+                        location: Some(location),
+                        file: (file != path).then_some(file),
+                    }],
+                });
+            };
+            sc.equilibrium.parent = Some(Box::new(Scenario::from_file(parent)?));
+        }
+        Ok(sc)
+    }
+
+    /// Sets the chain constants (solved elsewhere, by chain) and records them as given, so that
+    /// `scenario.resolved.toml` reruns with exactly these constants.
+    pub fn set_constants(&mut self, constants: &[f64]) {
+        for ((c, raw), &v) in self
+            .chains
+            .iter_mut()
+            .zip(&mut self.raw.chains)
+            .zip(constants)
+        {
+            c.constant_apy = v;
+            raw.constant_apy = Some(v);
+        }
+        self.equilibrium.start = Start::Given;
+        self.equilibrium.parent = None;
+        self.raw.equilibrium.start = "given".into();
     }
 
     /// Parses and validates merged scenario text; errors are located through `prov`.

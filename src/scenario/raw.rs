@@ -65,6 +65,9 @@ pub struct RawScenario {
     /// Scheduled events; `kind` says which fields apply (docs/MODEL.md section 4).
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// How the chain constants are set so that the day-0 allocation is at rest.
+    #[serde(default, skip_serializing_if = "RawEquilibrium::is_default")]
+    pub equilibrium: RawEquilibrium,
     /// Time series that drive fields over time (observed fees, the ETH price, inflows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub series: Vec<RawSeries>,
@@ -94,6 +97,54 @@ pub struct RawSweepAxis {
     /// Its values, one per point along the axis.
     #[schemars(with = "Vec<serde_json::Value>")]
     pub values: Vec<toml::Value>,
+}
+
+/// `[equilibrium]`: the equilibrium start (docs/MODEL.md, section 2a).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawEquilibrium {
+    /// `off` (default: no constants solved, agents start in proportion to TVL, the reference
+    /// model); `solve` (solve the chain constants so that the day-0 TVL is the agents' stationary
+    /// allocation, agents start from their own stationary distribution); `parent` (the constants
+    /// solved for the scenario this file extends: a counterfactual keeps the status quo's
+    /// constants); `given` (the constants as written, agents start from their stationary
+    /// distribution: what `scenario.resolved.toml` records).
+    #[serde(default = "default_start")]
+    pub start: String,
+    /// Largest |ln(model share / day-0 share)| accepted over the chains.
+    #[schemars(extend("x-unit" = "log ratio"))]
+    #[serde(default = "default_equilibrium_tolerance")]
+    pub tolerance: f64,
+    /// Newton iterations before giving up (the failure is reported).
+    #[serde(default = "default_equilibrium_iterations")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_iterations: u32,
+}
+
+impl Default for RawEquilibrium {
+    fn default() -> Self {
+        RawEquilibrium {
+            start: default_start(),
+            tolerance: default_equilibrium_tolerance(),
+            max_iterations: default_equilibrium_iterations(),
+        }
+    }
+}
+
+impl RawEquilibrium {
+    fn is_default(&self) -> bool {
+        *self == RawEquilibrium::default()
+    }
+}
+
+fn default_start() -> String {
+    "off".into()
+}
+fn default_equilibrium_tolerance() -> f64 {
+    1e-9
+}
+fn default_equilibrium_iterations() -> u32 {
+    50
 }
 
 /// One `[[series]]`: a CSV file of dated values driving one field (docs/MODEL.md, section 8).
@@ -297,6 +348,13 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub risk_premium_apy: f64,
+    /// Alternative-specific constant: what every agent values in the chain beyond the modelled
+    /// terms. Solved for chains present at day 0 when `[equilibrium] start` is `solve` or
+    /// `parent`; a chain launching later takes this value, or when absent the TVL-weighted mean
+    /// of the solved constants of its kind.
+    #[schemars(extend("x-unit" = "fraction/year"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant_apy: Option<f64>,
 }
 
 /// Piecewise-linear APR of a fast-exit LP pool against its utilisation (all zero: off).

@@ -617,6 +617,36 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
             events.push(Event { day, action });
         }
     }
+    let eq = &raw.equilibrium;
+    let start = match eq.start.as_str() {
+        "off" => super::Start::Off,
+        "solve" => super::Start::Solve,
+        "parent" => super::Start::Parent,
+        "given" => super::Start::Given,
+        other => {
+            ck.problem(
+                "equilibrium.start",
+                format!("= {other:?}: must be one of off, solve, parent, given"),
+            );
+            super::Start::Off
+        }
+    };
+    let equilibrium = super::Equilibrium {
+        start,
+        tolerance: ck.num(
+            "equilibrium.tolerance",
+            eq.tolerance,
+            Bound::Between(1e-15, 1.0),
+        ),
+        max_iterations: eq.max_iterations,
+        parent: None,
+    };
+    if !(1..=1000).contains(&eq.max_iterations) {
+        ck.problem(
+            "equilibrium.max_iterations",
+            format!("= {}: must be an integer in [1, 1000]", eq.max_iterations),
+        );
+    }
     let chain_ids: Vec<&str> = chains.iter().map(|c| c.id.as_str()).collect();
     let mut targets = Vec::new();
     for (i, sr) in raw.series.iter().enumerate() {
@@ -666,6 +696,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         segments,
         events,
         series: Vec::new(),
+        equilibrium,
         l1,
         raw,
     })
@@ -849,6 +880,11 @@ fn check_chain(
             },
         },
         risk_premium_apy: field(ck, "risk_premium_apy", c.risk_premium_apy),
+        constant_apy: ck.num(
+            &p("constant_apy"),
+            c.constant_apy.unwrap_or(0.0),
+            Bound::Between(-10.0, 10.0),
+        ),
     };
     let apr = c.fast_exit_apr;
     for (name, v) in [

@@ -48,6 +48,7 @@ pub fn initial_agents(sc: &Scenario, run_seed: u64) -> Vec<InitialAgent> {
         sc,
         &mut rng,
         &mut tastes,
+        None,
         &mut |segment, capital_draw_usd, chain, tastes| {
             out.push(InitialAgent {
                 segment,
@@ -63,12 +64,17 @@ pub fn initial_agents(sc: &Scenario, run_seed: u64) -> Vec<InitialAgent> {
 /// Receives each drawn agent: segment, drawn capital (USD), first chain, tastes.
 pub(super) type AgentSink<'a> = dyn FnMut(usize, f64, usize, &[f32]) + 'a;
 
+/// Picks an agent's first chain from its segment, drawn capital, tastes and a uniform number
+/// (the equilibrium start: from the agent's own stationary distribution).
+pub(super) type FirstChain<'a> = dyn Fn(usize, f64, &[f32], f64) -> usize + 'a;
+
 /// Draws every initial agent in order (capital, first chain, tastes), appending its tastes to
 /// `tastes` and telling `each` about it with a view of them. Nothing per agent is allocated.
 pub(super) fn create_agents(
     sc: &Scenario,
     rng: &mut ChaCha8Rng,
     tastes: &mut Vec<f32>,
+    first_chain: Option<&FirstChain>,
     each: &mut AgentSink,
 ) {
     let n_chains = sc.chains.len();
@@ -86,19 +92,25 @@ pub(super) fn create_agents(
         for _ in 0..seg.agents {
             let capital_draw_usd = draw_capital(seg.capital, rng);
             let u: f64 = rng.random();
-            let mut target = u * total;
-            let mut chain = sc.l1;
-            for (c, &w) in weights.iter().enumerate() {
-                if w > 0.0 {
-                    chain = c;
-                    if target < w {
-                        break;
-                    }
-                    target -= w;
-                }
-            }
             let start = tastes.len();
             draw_tastes(seg.taste_sd, n_chains, rng, tastes);
+            let chain = match first_chain {
+                Some(f) => f(s, capital_draw_usd, &tastes[start..], u),
+                None => {
+                    let mut target = u * total;
+                    let mut chain = sc.l1;
+                    for (c, &w) in weights.iter().enumerate() {
+                        if w > 0.0 {
+                            chain = c;
+                            if target < w {
+                                break;
+                            }
+                            target -= w;
+                        }
+                    }
+                    chain
+                }
+            };
             each(s, capital_draw_usd, chain, &tastes[start..]);
         }
     }

@@ -7,11 +7,14 @@
 //! and stochastic events live in `events`, samples and the conservation check in `sample`.
 
 mod agents;
+mod equilibrium;
 mod events;
 mod sample;
 
+use agents::{FirstChain, create_agents, draw_capital, draw_tastes};
 pub use agents::{InitialAgent, initial_agents};
-use agents::{create_agents, draw_capital, draw_tastes};
+use equilibrium::Day0;
+pub use equilibrium::{EquilibriumError, Solution, solve};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -145,6 +148,16 @@ impl<'a> World<'a> {
     pub(super) fn new(sc: &'a Scenario, layout: &'a Layout, seed: u64, keep: Keep) -> World<'a> {
         let n_chains = sc.chains.len();
         let mut rng_agents = stream(seed, Purpose::Agents);
+        // With the equilibrium start, each agent's first chain is drawn from its own stationary
+        // distribution under day-0 conditions.
+        let day0 = sc
+            .equilibrium
+            .start
+            .anchored()
+            .then(|| Day0::new(sc, layout));
+        let first = day0.as_ref().map(|d| {
+            move |s: usize, draw: f64, tastes: &[f32], u: f64| d.first_chain(s, draw, tastes, u)
+        });
         // First pass: draw every agent (tastes straight into their final array), summing the
         // drawn capital per chain; agent state stays compact even for millions of agents.
         let total_agents: usize = sc.segments.iter().map(|s| s.agents as usize).sum();
@@ -155,12 +168,53 @@ impl<'a> World<'a> {
             sc,
             &mut rng_agents,
             &mut agent_tastes,
+            first.as_ref().map(|f| f as &FirstChain),
             &mut |segment, capital, chain, _| {
                 drawn_agents.push((segment as u16, chain as u16, capital));
                 drawn[chain] += capital;
             },
         );
+        let mut w = World::bare(
+            sc,
+            layout,
+            seed,
+            keep,
+            rng_agents,
+            agent_tastes,
+            total_agents,
+        );
+        // Second pass: rescale so that every chain holds exactly its initial TVL.
+        for (segment, chain, capital) in drawn_agents {
+            let c = chain as usize;
+            let scale = if drawn[c] > 0.0 {
+                sc.chains[c].initial_tvl_usd / drawn[c]
+            } else {
+                0.0
+            };
+            let wallets = if sc.cohorts { scale } else { 1.0 };
+            w.push_agent(segment as usize, c, capital * scale, wallets);
+        }
+        w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
+        // Series that start at day 0 set their fields before anything happens.
+        // (A price factor is relative to its first value, so it is 1 at day 0.)
+        w.apply_series();
+        w.rebuild_alias();
+        w.refresh_fees();
+        w.schedule_start();
+        w
+    }
 
+    /// A world with its chains and streams and no agent yet.
+    fn bare(
+        sc: &'a Scenario,
+        layout: &'a Layout,
+        seed: u64,
+        keep: Keep,
+        rng_agents: ChaCha8Rng,
+        agent_tastes: Vec<f32>,
+        total_agents: usize,
+    ) -> World<'a> {
+        let n_chains = sc.chains.len();
         let chains: Vec<ChainState> = sc
             .chains
             .iter()
@@ -183,7 +237,7 @@ impl<'a> World<'a> {
                 hack_loss_usd: 0.0,
             })
             .collect();
-        let mut w = World {
+        World {
             sc,
             layout,
             now: 0.0,
@@ -234,26 +288,7 @@ impl<'a> World<'a> {
             zk_overtakes_day: f64::NAN,
             transit_sum: 0.0,
             transit_peak: 0.0,
-        };
-        // Second pass: rescale so that every chain holds exactly its initial TVL.
-        for (segment, chain, capital) in drawn_agents {
-            let c = chain as usize;
-            let scale = if drawn[c] > 0.0 {
-                sc.chains[c].initial_tvl_usd / drawn[c]
-            } else {
-                0.0
-            };
-            let wallets = if sc.cohorts { scale } else { 1.0 };
-            w.push_agent(segment as usize, c, capital * scale, wallets);
         }
-        w.ledger.initial = w.chains.iter().map(|c| c.units * c.index).sum();
-        // Series that start at day 0 set their fields before anything happens.
-        // (A price factor is relative to its first value, so it is 1 at day 0.)
-        w.apply_series();
-        w.rebuild_alias();
-        w.refresh_fees();
-        w.schedule_start();
-        w
     }
 
     /// Adds an agent whose tastes are already at the end of `agent_tastes`.
@@ -466,6 +501,7 @@ impl<'a> World<'a> {
                 + p.risk_premium_apy;
             v.delay_days = p.withdrawal_delay_days;
             v.bridge_fee_fraction = p.bridge_fee_bps * 1e-4;
+            v.constant_apy = p.constant_apy;
         }
         for c in 0..self.chains.len() {
             self.refresh_fast_fee(c);
