@@ -2,7 +2,9 @@
 //! shock, the scenario's initial TVL is the agents' own stationary allocation, and each agent's
 //! first chain drawn from its own stationary distribution.
 //!
-//! An agent reviewing on chain `a` moves to `c` with probability `P_ac` (the logit, or nested
+//! Day-0 conditions are every chain at its initial TVL, pools full, series at their day-0 value
+//! and the fee shocks at their long-run mean. An agent reviewing on chain `a` moves to `c` with
+//! probability `P_ac` (the logit, or nested
 //! logit, of its utilities with inertia on `a` and migration costs to every other chain, the
 //! network term at the day-0 shares, its tastes). Its long-run distribution over chains `π` is
 //! the stationary distribution of `P` (time in transit does not change the shares among chains:
@@ -60,6 +62,12 @@ impl<'a> Day0<'a> {
         for (c, ch) in w.chains.iter_mut().enumerate() {
             if ch.launched {
                 ch.units = sc.chains[c].initial_tvl_usd;
+            }
+            // The fee shock at its long-run mean, E[exp X] = exp(σ² / 4θ) of the stationary OU
+            // law: the fee level agents meet on average, not the calm of day 0.
+            let (sigma, theta) = (ch.params.gas_volatility, ch.params.gas_reversion_per_day);
+            if sigma > 0.0 && theta > 0.0 && !ch.params.kind.is_rollup() {
+                ch.gas_x = sigma * sigma / (4.0 * theta);
             }
         }
         w.apply_series();
