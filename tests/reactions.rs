@@ -132,12 +132,18 @@ fn elastic_activity_bounds_what_a_wallet_pays() {
 fn retail_fee_burden_is_bounded_at_ten_times_the_l1_fee() {
     let base = l2sim::scenario::Scenario::baseline();
     let retail = base.segments.iter().find(|s| s.name == "retail").unwrap();
-    assert!(retail.fee_elasticity >= 1.0, "the bound needs an elasticity of at least 1");
+    assert!(
+        retail.fee_elasticity >= 1.0,
+        "the bound needs an elasticity of at least 1"
+    );
     let k = 2000.0;
     let fee = 10.0 * base.chains[base.l1].tx_cost_usd;
     let burden = 12.0 * model::activity_tx_per_month(retail, fee) * fee / k;
     let bound = 12.0 * retail.tx_per_month * retail.reference_fee_usd / k;
-    assert!(burden <= bound * (1.0 + 1e-12), "burden {burden} > bound {bound}");
+    assert!(
+        burden <= bound * (1.0 + 1e-12),
+        "burden {burden} > bound {bound}"
+    );
     // Without the demand response it would pay 12 · 10 · 15 USD = 90 % of its capital a year.
     assert!(12.0 * retail.tx_per_month * fee / k > 0.8);
 }

@@ -135,6 +135,8 @@ pub struct Chain {
     pub risk_premium_apy: f64,
     /// Alternative-specific constant (solved by the equilibrium start, or as written).
     pub constant_apy: f64,
+    /// Bass parameters `(p, q)` per day of awareness of a late chain; `None`: all aware at launch.
+    pub awareness_per_day: Option<(f64, f64)>,
 }
 
 /// A chain field that a `parameter` event may set, with its allowed range.

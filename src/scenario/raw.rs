@@ -348,6 +348,11 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub risk_premium_apy: f64,
+    /// Bass diffusion of awareness of a chain that launches after day 0: an agent considers it only
+    /// once aware, awareness arriving at the hazard `innovation + imitation · adoption` (the share of
+    /// the eligible wallets holding capital on it). Absent: everyone is aware at launch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awareness: Option<RawAwareness>,
     /// Alternative-specific constant: what every agent values in the chain beyond the modelled
     /// terms. Solved for chains present at day 0 when `[equilibrium] start` is `solve` or
     /// `parent`; a chain launching later takes this value, or when absent the TVL-weighted mean
@@ -355,6 +360,19 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constant_apy: Option<f64>,
+}
+
+/// Bass parameters of a chain's awareness (docs/MODEL.md, section 4a).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAwareness {
+    /// `p`: awareness arriving without imitation (meta-analysis mean 0.03, Sultan, Farley and
+    /// Lehmann 1990).
+    #[schemars(extend("x-unit" = "1/year"))]
+    pub innovation_per_year: f64,
+    /// `q`: awareness from the chain's adopters (meta-analysis mean 0.38).
+    #[schemars(extend("x-unit" = "1/year"))]
+    pub imitation_per_year: f64,
 }
 
 /// Piecewise-linear APR of a fast-exit LP pool against its utilisation (all zero: off).

@@ -41,6 +41,7 @@ hack_loss = { dist = "beta", alpha = 2, beta = 5 }
 id = "zk"
 kind = "zk"
 launch_day = 10
+awareness = { innovation_per_year = 0.03, imitation_per_year = 0.38 }
 tx_cost_usd = 0.1
 confirmation_s = 1
 [[chains]]

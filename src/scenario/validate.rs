@@ -828,6 +828,12 @@ fn check_chain(
         c.initial_tvl_usd,
         Bound::Between(0.0, 1e15),
     );
+    if c.awareness.is_some() && launch_day <= 0.0 {
+        ck.problem(
+            p("awareness"),
+            "applies only to a chain launching after day 0 (everyone knows the chains that exist at the start)",
+        );
+    }
     if launch_day > 0.0 && initial_tvl_usd > 0.0 {
         ck.problem(
             p("initial_tvl_usd"),
@@ -880,6 +886,20 @@ fn check_chain(
             },
         },
         risk_premium_apy: field(ck, "risk_premium_apy", c.risk_premium_apy),
+        awareness_per_day: c.awareness.map(|a| {
+            (
+                ck.num(
+                    &p("awareness.innovation_per_year"),
+                    a.innovation_per_year,
+                    Bound::Between(1e-9, 1e4),
+                ) / 365.0,
+                ck.num(
+                    &p("awareness.imitation_per_year"),
+                    a.imitation_per_year,
+                    Bound::Between(0.0, 1e4),
+                ) / 365.0,
+            )
+        }),
         constant_apy: ck.num(
             &p("constant_apy"),
             c.constant_apy.unwrap_or(0.0),

@@ -11,6 +11,9 @@ use crate::scenario::{ChainField, EventAction, SeriesTarget};
 impl World<'_> {
     /// Daily tick: yields accrue, fee shocks and price move, risk shocks decay, fees refresh.
     pub(super) fn tick(&mut self) {
+        if self.bass != 0 {
+            self.update_awareness();
+        }
         // Activity fees of the past day, paid from users' income rather than from their capital.
         for c in 0..self.chains.len() {
             let ch = &self.chains[c];

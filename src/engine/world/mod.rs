@@ -64,6 +64,10 @@ struct ChainState {
     incentives_usd_per_day: f64,
     speculative_apy: f64,
     risk_shock_per_year: f64,
+    /// Bass awareness: cumulative hazard at `aware_at`, and the adoption share then.
+    aware_hazard: f64,
+    aware_at: f64,
+    aware_adoption: f64,
     hack_generation: u32,
     fee_revenue_usd: f64,
     lp_fee_revenue_usd: f64,
@@ -96,6 +100,10 @@ pub(super) struct World<'a> {
     ln_share_floor: f64,
     segments: Vec<Segment>,
     segment_agents: Vec<Vec<u32>>,
+    /// The run's seed (awareness thresholds are hashed from it).
+    seed: u64,
+    /// Chains whose awareness diffuses (Bass), one bit each.
+    bass: u64,
     /// Whether any segment's activity responds to fees; then `segment_wallets` and `fee_cost`
     /// are kept.
     elastic: bool,
@@ -230,6 +238,9 @@ impl<'a> World<'a> {
                 incentives_usd_per_day: c.incentives_usd_per_day,
                 speculative_apy: 0.0,
                 risk_shock_per_year: 0.0,
+                aware_hazard: 0.0,
+                aware_at: c.launch_day,
+                aware_adoption: 0.0,
                 hack_generation: 0,
                 fee_revenue_usd: 0.0,
                 lp_fee_revenue_usd: 0.0,
@@ -249,6 +260,13 @@ impl<'a> World<'a> {
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Vec::new(); sc.segments.len()],
+            seed,
+            bass: sc
+                .chains
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.awareness_per_day.is_some())
+                .fold(0, |m, (i, _)| m | 1 << i),
             elastic: sc.segments.iter().any(|s| s.fee_elasticity > 0.0),
             segment_wallets: vec![0.0; n_chains * sc.segments.len()],
             fee_cost: vec![0.0; n_chains * sc.segments.len()],
@@ -375,6 +393,61 @@ impl<'a> World<'a> {
                 },
             );
         }
+    }
+
+    /// Share of the wallets that may hold chain `c` that hold it now.
+    fn adoption(&self, c: usize) -> f64 {
+        let ns = self.segments.len();
+        let (mut on, mut all) = (0.0, 0.0);
+        for (s, seg) in self.segments.iter().enumerate() {
+            if seg.allowed & (1 << c) == 0 {
+                continue;
+            }
+            on += self.segment_wallets[c * ns + s];
+            all += (0..self.chains.len())
+                .map(|j| self.segment_wallets[j * ns + s])
+                .sum::<f64>();
+        }
+        if all > 0.0 { (on / all).max(0.0) } else { 0.0 }
+    }
+
+    /// The Bass cumulative hazard of awareness of chain `c` now (trapezoid over the adoption since
+    /// the last update).
+    fn awareness_hazard(&self, c: usize) -> f64 {
+        let ch = &self.chains[c];
+        let Some((p, q)) = ch.params.awareness_per_day else {
+            return f64::INFINITY;
+        };
+        let dt = (self.now - ch.aware_at).max(0.0);
+        ch.aware_hazard + dt * (p + q * 0.5 * (ch.aware_adoption + self.adoption(c)))
+    }
+
+    /// Brings every Bass hazard up to now (at each daily tick).
+    fn update_awareness(&mut self) {
+        for c in 0..self.chains.len() {
+            if self.chains[c].launched && self.chains[c].params.awareness_per_day.is_some() {
+                let h = self.awareness_hazard(c);
+                let a = self.adoption(c);
+                let ch = &mut self.chains[c];
+                ch.aware_hazard = h;
+                ch.aware_at = self.now;
+                ch.aware_adoption = a;
+            }
+        }
+    }
+
+    /// Whether agent `i` is aware of chain `c`: its own Exp(1) threshold, a hash of the run seed,
+    /// the agent and the chain (no stream is consumed), against the chain's cumulative hazard.
+    fn aware(&self, i: usize, c: usize) -> bool {
+        let h = self.awareness_hazard(c);
+        if h.is_infinite() {
+            return true;
+        }
+        let x = super::streams::splitmix64(
+            self.seed ^ super::streams::splitmix64(((i as u64) << 8) | c as u64),
+        );
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        -(1.0 - u).ln() <= h
     }
 
     pub(super) fn run(&mut self, cancel: Option<&AtomicBool>) {
@@ -592,6 +665,17 @@ impl<'a> World<'a> {
         let mut allowed = seg.allowed | (1 << a);
         if let Some(x) = exclude {
             allowed &= !(1 << x);
+        }
+        if self.bass != 0 {
+            for c in 0..n {
+                if self.bass & (1 << c) != 0
+                    && c != a
+                    && allowed & (1 << c) != 0
+                    && !self.aware(i, c)
+                {
+                    allowed &= !(1 << c);
+                }
+            }
         }
         let wallets = f64::from(self.agent_wallets[i]);
         let fee_cost = (seg.fee_elasticity > 0.0).then(|| &self.fee_cost[s * n..(s + 1) * n]);
