@@ -147,3 +147,61 @@ fn retail_fee_burden_is_bounded_at_ten_times_the_l1_fee() {
     // Without the demand response it would pay 12 · 10 · 15 USD = 90 % of its capital a year.
     assert!(12.0 * retail.tx_per_month * fee / k > 0.8);
 }
+
+/// Price exposure per chain: with nobody reviewing, a chain held in stablecoins
+/// (`price_exposure = 0`) keeps its USD value through a volatile market price, a fully exposed
+/// one moves with it, a chain with its own asset moves apart, and the ledger still balances.
+#[test]
+fn each_chain_moves_with_its_own_asset_price() {
+    let frozen = SMALL
+        .replace("review_rate_per_day = 0.1", "review_rate_per_day = 1e-9")
+        .replace("review_rate_per_day = 0.2", "review_rate_per_day = 1e-9")
+        .replacen("[market]\n", "[market]\nprice_volatility = 0.8\n", 1);
+    let alt = frozen.find("id = \"alt\"").unwrap();
+    let zk = frozen.find("id = \"zk\"").unwrap();
+    let mut text = frozen.clone();
+    // Insert after the `kind` lines of the alt-L1 (stablecoins) and the ZK chain (own asset).
+    let after = |t: &str, from: usize| from + t[from..].find('\n').unwrap() + 1;
+    text.insert_str(after(&frozen, alt), "price_exposure = 0\n");
+    let zk = if zk > alt {
+        zk + "price_exposure = 0\n".len()
+    } else {
+        zk
+    };
+    text.insert_str(after(&text, zk), "own_price_volatility = 0.8\n");
+    let sc = scenario(&text);
+    let (layout, outs) = runs(&sc, 4, 4);
+    let mut apart = 0;
+    for o in &outs {
+        let zk = trajectory(&layout, o, "tvl_usd.zk");
+        let p = trajectory(&layout, o, "price_factor");
+        let l = zk.len() - 1;
+        // Its own asset (volatility 0.8 over 120 days, sd about 0.44 in log): not the market's.
+        if (zk[l] / zk[0] / p[l] - 1.0).abs() > 0.05 {
+            apart += 1;
+        }
+        assert!(
+            o.conservation_error_max < 1e-9,
+            "{}",
+            o.conservation_error_max
+        );
+        let alt = trajectory(&layout, o, "tvl_usd.alt");
+        let opt = trajectory(&layout, o, "tvl_usd.opt");
+        let price = trajectory(&layout, o, "price_factor");
+        let last = alt.len() - 1;
+        // Stablecoins: only the yield moves them (under 2 % in 120 days at these yields).
+        assert!(
+            (alt[last] / alt[0] - 1.0).abs() < 0.02,
+            "{}",
+            alt[last] / alt[0]
+        );
+        // Fully exposed: the price factor times the yield.
+        let ratio = opt[last] / opt[0] / price[last];
+        assert!((ratio - 1.0).abs() < 0.02, "{ratio}");
+    }
+    assert!(
+        apart >= 3,
+        "the own-asset chain followed the market price in {} runs",
+        4 - apart
+    );
+}

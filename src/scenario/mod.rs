@@ -135,6 +135,9 @@ pub struct Chain {
     pub risk_premium_apy: f64,
     /// Alternative-specific constant (solved by the equilibrium start, or as written).
     pub constant_apy: f64,
+    pub price_exposure: f64,
+    /// `(drift per year, volatility per sqrt(year))` of the chain's own asset price, if it has one.
+    pub own_price: Option<(f64, f64)>,
     /// Bass parameters `(p, q)` per day of awareness of a late chain; `None`: all aware at launch.
     pub awareness_per_day: Option<(f64, f64)>,
 }

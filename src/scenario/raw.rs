@@ -348,6 +348,21 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub risk_premium_apy: f64,
+    /// Share of the chain's capital whose value moves with its asset price (the market price
+    /// factor `P(t)`, or the chain's own price when `own_price_volatility` or `own_price_drift_apy`
+    /// is set); the rest is held in stablecoins. 1 (default): all of it, the reference model.
+    #[schemars(extend("x-unit" = "fraction"))]
+    #[serde(default = "one")]
+    pub price_exposure: f64,
+    /// Drift of the chain's own asset price (GBM), per year: an alt-L1 whose capital follows its
+    /// own token rather than ETH.
+    #[schemars(extend("x-unit" = "1/year"))]
+    #[serde(default)]
+    pub own_price_drift_apy: f64,
+    /// Volatility of the chain's own asset price, per sqrt(year).
+    #[schemars(extend("x-unit" = "1/sqrt(year)"))]
+    #[serde(default)]
+    pub own_price_volatility: f64,
     /// Bass diffusion of awareness of a chain that launches after day 0: an agent considers it only
     /// once aware, awareness arriving at the hazard `innovation + imitation · adoption` (the share of
     /// the eligible wallets holding capital on it). Absent: everyone is aware at launch.

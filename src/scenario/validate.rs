@@ -886,6 +886,24 @@ fn check_chain(
             },
         },
         risk_premium_apy: field(ck, "risk_premium_apy", c.risk_premium_apy),
+        price_exposure: ck.num(
+            &p("price_exposure"),
+            c.price_exposure,
+            Bound::Between(0.0, 1.0),
+        ),
+        own_price: {
+            let drift = ck.num(
+                &p("own_price_drift_apy"),
+                c.own_price_drift_apy,
+                Bound::Between(-1.0, 1.0),
+            );
+            let vol = ck.num(
+                &p("own_price_volatility"),
+                c.own_price_volatility,
+                Bound::Between(0.0, 5.0),
+            );
+            (drift != 0.0 || vol != 0.0).then_some((drift, vol))
+        },
         awareness_per_day: c.awareness.map(|a| {
             (
                 ck.num(

@@ -50,6 +50,7 @@ impl World<'_> {
         }
         let z: f64 = self.rng_market.sample(StandardNormal);
         let m = &self.sc.market;
+        let price_before = self.price;
         if let Some(p) = self.series_value(SeriesTarget::PriceFactor) {
             let factor = p / self.price;
             let held_units: f64 =
@@ -66,6 +67,7 @@ impl World<'_> {
             self.ledger.price_gains += held_units * self.price * (factor - 1.0);
             self.price *= factor;
         }
+        self.revalue_exposures(price_before);
         self.apply_series();
         let inflow = self.inflow_apy();
         if inflow != 0.0 {
@@ -87,6 +89,34 @@ impl World<'_> {
         let next = self.now + 1.0;
         if next <= self.sc.horizon_days + 1e-9 {
             self.queue.push(next, Priority::Tick, Ev::Tick);
+        }
+    }
+
+    /// Chains not fully exposed to the market price, or with their own asset: their capital's
+    /// daily return is `(1 − β) + β · g` (`g` the market's or their own price change, constant
+    /// mix), applied as a correction to the market's change `f` already in the price factor.
+    fn revalue_exposures(&mut self, price_before: f64) {
+        let f = self.price / price_before;
+        for c in 0..self.chains.len() {
+            let p = &self.chains[c].params;
+            let (beta, own) = (p.price_exposure, p.own_price);
+            if beta == 1.0 && own.is_none() {
+                continue;
+            }
+            let g = match own {
+                Some((drift, vol)) => {
+                    let z: f64 = self.rng_market.sample(StandardNormal);
+                    let dt = 1.0 / 365.0;
+                    ((drift - 0.5 * vol * vol) * dt + vol * dt.sqrt() * z).exp()
+                }
+                None => f,
+            };
+            let correction = ((1.0 - beta) + beta * g) / f;
+            if correction != 1.0 && self.chains[c].launched {
+                self.ledger.price_gains += self.tvl_usd(c) * (correction - 1.0);
+                self.chains[c].index *= correction;
+                self.dirty |= 1 << c;
+            }
         }
     }
 
