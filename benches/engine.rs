@@ -58,6 +58,7 @@ fn decision(c: &mut Criterion) {
                 &tastes,
                 &market,
                 None,
+                seg.inertia_apy,
                 &mut u,
             );
             black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))

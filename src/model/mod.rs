@@ -188,6 +188,7 @@ pub fn migration_cost_usd(from: &ChainView, to: &ChainView, k: f64, wallets: f64
 /// The agent holds capital `k` for `wallets` identical wallets (1 unless the scenario uses cohorts), so
 /// per-transaction fees weigh on `k / wallets`. `fee_cost` (per chain, USD per wallet and month,
 /// [`fee_cost_per_month`]) replaces `tx_per_month · fee` when the segment's activity is elastic.
+/// `inertia_apy` is the agent's status-quo bonus now (the segment's, plus its habit).
 #[allow(clippy::too_many_arguments)]
 pub fn utilities(
     seg: &Segment,
@@ -198,6 +199,7 @@ pub fn utilities(
     tastes: &[f32],
     market: &MarketView,
     fee_cost: Option<&[f64]>,
+    inertia_apy: f64,
     out: &mut [f64],
 ) {
     let views = market.chains;
@@ -226,7 +228,7 @@ pub fn utilities(
             + f64::from(tastes[c])
             + v.constant_apy;
         if c == current {
-            u += seg.inertia_apy;
+            u += inertia_apy;
         } else {
             u -= migration_cost_usd(here, v, k, wallets) * amortise;
         }

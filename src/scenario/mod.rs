@@ -281,6 +281,8 @@ pub struct Segment {
     pub emergency_cost_per_day: f64,
     pub taste_sd: f64,
     pub inertia_apy: f64,
+    pub habit_apy: f64,
+    pub habit_days: f64,
     pub holding_horizon_days: f64,
     /// Bit `c` set: chain `c` may hold this segment's capital.
     pub allowed: u64,
@@ -305,6 +307,7 @@ pub enum EventAction {
     Airdrop {
         chain: usize,
         speculative_apy: f64,
+        expected_value_usd: f64,
         airdrop_day: f64,
         value_usd: f64,
     },

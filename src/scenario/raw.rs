@@ -534,6 +534,15 @@ pub struct RawSegment {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default)]
     pub inertia_apy: f64,
+    /// Habit: inertia that grows with the time an agent has spent on its chain, up to this much
+    /// more: `inertia_apy + habit_apy · (1 − exp(−tenure / habit_days))`; 0 (default): none.
+    #[schemars(extend("x-unit" = "fraction/year"))]
+    #[serde(default)]
+    pub habit_apy: f64,
+    /// Time constant of the habit.
+    #[schemars(extend("x-unit" = "days"))]
+    #[serde(default = "default_habit_days")]
+    pub habit_days: f64,
     /// Horizon over which migration costs are amortised.
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default = "default_horizon")]
@@ -580,6 +589,12 @@ pub struct RawEvent {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speculative_apy: Option<f64>,
+    /// `airdrop`: what farmers expect it to be worth, USD, shared pro rata to capital: the yield
+    /// they perceive is `expected_value_usd / TVL · 365 / days left` (capped at
+    /// `market.incentive_apy_cap`), diluted as capital arrives (instead of `speculative_apy`).
+    #[schemars(extend("x-unit" = "USD"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_value_usd: Option<f64>,
     /// `airdrop`: day of the airdrop (from `day` to `horizon_days`), or its date.
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -652,6 +667,9 @@ fn default_incentive_floor() -> f64 {
 }
 fn default_half_life() -> f64 {
     30.0
+}
+fn default_habit_days() -> f64 {
+    90.0
 }
 fn default_kink() -> f64 {
     0.65

@@ -77,6 +77,12 @@ airdrop_day = 50
 value_usd = 1e6
 [[events]]
 day = DAY
+kind = "airdrop"
+chain = "zk"
+expected_value_usd = 1e7
+airdrop_day = 50
+[[events]]
+day = DAY
 kind = "fee_change"
 chain_kind = "zk"
 tx_cost_multiplier = 0.5

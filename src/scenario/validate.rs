@@ -411,23 +411,53 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                         0.0
                     }
                 };
+                let (speculative_apy, expected_value_usd) = match (
+                    e.speculative_apy,
+                    e.expected_value_usd,
+                ) {
+                    (Some(apy), None) => (
+                        ck.num(
+                            &format!("{p}.speculative_apy"),
+                            apy,
+                            Bound::Between(0.0, 10.0),
+                        ),
+                        0.0,
+                    ),
+                    (None, Some(v)) => (
+                        0.0,
+                        ck.num(
+                            &format!("{p}.expected_value_usd"),
+                            v,
+                            Bound::Between(0.0, 1e13),
+                        ),
+                    ),
+                    _ => {
+                        ck.problem(
+                                format!("{p}.speculative_apy"),
+                                "an airdrop event needs exactly one of speculative_apy (a flat perceived yield) or expected_value_usd (what farmers expect it to be worth, shared pro rata)",
+                            );
+                        (0.0, 0.0)
+                    }
+                };
                 (
                     Some(EventAction::Airdrop {
                         chain: chain(ck),
-                        speculative_apy: need(
-                            ck,
-                            "speculative_apy",
-                            e.speculative_apy,
-                            Bound::Between(0.0, 10.0),
-                        ),
+                        speculative_apy,
+                        expected_value_usd,
                         airdrop_day,
                         value_usd: ck.num(
                             &format!("{p}.value_usd"),
                             e.value_usd.unwrap_or(0.0),
-                            Bound::NonNegative,
+                            Bound::Between(0.0, 1e13),
                         ),
                     }),
-                    &["chain", "speculative_apy", "airdrop_day", "value_usd"],
+                    &[
+                        "chain",
+                        "speculative_apy",
+                        "expected_value_usd",
+                        "airdrop_day",
+                        "value_usd",
+                    ],
                 )
             }
             "fee_change" => {
@@ -718,6 +748,7 @@ fn set_fields(e: &RawEvent) -> Vec<&'static str> {
     add("speculative_apy", e.speculative_apy.is_some());
     add("airdrop_day", e.airdrop_day.is_some());
     add("value_usd", e.value_usd.is_some());
+    add("expected_value_usd", e.expected_value_usd.is_some());
     add("tx_cost_multiplier", e.tx_cost_multiplier.is_some());
     add("data_cost_multiplier", e.data_cost_multiplier.is_some());
     add("withdrawal_delay_days", e.withdrawal_delay_days.is_some());
@@ -1048,6 +1079,8 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         ),
         taste_sd: ck.num(&p("taste_sd"), s.taste_sd, Bound::Between(0.0, 100.0)),
         inertia_apy: ck.num(&p("inertia_apy"), s.inertia_apy, Bound::Between(0.0, 100.0)),
+        habit_apy: ck.num(&p("habit_apy"), s.habit_apy, Bound::Between(0.0, 100.0)),
+        habit_days: ck.num(&p("habit_days"), s.habit_days, Bound::Between(1e-3, 1e5)),
         holding_horizon_days: ck.num(
             &p("holding_horizon_days"),
             s.holding_horizon_days,

@@ -141,6 +141,7 @@ impl<'a> Day0<'a> {
                 tastes,
                 &market,
                 fee_cost,
+                seg.inertia_apy + seg.habit_apy,
                 &mut scratch.u,
             );
             let nests = self

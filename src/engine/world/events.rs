@@ -186,10 +186,16 @@ impl World<'_> {
             EventAction::Airdrop {
                 chain,
                 speculative_apy,
+                expected_value_usd,
                 airdrop_day,
                 ..
             } => {
                 self.chains[chain].speculative_apy += speculative_apy;
+                if expected_value_usd > 0.0 {
+                    self.chains[chain]
+                        .airdrops
+                        .push((expected_value_usd, airdrop_day));
+                }
                 self.queue
                     .push(airdrop_day, Priority::Change, Ev::AirdropPaid(i as u32));
             }
@@ -263,12 +269,20 @@ impl World<'_> {
         if let EventAction::Airdrop {
             chain,
             speculative_apy,
+            expected_value_usd,
+            airdrop_day,
             value_usd,
-            ..
         } = self.sc.events[i].action
         {
             let ch = &mut self.chains[chain];
             ch.speculative_apy = (ch.speculative_apy - speculative_apy).max(0.0);
+            if let Some(k) = ch
+                .airdrops
+                .iter()
+                .position(|&a| a == (expected_value_usd, airdrop_day))
+            {
+                ch.airdrops.remove(k);
+            }
             let tvl = self.tvl_usd(chain);
             if value_usd > 0.0 && tvl > 0.0 {
                 self.chains[chain].index *= 1.0 + value_usd / tvl;

@@ -63,6 +63,8 @@ struct ChainState {
     pool_available_usd: f64,
     incentives_usd_per_day: f64,
     speculative_apy: f64,
+    /// Expected-value airdrops pending on the chain: (expected USD, airdrop day).
+    airdrops: Vec<(f64, f64)>,
     risk_shock_per_year: f64,
     /// Bass awareness: cumulative hazard at `aware_at`, and the adoption share then.
     aware_hazard: f64,
@@ -122,6 +124,8 @@ pub(super) struct World<'a> {
     agent_segment: Vec<u16>,
     /// Wallets an agent stands for (its creation scale factor with cohorts, else 1).
     agent_wallets: Vec<f32>,
+    /// Day the agent's capital landed on its chain (for the habit; far in the past at day 0).
+    agent_since: Vec<f32>,
     agent_tastes: Vec<f32>,
     price: f64,
     transit_units: f64,
@@ -237,6 +241,7 @@ impl<'a> World<'a> {
                 pool_available_usd: c.fast_exit_liquidity_usd,
                 incentives_usd_per_day: c.incentives_usd_per_day,
                 speculative_apy: 0.0,
+                airdrops: Vec::new(),
                 risk_shock_per_year: 0.0,
                 aware_hazard: 0.0,
                 aware_at: c.launch_day,
@@ -277,6 +282,7 @@ impl<'a> World<'a> {
             agent_chain: Vec::with_capacity(total_agents),
             agent_segment: Vec::with_capacity(total_agents),
             agent_wallets: Vec::with_capacity(total_agents),
+            agent_since: Vec::with_capacity(total_agents),
             agent_tastes,
             price: 1.0,
             transit_units: 0.0,
@@ -321,6 +327,11 @@ impl<'a> World<'a> {
         self.agent_chain.push(chain as u16);
         self.agent_segment.push(segment as u16);
         self.agent_wallets.push(wallets as f32);
+        self.agent_since.push(if self.now > 0.0 {
+            self.now as f32
+        } else {
+            -1e9
+        });
         self.segment_agents[segment].push(id);
         self.dirty |= 1 << chain;
     }
@@ -632,7 +643,8 @@ impl<'a> World<'a> {
                 continue;
             }
             let tvl = self.tvl_usd(c);
-            let y = self.paid_yield_apy(c) + self.chains[c].speculative_apy;
+            let y =
+                self.paid_yield_apy(c) + self.chains[c].speculative_apy + self.airdrop_apy(c, tvl);
             let v = &mut self.views[c];
             v.launched = self.chains[c].launched;
             v.yield_apy = y;
@@ -643,6 +655,20 @@ impl<'a> World<'a> {
             };
         }
         self.dirty = 0;
+    }
+
+    /// The yield farmers perceive in the pending expected-value airdrops of chain `c`: each one's
+    /// expected value per unit of capital, annualised over the days left.
+    fn airdrop_apy(&self, c: usize, tvl: f64) -> f64 {
+        let m = &self.sc.market;
+        self.chains[c]
+            .airdrops
+            .iter()
+            .map(|&(value, day)| {
+                let left = (day - self.now).max(1.0);
+                (value / tvl.max(m.incentive_tvl_floor_usd) * 365.0 / left).min(m.incentive_apy_cap)
+            })
+            .sum()
     }
 
     fn agent_capital_usd(&self, i: usize) -> f64 {
@@ -679,6 +705,12 @@ impl<'a> World<'a> {
         }
         let wallets = f64::from(self.agent_wallets[i]);
         let fee_cost = (seg.fee_elasticity > 0.0).then(|| &self.fee_cost[s * n..(s + 1) * n]);
+        let inertia = if seg.habit_apy > 0.0 {
+            let tenure = (self.now - f64::from(self.agent_since[i])).max(0.0);
+            seg.inertia_apy + seg.habit_apy * (1.0 - (-tenure / seg.habit_days).exp())
+        } else {
+            seg.inertia_apy
+        };
         model::utilities(
             seg,
             k,
@@ -692,6 +724,7 @@ impl<'a> World<'a> {
                 ln_share_floor: self.ln_share_floor,
             },
             fee_cost,
+            inertia,
             &mut self.scratch_u,
         );
         self.decisions += 1;
@@ -827,6 +860,7 @@ impl<'a> World<'a> {
             f64::from(self.agent_wallets[i]);
         self.agent_units[i] = scaled;
         self.agent_chain[i] = b as u16;
+        self.agent_since[i] = self.now as f32;
         self.dirty |= 1 << b;
     }
 
