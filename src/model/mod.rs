@@ -447,10 +447,22 @@ pub fn stationary(p: &[f64], m: usize, a: &mut Vec<f64>, pi: &mut [f64]) -> Opti
     }
     let mut b = vec![0.0; m];
     b[m - 1] = 1.0;
+    let x = solve_linear(a, &mut b, m)?;
+    for (p, v) in pi.iter_mut().zip(x) {
+        *p = v.max(0.0);
+    }
+    let total: f64 = pi[..m].iter().sum();
+    pi[..m].iter_mut().for_each(|x| *x /= total);
+    Some(())
+}
+
+/// Solves `a x = b` (`m × m`, row-major, overwritten) by Gaussian elimination with partial
+/// pivoting; `None` when `a` is singular.
+pub fn solve_linear(a: &mut [f64], b: &mut [f64], m: usize) -> Option<Vec<f64>> {
     for col in 0..m {
         let piv =
             (col..m).max_by(|&i, &j| a[i * m + col].abs().total_cmp(&a[j * m + col].abs()))?;
-        if a[piv * m + col].abs() < 1e-300 {
+        if a[piv * m + col].abs() < 1e-300 || !a[piv * m + col].is_finite() {
             return None;
         }
         if piv != col {
@@ -469,16 +481,15 @@ pub fn stationary(p: &[f64], m: usize, a: &mut Vec<f64>, pi: &mut [f64]) -> Opti
             }
         }
     }
+    let mut x = vec![0.0; m];
     for r in (0..m).rev() {
-        let mut x = b[r];
+        let mut v = b[r];
         for k in r + 1..m {
-            x -= a[r * m + k] * pi[k];
+            v -= a[r * m + k] * x[k];
         }
-        pi[r] = (x / a[r * m + r]).max(0.0);
+        x[r] = v / a[r * m + r];
     }
-    let total: f64 = pi[..m].iter().sum();
-    pi[..m].iter_mut().for_each(|x| *x /= total);
-    Some(())
+    Some(x)
 }
 
 /// Closed-form nested-logit probabilities (for tests and documentation).

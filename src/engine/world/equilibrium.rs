@@ -333,7 +333,7 @@ pub fn solve(sc: &Scenario, seed: u64) -> Result<Solution, EquilibriumError> {
                 jac[i * f + j] = (lj[i] - ln[i]) / h;
             }
         }
-        let Some(step) = solve_linear(&mut jac, &mut r.clone(), f) else {
+        let Some(step) = model::solve_linear(&mut jac, &mut r.clone(), f) else {
             return Err(EquilibriumError(format!(
                 "the shares do not respond to the chain constants (singular Jacobian) after {iterations} iterations"
             )));
@@ -394,37 +394,4 @@ pub fn solve(sc: &Scenario, seed: u64) -> Result<Solution, EquilibriumError> {
         residual: worst,
         population: members.len(),
     })
-}
-
-/// Solves `a x = b` (`m × m`, row-major) by Gaussian elimination with partial pivoting.
-fn solve_linear(a: &mut [f64], b: &mut [f64], m: usize) -> Option<Vec<f64>> {
-    for col in 0..m {
-        let piv =
-            (col..m).max_by(|&i, &j| a[i * m + col].abs().total_cmp(&a[j * m + col].abs()))?;
-        if a[piv * m + col].abs() < 1e-300 || !a[piv * m + col].is_finite() {
-            return None;
-        }
-        if piv != col {
-            for k in 0..m {
-                a.swap(piv * m + k, col * m + k);
-            }
-            b.swap(piv, col);
-        }
-        for r in col + 1..m {
-            let f = a[r * m + col] / a[col * m + col];
-            for k in col..m {
-                a[r * m + k] -= f * a[col * m + k];
-            }
-            b[r] -= f * b[col];
-        }
-    }
-    let mut x = vec![0.0; m];
-    for r in (0..m).rev() {
-        let mut v = b[r];
-        for k in r + 1..m {
-            v -= a[r * m + k] * x[k];
-        }
-        x[r] = v / a[r * m + r];
-    }
-    Some(x)
 }
