@@ -213,3 +213,41 @@ fn bad_series_input_is_located_and_nothing_is_written() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("edited.toml:"), "{err}");
 }
+
+/// An alt-L1's own asset price from a series: with nobody reviewing, its TVL follows the series
+/// (times its yield), while the others do not.
+#[test]
+fn a_chain_follows_its_own_price_series() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario(tmp.path());
+    let text = fs::read_to_string(&s)
+        .unwrap()
+        .replace("review_rate_per_day = 0.1", "review_rate_per_day = 1e-9")
+        .replace("review_rate_per_day = 0.2", "review_rate_per_day = 1e-9")
+        + "\n[[series]]\nfile = \"data/sol.csv\"\ntarget = \"chains.alt.price_factor\"\n";
+    fs::write(
+        tmp.path().join("data/sol.csv"),
+        "day,value\n0,100\n40,250\n",
+    )
+    .unwrap();
+    let path = tmp.path().join("own.toml");
+    fs::write(&path, text).unwrap();
+    l2sim_ok(
+        tmp.path(),
+        &[
+            "run",
+            &path.to_string_lossy(),
+            "--runs",
+            "2",
+            "--out",
+            "o",
+            "--no-plots",
+            "-q",
+        ],
+    );
+    let alt = column(&tmp.path().join("o"), "tvl_usd", "alt");
+    let opt = column(&tmp.path().join("o"), "tvl_usd", "opt");
+    let (a0, a) = (alt[0].2, alt[2].2); // day 0 and 2022-02-28 (day 58)
+    assert!((a / a0 / 2.5 - 1.0).abs() < 0.02, "{}", a / a0);
+    assert!((opt[2].2 / opt[0].2 - 1.0).abs() < 0.02);
+}

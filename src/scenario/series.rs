@@ -27,6 +27,8 @@ pub enum SeriesTarget {
     PriceFactor,
     /// Capital entering the ecosystem (`market.inflow_apy`), fraction of TVL per year.
     InflowApy,
+    /// A chain's own asset price (`chains.<id>.price_factor`): `value / first value`.
+    OwnPrice { chain: usize },
 }
 
 impl SeriesTarget {
@@ -34,7 +36,7 @@ impl SeriesTarget {
     pub fn range(self) -> Bound {
         match self {
             SeriesTarget::Chain { field, .. } => field.range(),
-            SeriesTarget::PriceFactor => Bound::Positive,
+            SeriesTarget::PriceFactor | SeriesTarget::OwnPrice { .. } => Bound::Positive,
             SeriesTarget::InflowApy => Bound::Between(-10.0, 10.0),
         }
     }
@@ -363,7 +365,7 @@ pub fn parse_target(target: &str, chain_ids: &[&str]) -> Result<SeriesTarget, St
     let fields: Vec<&str> = ChainField::ALL.iter().map(|(_, n)| *n).collect();
     let allowed = || {
         format!(
-            "must be chains.<id>.<field> with a settable field ({}), market.price_factor or market.inflow_apy",
+            "must be chains.<id>.<field> with a settable field ({}) or price_factor (its own asset price), market.price_factor or market.inflow_apy",
             fields.join(", ")
         )
     };
@@ -371,6 +373,16 @@ pub fn parse_target(target: &str, chain_ids: &[&str]) -> Result<SeriesTarget, St
     match parts.as_slice() {
         ["market", "price_factor"] => Ok(SeriesTarget::PriceFactor),
         ["market", "inflow_apy"] => Ok(SeriesTarget::InflowApy),
+        ["chains", id, "price_factor"] => chain_ids
+            .iter()
+            .position(|c| c == id)
+            .map(|chain| SeriesTarget::OwnPrice { chain })
+            .ok_or_else(|| {
+                format!(
+                    "= {target:?}: no chain {id:?} (chains are {})",
+                    chain_ids.join(", ")
+                )
+            }),
         ["chains", id, field] => {
             let chain = chain_ids.iter().position(|c| c == id).ok_or_else(|| {
                 format!(

@@ -100,16 +100,22 @@ impl World<'_> {
         for c in 0..self.chains.len() {
             let p = &self.chains[c].params;
             let (beta, own) = (p.price_exposure, p.own_price);
-            if beta == 1.0 && own.is_none() {
+            let series = self.series_value(SeriesTarget::OwnPrice { chain: c });
+            if beta == 1.0 && own.is_none() && series.is_none() {
                 continue;
             }
-            let g = match own {
-                Some((drift, vol)) => {
+            let g = match (series, own) {
+                (Some(level), _) => {
+                    let g = level / self.chains[c].own_price_level;
+                    self.chains[c].own_price_level = level;
+                    g
+                }
+                (None, Some((drift, vol))) => {
                     let z: f64 = self.rng_market.sample(StandardNormal);
                     let dt = 1.0 / 365.0;
                     ((drift - 0.5 * vol * vol) * dt + vol * dt.sqrt() * z).exp()
                 }
-                None => f,
+                (None, None) => f,
             };
             let correction = ((1.0 - beta) + beta * g) / f;
             if correction != 1.0 && self.chains[c].launched {
@@ -126,7 +132,7 @@ impl World<'_> {
         let s = self.sc.series.iter().find(|s| s.target == target)?;
         let v = s.at(self.now)?;
         Some(match target {
-            SeriesTarget::PriceFactor => v / s.points[0].1,
+            SeriesTarget::PriceFactor | SeriesTarget::OwnPrice { .. } => v / s.points[0].1,
             _ => v,
         })
     }

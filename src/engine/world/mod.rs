@@ -63,6 +63,8 @@ struct ChainState {
     pool_available_usd: f64,
     incentives_usd_per_day: f64,
     speculative_apy: f64,
+    /// The chain's own asset price level when a series drives it (1 at day 0).
+    own_price_level: f64,
     /// Expected-value airdrops pending on the chain: (expected USD, airdrop day).
     airdrops: Vec<(f64, f64)>,
     risk_shock_per_year: f64,
@@ -241,6 +243,7 @@ impl<'a> World<'a> {
                 pool_available_usd: c.fast_exit_liquidity_usd,
                 incentives_usd_per_day: c.incentives_usd_per_day,
                 speculative_apy: 0.0,
+                own_price_level: 1.0,
                 airdrops: Vec::new(),
                 risk_shock_per_year: 0.0,
                 aware_hazard: 0.0,
