@@ -76,6 +76,18 @@ fn adoption_follows_the_bass_curve() {
             "day {day}: share {mean} ± {sem}, Bass {f}"
         );
     }
+    // The same parameters given for the kind (`[awareness.zk]`): the same runs, bit for bit.
+    let by_kind = text(false).replacen(
+        "[[chains]]",
+        &format!(
+            "[awareness.zk]\ninnovation_per_year = {}\nimitation_per_year = {}\n\n[[chains]]",
+            P * 365.0,
+            Q * 365.0
+        ),
+        1,
+    );
+    let (_, kind_outs) = runs(&scenario(&by_kind), 9, 8);
+    assert_eq!(kind_outs, outs);
     // Without awareness, everyone knows the chain at launch and it takes the market at once.
     let sc = scenario(&text(false));
     let (layout, outs) = runs(&sc, 9, 2);

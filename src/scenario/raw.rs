@@ -65,6 +65,10 @@ pub struct RawScenario {
     /// Scheduled events; `kind` says which fields apply (docs/MODEL.md section 4).
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// Bass awareness by chain kind: a chain launching after day 0 without its own `awareness`
+    /// takes its kind's.
+    #[serde(default, skip_serializing_if = "RawAwarenessByKind::is_empty")]
+    pub awareness: RawAwarenessByKind,
     /// How the chain constants are set so that the day-0 allocation is at rest.
     #[serde(default, skip_serializing_if = "RawEquilibrium::is_default")]
     pub equilibrium: RawEquilibrium,
@@ -375,6 +379,24 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction/year"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constant_apy: Option<f64>,
+}
+
+/// `[awareness.<kind>]`: Bass parameters for the late chains of a kind.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAwarenessByKind {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimistic: Option<RawAwareness>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk: Option<RawAwareness>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_l1: Option<RawAwareness>,
+}
+
+impl RawAwarenessByKind {
+    fn is_empty(&self) -> bool {
+        *self == RawAwarenessByKind::default()
+    }
 }
 
 /// Bass parameters of a chain's awareness (docs/MODEL.md, section 4a).

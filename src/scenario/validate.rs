@@ -177,6 +177,25 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         Bound::Between(0.0, 365.0),
     );
     let market = check_market(ck, &raw);
+    for (kind, a) in [
+        ("optimistic", raw.awareness.optimistic),
+        ("zk", raw.awareness.zk),
+        ("alt_l1", raw.awareness.alt_l1),
+    ] {
+        if let Some(a) = a {
+            let at = |f: &str| format!("awareness.{kind}.{f}");
+            ck.num(
+                &at("innovation_per_year"),
+                a.innovation_per_year,
+                Bound::Between(1e-9, 1e4),
+            );
+            ck.num(
+                &at("imitation_per_year"),
+                a.imitation_per_year,
+                Bound::Between(0.0, 1e4),
+            );
+        }
+    }
     let n = &raw.nests;
     let nests = [n.l1, n.optimistic, n.zk, n.alt_l1];
     for (kind, mu) in ChainKind::ALL.iter().zip(nests) {
@@ -215,7 +234,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     format!("= {:?}: duplicate chain id", c.id),
                 );
             }
-            check_chain(ck, i, c, horizon, calendar.as_ref())
+            check_chain(ck, i, c, horizon, calendar.as_ref(), &raw.awareness)
         })
         .collect();
     let l1s: Vec<usize> = (0..chains.len())
@@ -835,6 +854,7 @@ fn check_chain(
     c: &RawChain,
     horizon: f64,
     calendar: Option<&Calendar>,
+    by_kind: &super::raw::RawAwarenessByKind,
 ) -> Chain {
     let p = |f: &str| format!("chains[{i}].{f}");
     ck.id(&p("id"), &c.id);
@@ -935,20 +955,32 @@ fn check_chain(
             );
             (drift != 0.0 || vol != 0.0).then_some((drift, vol))
         },
-        awareness_per_day: c.awareness.map(|a| {
-            (
-                ck.num(
-                    &p("awareness.innovation_per_year"),
-                    a.innovation_per_year,
-                    Bound::Between(1e-9, 1e4),
-                ) / 365.0,
-                ck.num(
-                    &p("awareness.imitation_per_year"),
-                    a.imitation_per_year,
-                    Bound::Between(0.0, 1e4),
-                ) / 365.0,
-            )
-        }),
+        awareness_per_day: c
+            .awareness
+            .or(if launch_day > 0.0 {
+                match kind {
+                    ChainKind::Optimistic => by_kind.optimistic,
+                    ChainKind::Zk => by_kind.zk,
+                    ChainKind::AltL1 => by_kind.alt_l1,
+                    ChainKind::L1 => None,
+                }
+            } else {
+                None
+            })
+            .map(|a| {
+                (
+                    ck.num(
+                        &p("awareness.innovation_per_year"),
+                        a.innovation_per_year,
+                        Bound::Between(1e-9, 1e4),
+                    ) / 365.0,
+                    ck.num(
+                        &p("awareness.imitation_per_year"),
+                        a.imitation_per_year,
+                        Bound::Between(0.0, 1e4),
+                    ) / 365.0,
+                )
+            }),
         constant_apy: ck.num(
             &p("constant_apy"),
             c.constant_apy.unwrap_or(0.0),
