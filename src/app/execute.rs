@@ -85,7 +85,7 @@ impl batch::Sink for JobSink<'_> {
 }
 
 /// Where the runs of one batch go.
-struct Into<'a> {
+struct Destination<'a> {
     /// One run folder per scenario, for `runs.csv` (none: not streamed).
     dirs: &'a [PathBuf],
     /// Keep every run's finals in memory.
@@ -101,7 +101,7 @@ fn simulate(
     ctl: &Control,
     scenarios: &[&Scenario],
     stats: &mut dyn Statistics,
-    into: Into,
+    into: Destination,
 ) -> Result<(Vec<BatchResult>, Option<Vec<RunTable>>)> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
     let mut files = Vec::new();
@@ -144,7 +144,7 @@ fn simulate(
 /// Simulates a whole plan (no shard), streaming into `dirs` when given; returns its results.
 fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result<Outcome> {
     let scenarios = plan.scenarios();
-    let into = || Into {
+    let into = || Destination {
         dirs: dirs.unwrap_or(&[]),
         tables: dirs.is_none(),
         blocks: None,
@@ -168,7 +168,7 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         Job::Sweep(sw) => {
             let mut stats = sweep_stats(plan);
             // The sweep streams nothing: its points' finals are only kept in memory.
-            let into = Into {
+            let into = Destination {
                 dirs: &[],
                 ..into()
             };
@@ -321,7 +321,7 @@ impl Plan {
                 for (g, blocks) in units.split(range.clone()) {
                     let p = g as usize;
                     let mut one = stats.point(p);
-                    let into = Into {
+                    let into = Destination {
                         dirs: &[],
                         tables: false,
                         blocks: Some(blocks),
@@ -357,7 +357,7 @@ impl Plan {
                     Job::Compare(_) => &mut comparison,
                     _ => &mut (),
                 };
-                let into = Into {
+                let into = Destination {
                     dirs: &dirs,
                     tables: false,
                     blocks: Some(blocks),

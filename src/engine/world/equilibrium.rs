@@ -14,6 +14,8 @@
 //! inversion of market shares of Berry (1994) and Berry, Levinsohn and Pakes (1995), applied to
 //! the capital-weighted stationary shares of a population drawn from the scenario.
 
+use std::cell::RefCell;
+
 use rand::RngExt;
 
 use super::agents::{draw_capital, draw_tastes};
@@ -37,6 +39,11 @@ pub(super) struct Day0<'a> {
     elastic: bool,
     /// Capital of an agent per unit of drawn capital (and its wallets, with cohorts).
     scale: f64,
+    /// The chains each segment may hold at day 0.
+    states: Vec<Vec<usize>>,
+    /// Scratch space and the stationary distribution of [`Day0::first_chain`], reused from agent
+    /// to agent.
+    work: RefCell<(Scratch, Vec<f64>)>,
 }
 
 /// The mean of a capital distribution (the median when a Pareto tail has no mean).
@@ -79,8 +86,18 @@ impl<'a> Day0<'a> {
             .iter()
             .map(|s| s.agents as f64 * mean_capital(s.capital))
             .sum();
+        let states = (0..sc.segments.len())
+            .map(|s| {
+                let allowed = sc.segments[s].allowed;
+                (0..w.views.len())
+                    .filter(|&c| w.views[c].launched && allowed & (1 << c) != 0)
+                    .collect()
+            })
+            .collect();
         Day0 {
             sc,
+            states,
+            work: RefCell::new((Scratch::default(), vec![0.0; sc.chains.len()])),
             views: w.views,
             ln_total_tvl: w.ln_total_tvl,
             ln_share_floor: w.ln_share_floor,
@@ -88,14 +105,6 @@ impl<'a> Day0<'a> {
             elastic: w.elastic,
             scale: if drawn > 0.0 { tvl / drawn } else { 1.0 },
         }
-    }
-
-    /// The chains an agent of segment `s` may hold at day 0.
-    fn states(&self, s: usize) -> Vec<usize> {
-        let allowed = self.sc.segments[s].allowed;
-        (0..self.views.len())
-            .filter(|&c| self.views[c].launched && allowed & (1 << c) != 0)
-            .collect()
     }
 
     /// The stationary distribution over `states` of an agent of segment `s` with drawn capital
@@ -162,10 +171,10 @@ impl<'a> Day0<'a> {
 
     /// An agent's first chain: drawn with uniform `u` from its stationary distribution.
     pub(super) fn first_chain(&self, s: usize, draw: f64, tastes: &[f32], u: f64) -> usize {
-        let states = self.states(s);
-        let mut scratch = Scratch::default();
-        let mut pi = vec![0.0; states.len()];
-        self.stationary(s, draw, tastes, &states, &mut scratch, &mut pi);
+        let states = &self.states[s];
+        let mut work = self.work.borrow_mut();
+        let (scratch, pi) = &mut *work;
+        self.stationary(s, draw, tastes, states, scratch, pi);
         let mut target = u;
         for (i, &c) in states.iter().enumerate() {
             if target < pi[i] {
@@ -259,7 +268,7 @@ pub fn solve(sc: &Scenario, seed: u64) -> Result<Solution, EquilibriumError> {
             )));
         }
     }
-    let states: Vec<Vec<usize>> = (0..sc.segments.len()).map(|s| day0.states(s)).collect();
+    let states = day0.states.clone();
     // Capital that can sit on one chain only stays there whatever the constants: the day-0 TVL
     // must leave room for it.
     let all_capital: f64 = members.iter().map(|m| m.weight * m.draw).sum();
