@@ -149,7 +149,12 @@ fn every_number_has_a_range() {
         unranged,
         [
             "/definitions/RawEvent/properties/airdrop_day/anyOf/0/anyOf/0",
-            "/definitions/RawEvent/properties/value"
+            "/definitions/RawEvent/properties/value",
+            // Within the horizon, and within the range of the field calibrated: checked by
+            // `validate` and `calibrate`, not expressible in the schema.
+            "/definitions/RawCalibrate/properties/fit_until/anyOf/0",
+            "/definitions/RawCalibrateParameter/properties/min",
+            "/definitions/RawCalibrateParameter/properties/max"
         ]
     );
 }

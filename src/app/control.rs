@@ -30,6 +30,12 @@ pub trait Progress: Sync {
     fn runs_done(&self, _done: u64) {}
     /// The current batch is over.
     fn runs_finished(&self) {}
+    /// A calibration of `budget` evaluations begins.
+    fn evaluations_started(&self, _budget: u64) {}
+    /// `done` evaluations of the search are finished; the best in-sample loss so far.
+    fn evaluations_done(&self, _done: u64, _best_loss: f64) {}
+    /// The calibration's search and profile are over.
+    fn evaluations_finished(&self) {}
 }
 
 /// A [`Progress`] that ignores everything.

@@ -13,6 +13,7 @@ use super::outcome::{
 use super::plan::{Job, Plan};
 use super::system::available_memory_bytes;
 use super::{Control, stage};
+use crate::batch::fit::{Collected, Score, Targets, score};
 use crate::batch::{
     self, BLOCK_RUNS, BatchConfig, BatchResult, Comparison, Moments, Partial, Shard, Statistics,
     SweepStats, Units,
@@ -57,6 +58,8 @@ struct JobSink<'a> {
     stats: &'a mut dyn Statistics,
     record: Option<(&'a mut BlocksWriter, u64)>,
     buf: Vec<Moments>,
+    /// The first scenario's values of every target, when the plan scores targets.
+    fit: Option<(&'a Targets, Collected)>,
 }
 
 impl batch::Sink for JobSink<'_> {
@@ -70,6 +73,9 @@ impl batch::Sink for JobSink<'_> {
             }
         }
         self.stats.add(&self.layouts, outs);
+        if let Some((targets, collected)) = self.fit.as_mut() {
+            collected.push(targets, self.layouts[0], &outs[0]);
+        }
         Ok(())
     }
 
@@ -95,6 +101,10 @@ struct Destination<'a> {
     record: Option<(&'a mut BlocksWriter, u64)>,
 }
 
+/// What [`simulate`] returns: every scenario's aggregates, every run's finals when kept in
+/// memory, and the first scenario's loss when the plan scores targets.
+type Simulated = (Vec<BatchResult>, Option<Vec<RunTable>>, Option<Score>);
+
 /// Runs `scenarios` with common random numbers as `plan` says, into `into`, feeding `stats`.
 fn simulate(
     plan: &Plan,
@@ -102,7 +112,7 @@ fn simulate(
     scenarios: &[&Scenario],
     stats: &mut dyn Statistics,
     into: Destination,
-) -> Result<(Vec<BatchResult>, Option<Vec<RunTable>>)> {
+) -> Result<Simulated> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
     let mut files = Vec::new();
     for (dir, layout) in into.dirs.iter().zip(&layouts) {
@@ -121,6 +131,11 @@ fn simulate(
         stats,
         record: into.record,
         buf: Vec::new(),
+        fit: plan
+            .fit
+            .as_deref()
+            .filter(|_| into.blocks.is_none())
+            .map(|t| (t, Collected::new(t))),
     };
     let cfg = BatchConfig {
         runs,
@@ -138,7 +153,8 @@ fn simulate(
     for f in sink.files {
         f.finish()?;
     }
-    Ok((results, sink.tables))
+    let fit = sink.fit.map(|(t, c)| score(t, &c));
+    Ok((results, sink.tables, fit))
 }
 
 /// Simulates a whole plan (no shard), streaming into `dirs` when given; returns its results.
@@ -152,17 +168,18 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
     };
     Ok(match plan.job() {
         Job::Run(sc) => {
-            let (mut results, finals) = simulate(plan, ctl, &scenarios, &mut (), into())?;
+            let (mut results, finals, fit) = simulate(plan, ctl, &scenarios, &mut (), into())?;
             Outcome::Run(RunResults {
                 scenario: sc.clone(),
                 result: results.remove(0),
                 finals: finals.map(|mut f| f.remove(0)),
+                fit,
             })
         }
         Job::Compare(scs) => {
             let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
             let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
-            let (results, finals) = simulate(plan, ctl, &scenarios, &mut comparison, into())?;
+            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut comparison, into())?;
             Outcome::Compare(compare_results(scs.clone(), results, finals, comparison))
         }
         Job::Sweep(sw) => {
@@ -172,7 +189,7 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
                 dirs: &[],
                 ..into()
             };
-            let (results, finals) = simulate(plan, ctl, &scenarios, &mut stats, into)?;
+            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into)?;
             Outcome::Sweep(SweepResults::new(
                 sw.clone(),
                 sw.base.resolved_toml(),
@@ -327,7 +344,7 @@ impl Plan {
                         blocks: Some(blocks),
                         record: Some((&mut writer, g)),
                     };
-                    let (mut r, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
+                    let (mut r, _, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
                     results[p] = r.remove(0);
                     stats.stats[p] = one.stats.remove(0);
                 }
@@ -363,7 +380,7 @@ impl Plan {
                     blocks: Some(blocks),
                     record: Some((&mut writer, 0)),
                 };
-                let (results, _) = simulate(self, ctl, &scenarios, stats, into)?;
+                let (results, _, _) = simulate(self, ctl, &scenarios, stats, into)?;
                 for (d, sc) in dirs.iter().zip(&scenarios) {
                     resolved.push(sc.resolved_toml());
                     let text = resolved.last().map_or("", |s| s.as_str());

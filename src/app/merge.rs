@@ -302,6 +302,7 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
                 scenario,
                 result: partial.results.remove(0),
                 finals: None,
+                fit: None,
             })
         }
         JobKind::Compare => {

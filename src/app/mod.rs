@@ -31,6 +31,7 @@
 //! # Ok::<(), l2sim::app::Error>(())
 //! ```
 
+mod calibrate;
 mod control;
 mod error;
 mod execute;
@@ -41,6 +42,10 @@ mod plan;
 mod summary;
 pub mod system;
 
+pub use calibrate::{
+    CHI2_1_95, CalibrateOptions, Calibrated, Calibration, DEFAULT_BUDGET, DEFAULT_RUNS,
+    PROFILE_POINTS, latin_hypercube, load_targets,
+};
 pub use control::{Control, Level, Message, Progress, Silent};
 pub use error::{Error, Located, Result};
 pub use execute::Written;

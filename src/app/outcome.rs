@@ -73,6 +73,8 @@ pub struct RunResults {
     pub result: BatchResult,
     /// Every run's final values; `None` when they were streamed to a file instead.
     pub finals: Option<RunTable>,
+    /// The loss against the targets the scenario names in `[calibrate] targets`.
+    pub fit: Option<crate::batch::fit::Score>,
 }
 
 impl RunResults {
@@ -275,7 +277,18 @@ pub(super) fn finish(
 ) -> Result<PathBuf> {
     let dir = staging.path();
     match outcome {
-        Outcome::Run(r) => report::write_run_report(dir, &r.scenario, &r.result, plots)?,
+        Outcome::Run(r) => {
+            report::write_run_report(dir, &r.scenario, &r.result, plots)?;
+            if let Some(score) = &r.fit {
+                let file = r
+                    .scenario
+                    .calibrate
+                    .as_ref()
+                    .and_then(|c| c.targets.clone())
+                    .unwrap_or_default();
+                report::calibrate::write_fit_json(dir, &file, score)?;
+            }
+        }
         Outcome::Compare(c) => {
             let dirs: Vec<PathBuf> = c.dirs().iter().map(|d| dir.join(d)).collect();
             let refs: Vec<&Scenario> = c.scenarios.iter().collect();

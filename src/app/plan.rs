@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
 use super::outcome::folder_name;
+use crate::batch::fit::Targets;
 use crate::batch::{self, Estimate, Shard};
 use crate::engine::Keep;
 use crate::engine::{self, Solution};
@@ -72,6 +73,8 @@ pub enum Job {
 pub struct Plan {
     job: Job,
     options: BatchOptions,
+    /// The targets a run's scenario names in `[calibrate] targets`: the run also scores them.
+    pub(super) fit: Option<std::sync::Arc<Targets>>,
 }
 
 /// Reads and validates a scenario file; the built-in baseline when `path` is `None`.
@@ -180,9 +183,18 @@ impl Plan {
     pub fn run(mut scenario: Scenario, options: BatchOptions) -> Result<Plan> {
         apply(&mut scenario, &options)?;
         anchor(&mut scenario)?;
+        let fit = match scenario
+            .calibrate
+            .as_ref()
+            .and_then(|c| c.targets_path.as_ref())
+        {
+            Some(path) => Some(std::sync::Arc::new(Targets::for_scenario(&scenario, path)?)),
+            None => None,
+        };
         Ok(Plan {
             job: Job::Run(scenario),
             options,
+            fit,
         })
     }
 
@@ -202,6 +214,7 @@ impl Plan {
         Ok(Plan {
             job: Job::Compare(scenarios),
             options,
+            fit: None,
         })
     }
 
@@ -221,6 +234,7 @@ impl Plan {
         Ok(Plan {
             job: Job::Sweep(sweep),
             options,
+            fit: None,
         })
     }
 

@@ -145,6 +145,13 @@ fn run_summary(r: &RunResults) -> String {
         result.decisions as f64 / result.wall_seconds.max(1e-9),
         result.threads
     );
+    if let Some(f) = &r.fit {
+        let _ = writeln!(
+            s,
+            "  loss against the targets: in sample {} ({} targets), held out {} ({} targets); fit.json",
+            f.in_sample, f.in_sample_targets, f.out_of_sample, f.out_of_sample_targets
+        );
+    }
     s
 }
 

@@ -9,6 +9,7 @@
 
 pub mod blocks;
 mod estimate;
+pub mod fit;
 mod paired;
 mod partial;
 mod sketch;

@@ -50,6 +50,10 @@ enum Command {
         #[command(flatten)]
         batch: BatchArgs,
     },
+    /// Fit the scenario's [calibrate] parameters to observed targets through the simulator, with
+    /// common random numbers; write calibrate.json, trace.csv, calibrated.toml, fit.png and
+    /// report.html. Ctrl-C ends the search and keeps the best candidate so far.
+    Calibrate(CalibrateArgs),
     /// Merge the shard folders of one `run`, `compare` or `sweep --shard K/N` into exactly what
     /// the command writes without `--shard`.
     Merge {
@@ -166,6 +170,38 @@ struct CompareArgs {
     batch: BatchArgs,
 }
 
+#[derive(Debug, clap::Args)]
+struct CalibrateArgs {
+    /// Scenario file with a [calibrate] table.
+    scenario: PathBuf,
+    /// Observed targets: tidy CSV with `date` or `day`, `metric`, `chain`, `value`, optional
+    /// `weight` (default: `targets` in [calibrate]).
+    #[arg(long)]
+    targets: Option<PathBuf>,
+    /// Runs per candidate, the same seeds for every candidate.
+    #[arg(long, default_value_t = app::DEFAULT_RUNS)]
+    runs: u64,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Evaluations of the search (start points and Nelder–Mead); the profile adds
+    /// 9 per parameter.
+    #[arg(long, default_value_t = app::DEFAULT_BUDGET)]
+    budget: u64,
+    /// Worker threads (default: every core). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: outputs/<name>_calibrate/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip the fit chart.
+    #[arg(long)]
+    no_plots: bool,
+    /// Print calibrate.json on stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
 impl BatchArgs {
     fn options(&self) -> BatchOptions {
         BatchOptions {
@@ -237,6 +273,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let plan = Plan::sweep(app::load_sweep(&scenario)?, batch.options())?;
             write(&plan, &batch, &term)
         }
+        Command::Calibrate(args) => calibrate(args, &term),
         Command::Merge {
             check: true,
             shards,
@@ -317,6 +354,34 @@ fn done(written: &Written, json: bool, term: &Terminal) -> Result<(), Error> {
         for (file, size) in written.files() {
             eprintln!("l2sim: wrote {} ({size} bytes)", file.display());
         }
+    }
+    Ok(())
+}
+
+/// `calibrate`: fits, writes the folder, prints the summary (or calibrate.json).
+fn calibrate(args: CalibrateArgs, term: &Terminal) -> Result<(), Error> {
+    let options = app::CalibrateOptions {
+        targets: args.targets,
+        runs: Some(args.runs),
+        seed: args.seed,
+        budget: Some(args.budget),
+        threads: args.threads,
+        plots: !args.no_plots,
+    };
+    let cal = app::Calibration::new(&args.scenario, options)?;
+    let out = args.out.clone().unwrap_or_else(|| cal.default_out());
+    let ctl = Control {
+        progress: term,
+        cancel: Some(terminal::interrupt_flag()),
+    };
+    let (dir, found) = cal.write(&out, &ctl)?;
+    if args.json {
+        let path = dir.join("calibrate.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", path.display())))?;
+        print!("{text}");
+    } else {
+        println!("{}", found.summary(&dir));
     }
     Ok(())
 }

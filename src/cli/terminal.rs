@@ -23,6 +23,19 @@ impl Terminal {
         }
     }
 
+    /// A bar of `total` steps drawn with `template`, only on a terminal and without `--quiet`.
+    fn start_bar(&self, total: u64, template: &str) {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        *self.bar() = Some(bar);
+    }
+
     fn bar(&self) -> std::sync::MutexGuard<'_, Option<indicatif::ProgressBar>> {
         self.bar.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -40,17 +53,7 @@ impl Progress for Terminal {
     }
 
     fn runs_started(&self, total: u64) {
-        if self.quiet || !std::io::stderr().is_terminal() {
-            return;
-        }
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        *self.bar() = Some(bar);
+        self.start_bar(total, "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}");
     }
 
     fn runs_done(&self, done: u64) {
@@ -63,6 +66,24 @@ impl Progress for Terminal {
         if let Some(b) = self.bar().take() {
             b.finish_and_clear();
         }
+    }
+
+    fn evaluations_started(&self, budget: u64) {
+        self.start_bar(
+            budget,
+            "{bar:40} {pos}/{len} evaluations  best loss {msg}  {elapsed} elapsed, ETA {eta}",
+        );
+    }
+
+    fn evaluations_done(&self, done: u64, best_loss: f64) {
+        if let Some(b) = self.bar().as_ref() {
+            b.set_position(done);
+            b.set_message(format!("{best_loss:.6}"));
+        }
+    }
+
+    fn evaluations_finished(&self) {
+        self.runs_finished();
     }
 }
 

@@ -34,7 +34,7 @@ td:first-child,th:first-child,.names td:nth-child(2),.names th:nth-child(2){text
 pre{padding:1em;overflow:auto;max-height:30em}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
 .note{color:#666;font-size:.9em}";
 
-fn page(title: &str, body: &str) -> String {
+pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n<p class=\"note\">Written by l2sim {}.</p>\n</body>\n</html>\n",
         escape(title),

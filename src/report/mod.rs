@@ -1,6 +1,7 @@
 //! Reports: the files of an output folder (CSV tables, `summary.json`, the resolved scenario, and
 //! charts). Nothing outside this module writes result files or knows plotters.
 
+pub mod calibrate;
 mod charts;
 pub mod compare;
 pub mod html;

@@ -4,6 +4,7 @@
 //! re-checks input. This module reads files but never writes, prints, or simulates.
 
 mod calendar;
+pub mod calibrate;
 mod diff;
 mod error;
 mod inherit;
@@ -16,6 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use calendar::{Calendar, RawDay, parse_date};
+pub use calibrate::{Calibrate, Parameter, Space};
 pub use diff::diff_lines;
 pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
@@ -414,6 +416,8 @@ pub struct Scenario {
     /// Time series driving fields, loaded and checked.
     pub series: Vec<Series>,
     pub equilibrium: Equilibrium,
+    /// `[calibrate]`, checked (its paths are checked against the fields by [`calibrate::space`]).
+    pub calibrate: Option<Calibrate>,
     /// Index of the one `l1` chain.
     pub l1: usize,
     /// The raw form with defaults filled in, for `scenario.resolved.toml`.
@@ -570,6 +574,12 @@ impl Scenario {
             Some(loaded) => loaded.to_vec(),
             None => load_series(&sc, prov)?,
         };
+        if let Some(c) = sc.calibrate.as_mut()
+            && let Some(t) = &c.targets
+        {
+            let (declared_in, _) = prov.locate("calibrate.targets");
+            c.targets_path = Some(series::resolve_path(&declared_in, t));
+        }
         Ok(sc)
     }
 

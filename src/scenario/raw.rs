@@ -78,6 +78,50 @@ pub struct RawScenario {
     /// Parameter grid for `l2sim sweep` (ignored by `run` and `compare`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<RawSweep>,
+    /// Free parameters and the fit window for `l2sim calibrate` (ignored by `run` unless it names
+    /// `targets`, when `run` also reports the loss against them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrate: Option<RawCalibrate>,
+}
+
+/// `[calibrate]`: the parameters `l2sim calibrate` fits and the targets after `fit_until` that
+/// it holds out (docs/MODEL.md, section 11).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibrate {
+    /// Last day (or date) of the fit window: targets after it are held out of the fit and only
+    /// scored.
+    pub fit_until: RawDay,
+    /// Observed targets (tidy CSV: `date` or `day`, `metric`, `chain`, `value`, optional
+    /// `weight`), relative to this file. Optional: `l2sim calibrate` takes `--targets`; a
+    /// scenario written by it names its copy, so that `l2sim run` reports the same loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<String>,
+    /// The free parameters.
+    #[serde(default)]
+    pub parameter: Vec<RawCalibrateParameter>,
+}
+
+/// One free parameter: a field path as in `[sweep]`, its bounds and the scale it is searched on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibrateParameter {
+    /// Path of the fitted field (`segments.retail.logit_scale`, `chains.arbitrum.constant_apy`).
+    pub field: String,
+    /// Other field paths set to the same value (one parameter shared by several chains or kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+    /// `"linear"` (default) or `"log"` (searched on the logarithm; needs `min > 0`).
+    #[serde(default = "linear")]
+    pub scale: String,
+}
+
+fn linear() -> String {
+    "linear".into()
 }
 
 /// `[sweep]`: `grid` axes form a Cartesian product (the first varies slowest); `zip` axes, all of

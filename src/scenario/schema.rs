@@ -354,7 +354,7 @@ fn locate(root: &Value, path: &str) -> Vec<String> {
 }
 
 /// The sections of `docs/SCENARIOS.md`: title, the path a field is written at, definition.
-const SECTIONS: [(&str, &str, &str); 10] = [
+const SECTIONS: [(&str, &str, &str); 12] = [
     ("Top level", "", ""),
     ("`[market]`", "market.", "RawMarket"),
     ("`[nests]`", "nests.", "RawNests"),
@@ -376,6 +376,12 @@ const SECTIONS: [(&str, &str, &str); 10] = [
         "`[sweep]`: `[[sweep.grid]]` and `[[sweep.zip]]` axes",
         "sweep.grid[].",
         "RawSweepAxis",
+    ),
+    ("`[calibrate]`", "calibrate.", "RawCalibrate"),
+    (
+        "`[[calibrate.parameter]]`",
+        "calibrate.parameter[].",
+        "RawCalibrateParameter",
     ),
 ];
 

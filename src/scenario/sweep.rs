@@ -52,7 +52,7 @@ fn problem(field: &str, message: String) -> Problem {
 
 /// Sets `value` at a field path: `chains.<id>.<field>…`, `segments.<name>.<field>…`, or a path of
 /// tables (`market.contagion`, `horizon_days`).
-fn set(table: &mut Table, field: &str, value: Value) -> Result<(), String> {
+pub(super) fn set(table: &mut Table, field: &str, value: Value) -> Result<(), String> {
     let parts: Vec<&str> = field.split('.').collect();
     let (head, rest) = match parts.as_slice() {
         ["chains" | "segments", id, rest @ ..] if !rest.is_empty() => {

@@ -721,6 +721,10 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
     if let Some(sweep) = &raw.sweep {
         check_sweep(ck, sweep, &raw);
     }
+    let calibrate = raw
+        .calibrate
+        .as_ref()
+        .map(|c| check_calibrate(ck, c, &raw, horizon, calendar.as_ref()));
     // Stable order by day: equal days keep file order.
     events.sort_by(|a, b| a.day.total_cmp(&b.day));
 
@@ -746,6 +750,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         events,
         series: Vec::new(),
         equilibrium,
+        calibrate,
         l1,
         raw,
     })
@@ -1123,6 +1128,139 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
     }
 }
 
+/// Checks the shape of a field path of `[sweep]` or `[calibrate]`: an existing chain or segment,
+/// or a path of tables. Whether the field exists and takes the value is checked by parsing the
+/// scenario with the value set.
+fn check_field_path(ck: &mut Checker, at: &str, field: &str, raw: &RawScenario) {
+    let parts: Vec<&str> = field.split('.').collect();
+    let known: Option<Vec<&str>> = match parts[0] {
+        "chains" => Some(raw.chains.iter().map(|c| c.id.as_str()).collect()),
+        "segments" => Some(raw.segments.iter().map(|s| s.name.as_str()).collect()),
+        _ => None,
+    };
+    match (known, parts.len()) {
+        (Some(ids), 3..) if !ids.contains(&parts[1]) => {
+            let kind = if parts[0] == "chains" { "chain" } else { "segment" };
+            ck.problem(
+                at,
+                format!(
+                    "= {field:?}: no {kind} {:?} (there are {})",
+                    parts[1],
+                    ids.join(", ")
+                ),
+            );
+        }
+        (Some(_), 0..3) => ck.problem(
+            at,
+            format!("= {field:?}: must name an entry and a field: chains.<id>.<field> or segments.<name>.<field>"),
+        ),
+        _ if field.is_empty()
+            || parts.iter().any(|p| p.is_empty())
+            || ["events", "sweep", "calibrate", "series"].contains(&parts[0]) =>
+        {
+            ck.problem(
+                at,
+                format!("= {field:?}: must be a field path such as chains.<id>.<field>, segments.<name>.<field>, market.<field> or a top-level field"),
+            )
+        }
+        _ => {}
+    }
+}
+
+/// Checks `[calibrate]`: the fit window within the horizon, and every parameter's path, bounds
+/// and scale. Whether each path is a real-valued field is checked by `calibrate::space`.
+fn check_calibrate(
+    ck: &mut Checker,
+    c: &super::raw::RawCalibrate,
+    raw: &RawScenario,
+    horizon: f64,
+    cal: Option<&Calendar>,
+) -> super::calibrate::Calibrate {
+    let fit_until = ck.day(
+        "calibrate.fit_until",
+        &c.fit_until,
+        cal,
+        Bound::Between(0.0, horizon),
+    );
+    if c.parameter.is_empty() {
+        ck.problem(
+            "calibrate.parameter",
+            "is empty: add [[calibrate.parameter]] tables with `field`, `min` and `max`",
+        );
+    }
+    if c.parameter.len() > super::calibrate::MAX_PARAMETERS {
+        ck.problem(
+            "calibrate.parameter",
+            format!(
+                "has {} parameters: at most {} are allowed",
+                c.parameter.len(),
+                super::calibrate::MAX_PARAMETERS
+            ),
+        );
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    let mut parameters = Vec::new();
+    for (i, p) in c.parameter.iter().enumerate() {
+        let at = format!("calibrate.parameter[{i}]");
+        for (j, f) in std::iter::once(&p.field).chain(&p.also).enumerate() {
+            let path = if j == 0 {
+                format!("{at}.field")
+            } else {
+                format!("{at}.also")
+            };
+            check_field_path(ck, &path, f, raw);
+            if seen.contains(&f.as_str()) {
+                ck.problem(
+                    path,
+                    format!("= {f:?}: another parameter already sets this field"),
+                );
+            }
+            seen.push(f);
+        }
+        let log = match p.scale.as_str() {
+            "linear" => false,
+            "log" => true,
+            other => {
+                ck.problem(
+                    format!("{at}.scale"),
+                    format!("= {other:?}: must be \"linear\" or \"log\""),
+                );
+                false
+            }
+        };
+        let lo_bound = if log {
+            Bound::Positive
+        } else {
+            Bound::Between(-1e300, 1e300)
+        };
+        let min = ck.num(&format!("{at}.min"), p.min, lo_bound);
+        let max = ck.num(&format!("{at}.max"), p.max, lo_bound);
+        if min.is_finite() && max.is_finite() && min >= max {
+            ck.problem(
+                format!("{at}.max"),
+                format!(
+                    "= {}: must be greater than min = {} (bounds inverted or equal)",
+                    super::show(max),
+                    super::show(min)
+                ),
+            );
+        }
+        parameters.push(super::calibrate::Parameter {
+            field: p.field.clone(),
+            also: p.also.clone(),
+            min,
+            max,
+            log,
+        });
+    }
+    super::calibrate::Calibrate {
+        fit_until,
+        targets: c.targets.clone(),
+        targets_path: None,
+        parameters,
+    }
+}
+
 /// Checks the shape of `[sweep]`; the values themselves are checked point by point by `sweep`.
 fn check_sweep(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario) {
     if sweep.grid.is_empty() && sweep.zip.is_empty() {
@@ -1150,27 +1288,7 @@ fn check_sweep(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario
                 "is empty: an axis needs at least one value",
             );
         }
-        let parts: Vec<&str> = axis.field.split('.').collect();
-        let known: Option<Vec<&str>> = match parts[0] {
-            "chains" => Some(raw.chains.iter().map(|c| c.id.as_str()).collect()),
-            "segments" => Some(raw.segments.iter().map(|s| s.name.as_str()).collect()),
-            _ => None,
-        };
-        match (known, parts.len()) {
-            (Some(ids), 3..) if !ids.contains(&parts[1]) => {
-                let kind = if parts[0] == "chains" { "chain" } else { "segment" };
-                ck.problem(format!("{at}.field"), format!("= {:?}: no {kind} {:?} (there are {})", axis.field, parts[1], ids.join(", ")));
-            }
-            (Some(_), 0..3) => ck.problem(
-                format!("{at}.field"),
-                format!("= {:?}: must name an entry and a field: chains.<id>.<field> or segments.<name>.<field>", axis.field),
-            ),
-            _ if axis.field.is_empty() || parts.iter().any(|p| p.is_empty()) || parts[0] == "events" || parts[0] == "sweep" => ck.problem(
-                format!("{at}.field"),
-                format!("= {:?}: must be a field path such as chains.<id>.<field>, segments.<name>.<field>, market.<field> or a top-level field", axis.field),
-            ),
-            _ => {}
-        }
+        check_field_path(ck, &format!("{at}.field"), &axis.field, raw);
     }
     if let Some(first) = sweep.zip.first()
         && sweep

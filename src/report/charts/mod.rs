@@ -5,10 +5,12 @@
 //! This file holds what the charts share; `run`, `compare` and `sweep` the charts of each command.
 
 mod compare;
+mod fit;
 mod run;
 mod sweep;
 
 pub use compare::{CompareChartData, draw_compare_charts};
+pub use fit::draw_fit_chart;
 pub use run::{ChartData, draw_run_charts};
 pub use sweep::draw_sweep_charts;
 
