@@ -1,4 +1,5 @@
-//! The calibration benchmark of docs/PERFORMANCE.md: the three parameters of `history_2022.toml`,
+//! The calibration benchmark of docs/PERFORMANCE.md: three parameters of `history_2022.toml`
+//! (`benches/history_calibrate_3.toml`),
 //! a budget of 200 evaluations × 20 runs, timed once (a 15-minute target is not something to
 //! repeat ten times as criterion would). `cargo bench --bench calibrate`; set
 //! `L2SIM_BENCH_BUDGET` for a shorter check. Prints the wall time, the time per evaluation and
@@ -25,7 +26,7 @@ fn main() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(200);
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/history_2022.toml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/history_calibrate_3.toml");
     let options = CalibrateOptions {
         runs: Some(20),
         budget: Some(budget),

@@ -12,6 +12,7 @@ band. Standard library only.
 import csv
 import math
 import os
+import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,17 +64,27 @@ def main(run_dir, data=DATA):
     names = {"arbitrum_share": "Arbitrum's share of rollup TVL", "rollup_tvl_eth": "rollup TVL (M ETH)"}
     scale = {"arbitrum_share": 1.0, "rollup_tvl_eth": 1e-6}
     print(f"In-sample months {fitted[1]} .. {fitted[-1]}; the naive forecasts start from {origin}.\n")
-    print("| measure | model median: MAE | naive frozen at " + origin + ": MAE | naive last month: MAE |")
+    print("| measure | model median: MAE (± bootstrap s.e.) | naive frozen at " + origin + ": MAE | naive last month: MAE |")
     print("|---|---|---|---|")
+    rng = random.Random(20210801)
+    n_runs = len(sim[fitted[0]])
+
+    def model_mae(m, pick):
+        errs = [abs(quantile([sim[d][r][m] for r in pick], 0.5) - obs[d][m]) for d in fitted[1:]]
+        return sum(errs) / len(errs)
+
     for m in names:
-        err_model, err_frozen, err_last = [], [], []
+        err_frozen, err_last = [], []
         for i, d in enumerate(fitted[1:], 1):
-            med = quantile([x[m] for x in sim[d]], 0.5)
-            err_model.append(abs(med - obs[d][m]))
             err_frozen.append(abs(obs[origin][m] - obs[d][m]))
             err_last.append(abs(obs[fitted[i - 1]][m] - obs[d][m]))
         s = scale[m]
-        print(f"| {names[m]} | {s*sum(err_model)/len(err_model):.4f} | {s*sum(err_frozen)/len(err_frozen):.4f} | {s*sum(err_last)/len(err_last):.4f} |")
+        mae = model_mae(m, range(n_runs))
+        # Monte Carlo error of the model's MAE: 200 bootstrap resamples of the runs.
+        boot = [model_mae(m, [rng.randrange(n_runs) for _ in range(n_runs)]) for _ in range(200)]
+        mean = sum(boot) / len(boot)
+        se = math.sqrt(sum((b - mean) ** 2 for b in boot) / (len(boot) - 1))
+        print(f"| {names[m]} | {s*mae:.4f} (± {s*se:.4f}) | {s*sum(err_frozen)/len(err_frozen):.4f} | {s*sum(err_last)/len(err_last):.4f} |")
     print("\nMonth by month (observed, model median [p05, p95]):\n")
     print("| month end | Arbitrum share obs | model | rollup TVL M ETH obs | model |")
     print("|---|---|---|---|---|")

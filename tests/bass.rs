@@ -94,3 +94,42 @@ fn adoption_follows_the_bass_curve() {
     let k = layout.sample_days.iter().position(|&d| d == 12.0).unwrap();
     assert!(trajectory(&layout, &outs[0], "tvl_share.new")[k] > 0.99);
 }
+
+/// A segment's `awareness_scale` multiplies the hazard: with innovation only (`q = 0`) the share
+/// aware is `1 − e^{−κ p t}`; κ = 4 here, so the chain's adoption follows that curve within the
+/// same tolerance as above.
+#[test]
+fn an_awareness_scale_multiplies_the_hazard() {
+    let kappa = 4.0;
+    let text = text(false)
+        .replace(
+            "launch_day = 10\n",
+            &format!(
+                "launch_day = 10\nawareness = {{ innovation_per_year = {}, imitation_per_year = 0 }}\n",
+                P * 365.0
+            ),
+        )
+        .replace("logit_scale = 2000\n", &format!("logit_scale = 2000\nawareness_scale = {kappa}\n"));
+    let sc = scenario(&text);
+    let (layout, outs) = runs(&sc, 9, 8);
+    for day in [12.0, 16.0, 20.0, 30.0] {
+        let k = layout.sample_days.iter().position(|&d| d == day).unwrap();
+        let shares: Vec<f64> = outs
+            .iter()
+            .map(|o| trajectory(&layout, o, "tvl_share.new")[k])
+            .collect();
+        let (mean, sem) = mean_sem(&shares);
+        let f = 1.0 - (-kappa * P * (day - 10.0)).exp();
+        let lag = kappa * P * (1.0 - f) / 20.0;
+        assert!(
+            (mean - f).abs() <= 4.0 * sem + lag + 1e-3,
+            "day {day}: share {mean} ± {sem}, 1 - exp(-κpt) = {f}"
+        );
+        // And it is not the unscaled curve.
+        let unscaled = 1.0 - (-P * (day - 10.0)).exp();
+        assert!(
+            (mean - unscaled).abs() > 4.0 * sem + lag + 1e-3,
+            "day {day}"
+        );
+    }
+}

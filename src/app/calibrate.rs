@@ -43,6 +43,8 @@ pub const PROFILE_POINTS: usize = 9;
 /// The likelihood-ratio threshold of a 95 % interval: the 0.95 quantile of χ² with one degree of
 /// freedom (Wilks' theorem), since the loss is minus twice a log-likelihood.
 pub const CHI2_1_95: f64 = 3.841_458_820_694_124;
+/// Start points evaluated together (one parallel batch of `START_CHUNK × runs` runs).
+pub const START_CHUNK: usize = 16;
 /// Edge of the initial Nelder–Mead simplex, as a share of each parameter's box.
 pub const INITIAL_STEP: f64 = 0.15;
 /// Nelder–Mead stops when the standard deviation of the simplex's losses falls below this.
@@ -343,11 +345,19 @@ impl Calibration {
         ctl.progress.evaluations_started(self.budget);
         let mut stopped = "budget";
         // 1. A Latin hypercube of start points, evaluated together.
+        // In chunks, so that Ctrl-C keeps what is done and memory stays bounded.
         let starts = latin_hypercube(self.start_points(), d, self.seed);
-        let outcome = eval.evaluate(&starts, Phase::Start);
-        let mut interrupted = matches!(outcome, Err(Stop::Interrupted));
-        if let Err(Stop::Failed(e)) = outcome {
-            return Err(e);
+        let mut interrupted = false;
+        for chunk in starts.chunks(START_CHUNK) {
+            match eval.evaluate(chunk, Phase::Start) {
+                Ok(_) => {}
+                Err(Stop::Interrupted) => {
+                    interrupted = true;
+                    break;
+                }
+                Err(Stop::Budget) => break,
+                Err(Stop::Failed(e)) => return Err(e),
+            }
         }
         // 2. Nelder–Mead from the best start point.
         if !interrupted && *eval.searched.borrow() < self.budget {

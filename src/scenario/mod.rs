@@ -285,6 +285,8 @@ pub struct Segment {
     pub inertia_apy: f64,
     pub habit_apy: f64,
     pub habit_days: f64,
+    /// Multiplier of the Bass awareness hazard for this segment's agents.
+    pub awareness_scale: f64,
     pub holding_horizon_days: f64,
     /// Bit `c` set: chain `c` may hold this segment's capital.
     pub allowed: u64,

@@ -609,6 +609,12 @@ pub struct RawSegment {
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default = "default_habit_days")]
     pub habit_days: f64,
+    /// Multiplies the Bass awareness hazard of every new chain for this segment's agents:
+    /// above 1 they learn of launches sooner than the rest ("influentials"), below 1 later; 1
+    /// (default): the chain's own rate.
+    #[schemars(extend("x-unit" = "ratio"))]
+    #[serde(default = "one")]
+    pub awareness_scale: f64,
     /// Horizon over which migration costs are amortised.
     #[schemars(extend("x-unit" = "days"))]
     #[serde(default = "default_horizon")]

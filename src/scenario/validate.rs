@@ -1118,6 +1118,11 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         inertia_apy: ck.num(&p("inertia_apy"), s.inertia_apy, Bound::Between(0.0, 100.0)),
         habit_apy: ck.num(&p("habit_apy"), s.habit_apy, Bound::Between(0.0, 100.0)),
         habit_days: ck.num(&p("habit_days"), s.habit_days, Bound::Between(1e-3, 1e5)),
+        awareness_scale: ck.num(
+            &p("awareness_scale"),
+            s.awareness_scale,
+            Bound::Between(0.0, 1e6),
+        ),
         holding_horizon_days: ck.num(
             &p("holding_horizon_days"),
             s.holding_horizon_days,

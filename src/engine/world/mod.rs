@@ -452,11 +452,14 @@ impl<'a> World<'a> {
 
     /// Whether agent `i` is aware of chain `c`: its own Exp(1) threshold, a hash of the run seed,
     /// the agent and the chain (no stream is consumed), against the chain's cumulative hazard.
-    fn aware(&self, i: usize, c: usize) -> bool {
+    /// The agent's hazard is its segment's `awareness_scale` times the chain's (proportional
+    /// hazards: influentials and imitators, Van den Bulte and Joshi 2007).
+    fn aware(&self, i: usize, c: usize, scale: f64) -> bool {
         let h = self.awareness_hazard(c);
         if h.is_infinite() {
             return true;
         }
+        let h = scale * h;
         let x = super::streams::splitmix64(
             self.seed ^ super::streams::splitmix64(((i as u64) << 8) | c as u64),
         );
@@ -700,7 +703,7 @@ impl<'a> World<'a> {
                 if self.bass & (1 << c) != 0
                     && c != a
                     && allowed & (1 << c) != 0
-                    && !self.aware(i, c)
+                    && !self.aware(i, c, seg.awareness_scale)
                 {
                     allowed &= !(1 << c);
                 }
