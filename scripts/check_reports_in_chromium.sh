@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Opens every kind of report.html that l2sim writes (run, compare, sweep) in headless Chromium and fails
+# Opens every kind of report.html that l2sim writes (run, compare, sweep, calibrate) in headless Chromium and fails
 # if the page logs anything to the console (errors, exceptions) or renders without its charts.
 # Installs Debian's chromium when it is missing. Usage: scripts/check_reports_in_chromium.sh
 set -euo pipefail
@@ -19,10 +19,13 @@ bin=target/release/l2sim
 "$bin" compare tests/data/small.toml tests/data/small_fast_zk.toml --runs 6 --out "$work/compare" --quiet >/dev/null
 "$bin" sweep tests/data/small_sweep_2d.toml --runs 4 --out "$work/sweep2d" --quiet >/dev/null
 "$bin" sweep tests/data/small_sweep_zip.toml --runs 4 --out "$work/sweep1d" --quiet >/dev/null
+printf 'extends = "%s/tests/data/small.toml"\nname = "small_cal"\nsample_every_days = 10\n[calibrate]\nfit_until = 80\n[[calibrate.parameter]]\nfield = "chains.zk.organic_yield_apy"\nmin = 0.0\nmax = 0.1\n' "$PWD" >"$work/cal.toml"
+printf 'day,metric,chain,value\n40,tvl_usd,zk,1.2e9\n80,tvl_usd,zk,1.4e9\n120,tvl_usd,zk,1.5e9\n' >"$work/targets.csv"
+"$bin" calibrate "$work/cal.toml" --targets "$work/targets.csv" --runs 4 --budget 6 --out "$work/calibrate" --quiet >/dev/null
 
 failed=0
 for page in "$work/run/report.html" "$work/compare/report.html" "$work/compare/A_small/report.html" \
-  "$work/sweep2d/report.html" "$work/sweep1d/report.html"; do
+  "$work/sweep2d/report.html" "$work/sweep1d/report.html" "$work/calibrate/report.html"; do
   profile=$(mktemp -d -p "$work")
   timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \

@@ -208,6 +208,12 @@ fn calibrated_toml_reruns_to_the_reported_loss_whatever_the_threads() {
         json_field(&rerun.join("fit.json"), "loss_out_of_sample"),
         json_field(&outs[0].join("calibrate.json"), "loss_out_of_sample")
     );
+    // `l2sim plot` redraws the fit chart and the report of a calibrate folder from its files.
+    let o = l2sim(&["plot", outs[0].to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(outs[0].join("fit.png").is_file() && outs[0].join("fit.svg").is_file());
+    let html = std::fs::read_to_string(outs[0].join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Calibration of small_cal"));
     // The trace holds every evaluation, the profile after the search.
     let trace = std::fs::read_to_string(outs[0].join("trace.csv")).unwrap();
     assert_eq!(trace.lines().count(), 1 + 12 + l2sim::app::PROFILE_POINTS);

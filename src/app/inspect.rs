@@ -296,7 +296,9 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
         ));
     }
     let mut drawn = Vec::new();
-    if dir.join("sweep.json").is_file() {
+    if dir.join("calibrate.json").is_file() {
+        report::calibrate::redraw_calibration(dir)?;
+    } else if dir.join("sweep.json").is_file() {
         report::draw_sweep_charts_from_files(dir)?;
         report::html::write_sweep_html(dir)?;
     } else if dir.join("compare.csv").is_file() {
@@ -320,7 +322,7 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
         return Err(Error::input(
             Some(dir),
             format!(
-                "{}: no quantiles.csv, compare.csv or sweep.json here: not an output folder of `l2sim run`, `compare` or `sweep`",
+                "{}: no quantiles.csv, compare.csv, sweep.json or calibrate.json here: not an output folder of `l2sim run`, `compare`, `sweep` or `calibrate`",
                 dir.display()
             ),
         ));

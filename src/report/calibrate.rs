@@ -194,11 +194,13 @@ pub fn write_calibration(
         .with_context(|| format!("writing {}", dir.join("targets.csv").display()))?;
     write_quantiles(&dir.join("quantiles.csv"), rows)?;
     if plots {
-        let title = format!(
-            "{}: calibrated fit ({} runs), median and p05–p95; held-out period shaded",
-            report.scenario, report.runs
-        );
-        draw_fit_chart(dir, &title, rows, &report.residuals, report.fit_until_day)?;
+        draw_fit_chart(
+            dir,
+            &fit_title(report),
+            rows,
+            &report.residuals,
+            report.fit_until_day,
+        )?;
     }
     write_calibration_html(dir, report, plots)
 }
@@ -275,6 +277,32 @@ fn write_calibration_html(dir: &Path, r: &CalibrationReport, plots: bool) -> Res
         super::html::page(&format!("{} calibration", r.scenario), &b),
     )
     .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Redraws `fit.png` / `fit.svg` and `report.html` of a calibrate folder from its own files
+/// (`calibrate.json`, `quantiles.csv`), for `l2sim plot`.
+pub fn redraw_calibration(dir: &Path) -> Result<()> {
+    let path = dir.join("calibrate.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let report: CalibrationReport =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let rows = super::tables::read_quantiles(&dir.join("quantiles.csv"))?;
+    draw_fit_chart(
+        dir,
+        &fit_title(&report),
+        &rows,
+        &report.residuals,
+        report.fit_until_day,
+    )?;
+    write_calibration_html(dir, &report, true)
+}
+
+fn fit_title(report: &CalibrationReport) -> String {
+    format!(
+        "{}: calibrated fit ({} runs), median and p05–p95; held-out period shaded",
+        report.scenario, report.runs
+    )
 }
 
 /// `fit.json` of a run whose scenario names its targets: the loss as `calibrate` computes it.
