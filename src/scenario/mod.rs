@@ -418,7 +418,7 @@ pub struct Scenario {
     /// Time series driving fields, loaded and checked.
     pub series: Vec<Series>,
     pub equilibrium: Equilibrium,
-    /// `[calibrate]`, checked (its paths are checked against the fields by [`calibrate::space`]).
+    /// `[calibrate]`, checked (its paths are checked against the fields by [`Space::from_file`]).
     pub calibrate: Option<Calibrate>,
     /// Index of the one `l1` chain.
     pub l1: usize,

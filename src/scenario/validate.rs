@@ -1173,7 +1173,7 @@ fn check_field_path(ck: &mut Checker, at: &str, field: &str, raw: &RawScenario) 
 }
 
 /// Checks `[calibrate]`: the fit window within the horizon, and every parameter's path, bounds
-/// and scale. Whether each path is a real-valued field is checked by `calibrate::space`.
+/// and scale. Whether each path is a real-valued field is checked by `calibrate::Space::from_file`.
 fn check_calibrate(
     ck: &mut Checker,
     c: &super::raw::RawCalibrate,
