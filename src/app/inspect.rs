@@ -149,10 +149,18 @@ impl fmt::Display for Validation {
         if !sc.description.is_empty() {
             writeln!(f, "  {}", sc.description.lines().next().unwrap_or(""))?;
         }
+        let samples = if sc.raw.sample.as_deref() == Some("month_end") {
+            format!("{} samples at month ends", sc.sample_days.len())
+        } else {
+            format!("sample every {} days", sc.sample_every_days)
+        };
+        let start = sc
+            .calendar
+            .map_or(String::new(), |c| format!(" from {}", c.label(0.0)));
         writeln!(
             f,
-            "  horizon {} days, sample every {} days, {} runs, seed {}",
-            sc.horizon_days, sc.sample_every_days, sc.runs, sc.seed
+            "  horizon {} days{start}, {samples}, {} runs, seed {}",
+            sc.horizon_days, sc.runs, sc.seed
         )?;
         writeln!(f, "  chains ({}):", sc.chains.len())?;
         writeln!(
@@ -185,8 +193,37 @@ impl fmt::Display for Validation {
                 f,
                 "    {:<12} {:>5.1} % of initial TVL",
                 kind.as_str(),
-                100.0 * k / tvl
+                100.0 * k / tvl + 0.0
             )?;
+        }
+        if let Some(c) = &sc.calibrate {
+            let until = sc.calendar.map_or(String::new(), |cal| {
+                format!(" ({})", cal.label(c.fit_until))
+            });
+            writeln!(
+                f,
+                "  calibrate: {} parameter(s), fit until day {}{until}{}",
+                c.parameters.len(),
+                c.fit_until,
+                c.targets
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", targets {t}"))
+            )?;
+            for p in &c.parameters {
+                writeln!(
+                    f,
+                    "    {:<44} [{}, {}] {}{}",
+                    p.field,
+                    p.min,
+                    p.max,
+                    if p.log { "log" } else { "linear" },
+                    if p.also.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", also {}", p.also.join(", "))
+                    }
+                )?;
+            }
         }
         writeln!(f, "  segments ({}):", sc.segments.len())?;
         for s in &sc.segments {
