@@ -24,6 +24,8 @@ pub struct ChainView {
     /// `ln(TVL)` of this chain (`-inf` when empty); with [`MarketView::ln_total_tvl`] it gives the
     /// network term's `ln(max(share, ε))` without a logarithm per decision.
     pub ln_tvl: f64,
+    /// `ln(Σ TVL)` over the launched chains of this chain's kind (`-inf` when all are empty).
+    pub ln_kind_tvl: f64,
     /// Canonical withdrawal delay, days.
     pub delay_days: f64,
     /// Fast-exit fee as a fraction of the amount withdrawn.
@@ -50,6 +52,17 @@ impl MarketView<'_> {
     /// `ln(max(share_c, ε))`.
     pub fn ln_share(&self, c: usize) -> f64 {
         (self.chains[c].ln_tvl - self.ln_total_tvl).max(self.ln_share_floor)
+    }
+
+    /// `ln(max(share of its kind's TVL, ε))` (ε when the kind holds nothing).
+    pub fn ln_kind_share(&self, c: usize) -> f64 {
+        let v = &self.chains[c];
+        let x = v.ln_tvl - v.ln_kind_tvl;
+        if x.is_nan() {
+            self.ln_share_floor
+        } else {
+            x.max(self.ln_share_floor)
+        }
     }
 }
 
@@ -227,6 +240,9 @@ pub fn utilities(
             + seg.w_network * market.ln_share(c)
             + f64::from(tastes[c])
             + v.constant_apy;
+        if seg.w_network_kind != 0.0 {
+            u += seg.w_network_kind * market.ln_kind_share(c);
+        }
         if c == current {
             u += inertia_apy;
         } else {
@@ -532,6 +548,50 @@ pub fn softmax(lambda: f64, utilities: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_within_kind_network_term_is_the_log_of_the_kind_share() {
+        let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml");
+        let sc = crate::scenario::Scenario::from_file(&small).unwrap();
+        let mut seg = sc.segments[0].clone();
+        let view = |tvl: f64, kind_tvl: f64| ChainView {
+            launched: true,
+            ln_tvl: if tvl > 0.0 {
+                tvl.ln()
+            } else {
+                f64::NEG_INFINITY
+            },
+            ln_kind_tvl: if kind_tvl > 0.0 {
+                kind_tvl.ln()
+            } else {
+                f64::NEG_INFINITY
+            },
+            ..ChainView::default()
+        };
+        // Two chains of one kind holding 3 and 1 (of 4), and an empty one of another kind.
+        let chains = [view(3e9, 4e9), view(1e9, 4e9), view(0.0, 0.0)];
+        let market = MarketView {
+            chains: &chains,
+            ln_total_tvl: 10e9f64.ln(),
+            ln_share_floor: 1e-4f64.ln(),
+        };
+        assert!((market.ln_kind_share(0) - 0.75f64.ln()).abs() < 1e-12);
+        assert!((market.ln_kind_share(1) - 0.25f64.ln()).abs() < 1e-12);
+        assert_eq!(market.ln_kind_share(2), 1e-4f64.ln());
+        // In the utility: w · ln(s_0|kind / s_1|kind) = w · ln 3 between otherwise equal chains.
+        let (mut base, mut with) = ([0.0; 3], [0.0; 3]);
+        seg.taste_sd = 0.0;
+        let tastes = [0.0f32; 3];
+        utilities(
+            &seg, 1e4, 1.0, 2, 0b111, &tastes, &market, None, 0.0, &mut base,
+        );
+        seg.w_network_kind = 0.02;
+        utilities(
+            &seg, 1e4, 1.0, 2, 0b111, &tastes, &market, None, 0.0, &mut with,
+        );
+        let gain = (with[0] - with[1]) - (base[0] - base[1]);
+        assert!((gain - 0.02 * 3f64.ln()).abs() < 1e-12, "{gain}");
+    }
 
     #[test]
     fn choose_matches_softmax_frequencies() {

@@ -279,6 +279,7 @@ pub struct Segment {
     pub w_liquidity: f64,
     pub w_risk: f64,
     pub w_network: f64,
+    pub w_network_kind: f64,
     pub emergency_prob_per_year: f64,
     pub emergency_cost_per_day: f64,
     pub taste_sd: f64,

@@ -584,6 +584,10 @@ pub struct RawSegment {
     /// Weight of the network term (log TVL share) in the utility.
     #[serde(default)]
     pub w_network: f64,
+    /// Weight of the within-kind network term: the log of a chain's share of the TVL of its own
+    /// kind (the within-group share of the nested logit, Berry 1994); 0 (default): none.
+    #[serde(default)]
+    pub w_network_kind: f64,
     /// Chance of needing the money urgently.
     #[schemars(extend("x-unit" = "1/year"))]
     #[serde(default)]

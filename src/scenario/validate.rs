@@ -1104,6 +1104,7 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
         w_liquidity: ck.num(&p("w_liquidity"), s.w_liquidity, weight),
         w_risk: ck.num(&p("w_risk"), s.w_risk, weight),
         w_network: ck.num(&p("w_network"), s.w_network, weight),
+        w_network_kind: ck.num(&p("w_network_kind"), s.w_network_kind, weight),
         emergency_prob_per_year: ck.num(
             &p("emergency_prob_per_year"),
             s.emergency_prob_per_year,

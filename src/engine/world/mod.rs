@@ -644,6 +644,18 @@ impl<'a> World<'a> {
         }
         let total: f64 = (0..self.chains.len()).map(|c| self.tvl_usd(c)).sum();
         self.ln_total_tvl = if total > 0.0 { total.ln() } else { 0.0 };
+        // The within-kind totals, for the within-kind network term (every view: any chain of a
+        // kind changes its kind's total).
+        if self.sc.segments.iter().any(|s| s.w_network_kind != 0.0) {
+            let mut by_kind = [0.0f64; 4];
+            for c in 0..self.chains.len() {
+                by_kind[self.sc.chains[c].kind as usize] += self.tvl_usd(c);
+            }
+            for (c, v) in self.views.iter_mut().enumerate() {
+                let t = by_kind[self.sc.chains[c].kind as usize];
+                v.ln_kind_tvl = if t > 0.0 { t.ln() } else { f64::NEG_INFINITY };
+            }
+        }
         for c in 0..self.chains.len() {
             if self.dirty & (1 << c) == 0 {
                 continue;
