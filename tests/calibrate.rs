@@ -377,3 +377,47 @@ fn the_shipped_history_scenario_reproduces_its_fitted_loss() {
     assert_eq!(fit.in_sample, reported);
     assert_eq!((fit.in_sample_targets, fit.out_of_sample_targets), (28, 0));
 }
+
+/// `[calibrate] start = "scenario"` evaluates the file's own values first (a warm start); an
+/// unknown start is refused, located.
+#[test]
+fn a_warm_start_evaluates_the_files_values_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warm.toml");
+    let write = |start: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "extends = {:?}\nname = \"warm\"\nsample_every_days = 10\n[calibrate]\nfit_until = 120\nstart = {start:?}\n\
+                 [[calibrate.parameter]]\nfield = \"chains.zk.organic_yield_apy\"\nmin = 0.0\nmax = 0.1\n",
+                small()
+            ),
+        )
+        .unwrap();
+    };
+    let targets = dir.path().join("t.csv");
+    std::fs::write(&targets, "day,metric,chain,value\n120,tvl_share,zk,0.3\n").unwrap();
+    write("scenario");
+    let options = CalibrateOptions {
+        targets: Some(targets.clone()),
+        runs: Some(4),
+        budget: Some(6),
+        plots: false,
+        ..CalibrateOptions::default()
+    };
+    let found = Calibration::new(&path, options.clone())
+        .unwrap()
+        .execute(&Control::silent())
+        .unwrap();
+    // small.toml's zk yield.
+    assert_eq!(found.trace[0].values, vec![0.04]);
+    assert_eq!(found.trace[0].phase, "start");
+    write("warm");
+    let err = Calibration::new(&path, options).err().unwrap().to_string();
+    assert!(
+        err.contains(
+            "warm.toml:6:9: calibrate.start = \"warm\": must be \"design\" or \"scenario\""
+        ),
+        "{err}"
+    );
+}

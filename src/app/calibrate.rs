@@ -346,7 +346,16 @@ impl Calibration {
         let mut stopped = "budget";
         // 1. A Latin hypercube of start points, evaluated together.
         // In chunks, so that Ctrl-C keeps what is done and memory stays bounded.
-        let starts = latin_hypercube(self.start_points(), d, self.seed);
+        let mut starts = latin_hypercube(self.start_points(), d, self.seed);
+        if self.space.calibrate.start_from_scenario {
+            // The file's own values first (a warm start); a parameter it does not set starts mid-box.
+            let own: Vec<f64> = params
+                .iter()
+                .zip(self.space.current_values())
+                .map(|(p, v)| v.map_or(0.5, |v| p.position(v)))
+                .collect();
+            starts.insert(0, own);
+        }
         let mut interrupted = false;
         for chunk in starts.chunks(START_CHUNK) {
             match eval.evaluate(chunk, Phase::Start) {

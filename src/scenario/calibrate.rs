@@ -73,6 +73,8 @@ pub struct Calibrate {
     pub fit_until: f64,
     /// The `targets` file as written (relative to the file that names it).
     pub targets: Option<String>,
+    /// `start = "scenario"`: the file's own parameter values are a start point.
+    pub start_from_scenario: bool,
     /// `targets` resolved against the file that names it (set when the scenario is read).
     pub targets_path: Option<PathBuf>,
     pub parameters: Vec<Parameter>,
@@ -231,6 +233,21 @@ impl Space {
             }
         }
         Ok(space)
+    }
+
+    /// Each parameter's value in the file (its `field`), when the file sets it to a number.
+    pub fn current_values(&self) -> Vec<Option<f64>> {
+        self.calibrate
+            .parameters
+            .iter()
+            .map(|p| {
+                get(&self.table, &p.field).and_then(|v| match v {
+                    Value::Float(x) => Some(*x),
+                    Value::Integer(i) => Some(*i as f64),
+                    _ => None,
+                })
+            })
+            .collect()
     }
 
     /// The scenario at parameter values `values` (one per parameter, in `[calibrate]` order).

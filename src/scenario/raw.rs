@@ -97,6 +97,11 @@ pub struct RawCalibrate {
     /// scenario written by it names its copy, so that `l2sim run` reports the same loss.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<String>,
+    /// `"design"` (default): the search starts from a Latin hypercube of the box; `"scenario"`:
+    /// the parameters' values in this file are evaluated first and join the start points (a warm
+    /// start from an earlier fit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
     /// The free parameters.
     #[serde(default)]
     pub parameter: Vec<RawCalibrateParameter>,

@@ -1188,6 +1188,14 @@ fn check_calibrate(
         cal,
         Bound::Between(0.0, horizon),
     );
+    if let Some(s) = c.start.as_deref()
+        && !["design", "scenario"].contains(&s)
+    {
+        ck.problem(
+            "calibrate.start",
+            format!("= {s:?}: must be \"design\" or \"scenario\""),
+        );
+    }
     if c.parameter.is_empty() {
         ck.problem(
             "calibrate.parameter",
@@ -1263,6 +1271,7 @@ fn check_calibrate(
         fit_until,
         targets: c.targets.clone(),
         targets_path: None,
+        start_from_scenario: c.start.as_deref() == Some("scenario"),
         parameters,
     }
 }
