@@ -145,7 +145,7 @@ pub struct RawSweep {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweepAxis {
-    /// Path of the swept field.
+    /// Path of the swept field (not `seed` or `runs`: every point shares the batch's).
     pub field: String,
     /// Its values, one per point along the axis.
     #[schemars(with = "Vec<serde_json::Value>")]

@@ -1304,6 +1304,15 @@ fn check_sweep(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario
             );
         }
         check_field_path(ck, &format!("{at}.field"), &axis.field, raw);
+        if ["seed", "runs"].contains(&axis.field.as_str()) {
+            ck.problem(
+                format!("{at}.field"),
+                format!(
+                    "= {:?}: every point of a sweep runs with the batch's seed and runs (common random numbers), so a sweep cannot vary it; use --seed or --runs",
+                    axis.field
+                ),
+            );
+        }
     }
     if let Some(first) = sweep.zip.first()
         && sweep
