@@ -47,12 +47,8 @@ fn main() {
         r.profile_evaluations,
         r.runs,
         wall / all as f64,
-        rayon_threads(),
+        l2sim::batch::default_threads(),
         r.stopped,
         r.loss_in_sample
     );
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -56,17 +56,26 @@ fn bass(t: f64) -> f64 {
     (1.0 - e) / (1.0 + Q / P * e)
 }
 
+/// Mean and standard error over runs of the new chain's share of TVL at `day`.
+fn share_on_new(
+    layout: &l2sim::engine::Layout,
+    outs: &[l2sim::engine::RunOutput],
+    day: f64,
+) -> (f64, f64) {
+    let k = layout.sample_days.iter().position(|&d| d == day).unwrap();
+    let shares: Vec<f64> = outs
+        .iter()
+        .map(|o| trajectory(layout, o, "tvl_share.new")[k])
+        .collect();
+    mean_sem(&shares)
+}
+
 #[test]
 fn adoption_follows_the_bass_curve() {
     let sc = scenario(&text(true));
     let (layout, outs) = runs(&sc, 9, 8);
     for day in [12.0, 16.0, 20.0, 25.0, 30.0, 45.0] {
-        let k = layout.sample_days.iter().position(|&d| d == day).unwrap();
-        let shares: Vec<f64> = outs
-            .iter()
-            .map(|o| trajectory(&layout, o, "tvl_share.new")[k])
-            .collect();
-        let (mean, sem) = mean_sem(&shares);
+        let (mean, sem) = share_on_new(&layout, &outs, day);
         let f = bass(day - 10.0);
         // Lag: adoption trails awareness by one review (mean 1/20 day), at most F'(t)/20; and
         // 1e-3 for the trapezoid rule the adoption integral is updated with between ticks.
@@ -113,12 +122,7 @@ fn an_awareness_scale_multiplies_the_hazard() {
     let sc = scenario(&text);
     let (layout, outs) = runs(&sc, 9, 8);
     for day in [12.0, 16.0, 20.0, 30.0] {
-        let k = layout.sample_days.iter().position(|&d| d == day).unwrap();
-        let shares: Vec<f64> = outs
-            .iter()
-            .map(|o| trajectory(&layout, o, "tvl_share.new")[k])
-            .collect();
-        let (mean, sem) = mean_sem(&shares);
+        let (mean, sem) = share_on_new(&layout, &outs, day);
         let f = 1.0 - (-kappa * P * (day - 10.0)).exp();
         let lag = kappa * P * (1.0 - f) / 20.0;
         assert!(

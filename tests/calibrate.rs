@@ -112,7 +112,10 @@ fn calibrate_recovers_a_known_parameter_within_its_monte_carlo_error() {
         4.0 * se
     );
     // The profile interval covers the truth and is narrower than the box.
-    let iv = &found.report.parameters[0].interval;
+    let iv = found.report.parameters[0]
+        .interval
+        .as_ref()
+        .expect("a finished search has a profile");
     assert!(iv.lo <= truth && truth <= iv.hi, "{iv:?}");
     assert!(iv.hi - iv.lo < 0.1, "{iv:?}");
     assert!(

@@ -182,6 +182,8 @@ fn sigint_during_calibrate_keeps_the_best_so_far() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("calibrate.json")).unwrap()).unwrap();
     assert_eq!(report["stopped"], "interrupted");
+    // No profile was computed, so no interval is claimed.
+    assert!(report["parameters"][0]["interval"].is_null());
     let evaluations = report["evaluations"].as_u64().unwrap();
     assert!((1..100000).contains(&evaluations), "{evaluations}");
     let trace = fs::read_to_string(out.join("trace.csv")).unwrap();

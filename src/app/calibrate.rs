@@ -115,12 +115,10 @@ impl Calibrated {
         );
         for p in &r.parameters {
             out.push_str(&format!(
-                "  {:<44} {:>12.6}   95 % interval {:.6} .. {:.6}{}\n",
+                "  {:<44} {:>12.6}   95 % interval {}\n",
                 p.field,
                 p.best,
-                p.interval.lo,
-                p.interval.hi,
-                p.interval.cut_note()
+                Interval::describe(p.interval.as_ref(), 6)
             ));
         }
         out.push_str(&format!(
@@ -134,11 +132,6 @@ impl Calibrated {
         ));
         out
     }
-}
-
-/// Reads the targets of a scenario with `[calibrate]` (or those given) and matches them to it.
-pub fn load_targets(sc: &Scenario, path: &Path) -> Result<Targets> {
-    Ok(Targets::for_scenario(sc, path)?)
 }
 
 impl Calibration {
@@ -157,7 +150,7 @@ impl Calibration {
                 });
             }
         };
-        let targets = load_targets(&space.base, &targets_path)?;
+        let targets = Targets::for_scenario(&space.base, &targets_path)?;
         if targets.rows.iter().all(|t| t.held_out) {
             let fit_until = space.calibrate.fit_until;
             return Err(Error::input(
@@ -313,8 +306,10 @@ impl Calibration {
         );
         for p in &r.parameters {
             head.push_str(&format!(
-                "#   {} = {} (95 % profile interval {} .. {})\n",
-                p.field, p.best, p.interval.lo, p.interval.hi
+                "#   {} = {} (95 % profile interval {})\n",
+                p.field,
+                p.best,
+                Interval::describe(p.interval.as_ref(), 6)
             ));
         }
         head.push_str("# `l2sim run` on this file reruns the fit and reports the same loss.\n");
@@ -471,13 +466,13 @@ impl Calibration {
                     continue;
                 };
                 let (lo, hi) = interval(&pts, at, min + CHI2_1_95);
-                prof.interval = Interval {
+                prof.interval = Some(Interval {
                     lo: params[j].at(lo),
                     hi: params[j].at(hi),
                     level: 0.95,
                     lo_at_bound: lo <= 0.0,
                     hi_at_bound: hi >= 1.0,
-                };
+                });
             }
         }
         // 4. The best candidate again, with its trajectories.

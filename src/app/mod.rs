@@ -44,7 +44,7 @@ pub mod system;
 
 pub use calibrate::{
     CHI2_1_95, CalibrateOptions, Calibrated, Calibration, DEFAULT_BUDGET, DEFAULT_RUNS,
-    PROFILE_POINTS, latin_hypercube, load_targets,
+    PROFILE_POINTS, latin_hypercube,
 };
 pub use control::{Control, Level, Message, Progress, Silent};
 pub use error::{Error, Located, Result};

@@ -25,12 +25,21 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// `" (cut at a bound)"` when the loss stayed under the threshold up to a bound of the box.
-    pub fn cut_note(&self) -> &'static str {
-        if self.lo_at_bound || self.hi_at_bound {
-            " (cut at a bound)"
-        } else {
-            ""
+    /// `lo .. hi` with `digits` decimals, and `(cut at a bound)` when the loss stayed under the
+    /// threshold up to a bound of the box; for no interval, why there is none.
+    pub fn describe(interval: Option<&Interval>, digits: usize) -> String {
+        match interval {
+            None => "not computed (the search was interrupted before the profile)".into(),
+            Some(i) => format!(
+                "{:.digits$} .. {:.digits$}{}",
+                i.lo,
+                i.hi,
+                if i.lo_at_bound || i.hi_at_bound {
+                    " (cut at a bound)"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 }
@@ -40,7 +49,8 @@ impl Interval {
 pub struct Profile {
     /// `(value, in-sample loss)`, by value.
     pub points: Vec<(f64, f64)>,
-    pub interval: Interval,
+    /// `None` when the profile was not computed (an interrupted search).
+    pub interval: Option<Interval>,
 }
 
 /// One fitted parameter in `calibrate.json`.
@@ -53,7 +63,8 @@ pub struct ParameterReport {
     pub max: f64,
     pub scale: String,
     pub best: f64,
-    pub interval: Interval,
+    /// `null` when the search was interrupted before the profile.
+    pub interval: Option<Interval>,
     /// `[value, loss]` pairs.
     pub profile: Vec<(f64, f64)>,
 }
@@ -230,12 +241,10 @@ fn write_calibration_html(dir: &Path, r: &CalibrationReport, plots: bool) -> Res
     for p in &r.parameters {
         let _ = writeln!(
             b,
-            "<tr><td><code>{}</code></td><td>{:.6}</td><td>{:.4} … {:.4}{}</td><td>[{}, {}]</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{:.6}</td><td>{}</td><td>[{}, {}]</td><td>{}</td></tr>",
             escape(&p.field),
             p.best,
-            p.interval.lo,
-            p.interval.hi,
-            p.interval.cut_note(),
+            Interval::describe(p.interval.as_ref(), 4),
             p.min,
             p.max,
             escape(&p.scale)
