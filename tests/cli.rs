@@ -572,7 +572,7 @@ fn a_folder_l2sim_did_not_write_is_never_replaced() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("was not written by l2sim"),
+        stderr(&o).contains("holds what l2sim did not write: chapter1.tex"),
         "{}",
         stderr(&o)
     );

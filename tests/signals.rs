@@ -1,5 +1,7 @@
-//! Interrupting the real binary: after SIGINT or SIGTERM mid-run, l2sim exits with 130, removes
-//! its temporary folder, and leaves an earlier result byte for byte as it was.
+//! Interrupting the real binary: after SIGINT or SIGTERM at any stage (mid-run, while tables and
+//! charts are written, during `merge` or `plot`), or two in a row, l2sim exits with 130, removes
+//! its temporary folder and lock, and leaves an earlier result byte for byte as it was. After
+//! SIGKILL, the next command on the same destination removes what the killed one left.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,13 +29,65 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// Staging folders, moved-aside results and lock files under `parent`: what an interrupted
+/// command must not leave.
 fn staging_folders(parent: &Path) -> Vec<PathBuf> {
-    fs::read_dir(parent)
-        .unwrap()
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp-"))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.contains(".tmp-") || name.contains(".old-") || name.ends_with(".lock")
+        })
         .collect()
+}
+
+fn small() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/small.toml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs `l2sim args` to completion (quietly) and checks that it succeeded.
+fn l2sim_ok(args: &[&str]) {
+    let o = Command::new(bin()).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "l2sim {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Starts `l2sim args` with stderr piped, and waits (bounded) until stderr has printed a line
+/// containing `line`.
+fn spawn_until(args: &[&str], line: &str) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = line.to_string();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(|l| l.ok())
+        {
+            if l.contains(&wanted) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("l2sim never printed {line:?}"));
+    child
 }
 
 /// Waits (bounded) until a job has started writing its staging folder under `parent`.
@@ -71,6 +125,26 @@ fn signal_and_wait(
     }
 }
 
+/// Starts 100,000 runs of `scenario` into `out` (minutes of work) and waits until its staging
+/// folder exists.
+fn start_long_run(scenario: &Path, out: &Path) -> std::process::Child {
+    let child = Command::new(bin())
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--runs",
+            "100000",
+            "--out",
+        ])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_staging(out.parent().unwrap());
+    child
+}
+
 fn interrupt_mid_run(signal: libc::c_int) {
     let tmp = tempfile::tempdir().unwrap();
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench.toml");
@@ -92,21 +166,8 @@ fn interrupt_mid_run(signal: libc::c_int) {
     assert!(status.success());
     let before = snapshot(&out);
 
-    let mut child = Command::new(bin())
-        .args([
-            "run",
-            bench.to_str().unwrap(),
-            "--runs",
-            "100000",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_long_run(&bench, &out);
     let parent = out.parent().unwrap();
-    wait_for_staging(parent);
     std::thread::sleep(Duration::from_millis(300));
     let status = signal_and_wait(&mut child, signal, 30);
     assert_eq!(status.code(), Some(130), "exit code after signal {signal}");
@@ -189,4 +250,177 @@ fn sigint_during_calibrate_keeps_the_best_so_far() {
     let trace = fs::read_to_string(out.join("trace.csv")).unwrap();
     assert_eq!(trace.lines().count() as u64, evaluations + 1);
     assert!(out.join("calibrated.toml").is_file());
+}
+
+/// A signal while tables and charts are written (the batch is over) is not ignored: exit 130 and
+/// the earlier result stays, where it used to exit 0 and replace it.
+#[test]
+fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("outputs").join("small");
+    let out_s = out.to_str().unwrap();
+    l2sim_ok(&["run", &small(), "--runs", "2", "--out", out_s, "-q"]);
+    let before = snapshot(&out);
+    // 1,500 runs with every run's trajectories and Parquet copies: seconds of writing.
+    let mut child = spawn_until(
+        &[
+            "run",
+            &small(),
+            "--runs",
+            "1500",
+            "--save-runs",
+            "--parquet",
+            "--out",
+            out_s,
+        ],
+        "writing tables and charts",
+    );
+    let status = signal_and_wait(&mut child, libc::SIGINT, 60);
+    assert_eq!(status.code(), Some(130));
+    assert!(staging_folders(out.parent().unwrap()).is_empty());
+    assert!(before == snapshot(&out), "the earlier result changed");
+}
+
+/// Two signals in a row: the second exits at once but still removes the staging folder (it used
+/// to leave it behind).
+#[test]
+fn a_second_signal_exits_at_once_and_still_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench.toml");
+    let out = tmp.path().join("outputs").join("bench");
+    let out_s = out.to_str().unwrap();
+    l2sim_ok(&[
+        "run",
+        bench.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--out",
+        out_s,
+        "-q",
+    ]);
+    let before = snapshot(&out);
+    let mut child = start_long_run(&bench, &out);
+    let parent = out.parent().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = signal_and_wait(&mut child, libc::SIGINT, 30);
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        staging_folders(parent).is_empty(),
+        "left behind: {:?}",
+        staging_folders(parent)
+    );
+    assert!(before == snapshot(&out), "the earlier result changed");
+}
+
+/// `merge` honours SIGTERM (it had no handler: the default action killed it and left its
+/// staging folder).
+#[test]
+fn sigterm_during_merge_leaves_no_staging_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shards: Vec<String> = (1..=2)
+        .map(|k| {
+            let dir = tmp.path().join(format!("s{k}"));
+            l2sim_ok(&[
+                "run",
+                &small(),
+                "--runs",
+                "1500",
+                "--save-runs",
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                dir.to_str().unwrap(),
+                "-q",
+            ]);
+            dir.to_string_lossy().into_owned()
+        })
+        .collect();
+    let out = tmp.path().join("outputs").join("merged");
+    let mut args = vec!["merge".to_string()];
+    args.extend(shards.iter().cloned());
+    args.extend([
+        "--parquet".into(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = spawn_until(&args, "merging 2 shards");
+    let status = signal_and_wait(&mut child, libc::SIGTERM, 60);
+    assert_eq!(status.code(), Some(130));
+    assert!(staging_folders(out.parent().unwrap()).is_empty());
+    assert!(!out.exists(), "an interrupted merge wrote its result");
+}
+
+/// After SIGKILL (or a crash, or a full disk) the staging folder stays; the next command on the
+/// same destination removes it and says so.
+#[test]
+fn the_next_command_removes_what_a_killed_one_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench.toml");
+    let out = tmp.path().join("outputs").join("bench");
+    let out_s = out.to_str().unwrap();
+    let mut child = start_long_run(&bench, &out);
+    let parent = out.parent().unwrap();
+    let status = signal_and_wait(&mut child, libc::SIGKILL, 30);
+    assert_eq!(status.code(), None, "killed");
+    let left: Vec<PathBuf> = staging_folders(parent)
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(left.len(), 1, "SIGKILL leaves the staging folder");
+    let o = Command::new(bin())
+        .args([
+            "run",
+            bench.to_str().unwrap(),
+            "--runs",
+            "2",
+            "--out",
+            out_s,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("left by an interrupted l2sim")
+            && stderr.contains(&*left[0].to_string_lossy()),
+        "{stderr}"
+    );
+    assert!(staging_folders(parent).is_empty());
+    assert!(out.join("summary.json").is_file());
+}
+
+/// `plot` honours a signal (it used to redraw in place, leaving charts half replaced): the folder
+/// keeps every file as it was, and no staging folder remains.
+#[test]
+fn a_signal_during_plot_leaves_the_charts_as_they_were() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("outputs").join("small");
+    let out_s = out.to_str().unwrap();
+    l2sim_ok(&[
+        "run",
+        &small(),
+        "--runs",
+        "1500",
+        "--save-runs",
+        "--out",
+        out_s,
+        "-q",
+    ]);
+    let before = snapshot(&out);
+    let mut child = Command::new(bin())
+        .args(["plot", out_s])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_staging(out.parent().unwrap());
+    let status = signal_and_wait(&mut child, libc::SIGTERM, 60);
+    assert_eq!(status.code(), Some(130));
+    assert!(staging_folders(out.parent().unwrap()).is_empty());
+    assert!(before == snapshot(&out), "plot changed the folder");
 }

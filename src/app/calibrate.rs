@@ -223,7 +223,13 @@ impl Calibration {
     /// Runs the calibration and writes its folder; Ctrl-C (the cancel flag) ends the search and
     /// keeps the best candidate found so far.
     pub fn write(&self, out: &Path, ctl: &Control) -> Result<(PathBuf, Calibrated)> {
-        let staging = super::stage(out)?;
+        // The first Ctrl-C ends the search and keeps the best candidate: from here on only a
+        // second one (the command line's handler) stops the writing.
+        let writing = Control {
+            progress: ctl.progress,
+            cancel: None,
+        };
+        let staging = super::stage(out, &writing)?;
         let found = self.execute(ctl)?;
         let extends = extends_path(&self.space.path, out);
         let text = self.calibrated_toml(&found, &extends);
@@ -239,7 +245,7 @@ impl Calibration {
             self.plots,
         )
         .map_err(Error::Other)?;
-        let dir = staging.commit().map_err(Error::Other)?;
+        let dir = super::commit(staging, &writing, false)?;
         Ok((dir, found))
     }
 

@@ -11,7 +11,7 @@ use super::outcome::{
     CompareResults, Outcome, RunResults, RunTable, SweepResults, compare_dirs, finish,
 };
 use super::plan::{Job, Plan};
-use super::system::available_memory_bytes;
+use super::system::memory_limit;
 use super::{Control, stage};
 use crate::batch::fit::{Collected, Score, Targets, score};
 use crate::batch::{
@@ -263,9 +263,9 @@ fn wall_seconds(outcome: &Outcome) -> f64 {
 impl Plan {
     /// Checks the memory estimate against the machine and says what the batch will cost.
     fn prepare(&self, ctl: &Control) -> Result<()> {
-        let available = available_memory_bytes();
-        ctl.detail(self.describe_estimate(available));
-        self.check_memory(available)
+        let limit = memory_limit(self.threads());
+        ctl.detail(self.describe_estimate(limit.as_ref().map(|l| l.bytes)));
+        self.check_memory(limit.as_ref())
     }
 
     /// Runs the batch and keeps everything in memory, every run's final values included; writes
@@ -287,7 +287,7 @@ impl Plan {
     /// folder.
     pub fn write(&self, out: &Path, ctl: &Control) -> Result<Written> {
         self.prepare(ctl)?;
-        let staging = stage(out)?;
+        let staging = stage(out, ctl)?;
         ctl.info(self.describe(Some(out)));
         if let Some(shard) = self.options().shard {
             return self.write_shard(shard, staging, ctl);
@@ -303,7 +303,7 @@ impl Plan {
         let outcome = simulate_plan(self, ctl, Some(&dirs))?;
         ctl.info(describe_done(self, wall_seconds(&outcome)));
         let opts = self.options();
-        let dir = finish(&outcome, staging, opts.plots, opts.parquet)?;
+        let dir = finish(&outcome, staging, opts.plots, opts.parquet, ctl)?;
         Ok(Written::Results {
             dir,
             outcome: Box::new(outcome),
@@ -427,7 +427,7 @@ impl Plan {
         };
         shard_files::write_partial(&dir, &partial)?;
         manifest.write(&dir)?;
-        let dir = staging.commit()?;
+        let dir = super::commit(staging, ctl, false)?;
         Ok(Written::Shard { dir, manifest })
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::control::Control;
 use super::error::{Error, Result};
 use super::system::available_memory_bytes;
 use crate::batch::{self, Estimate};
@@ -325,13 +326,31 @@ pub fn init(path: &Path) -> Result<(String, Vec<PathBuf>)> {
 
 /// Redraws every chart and `report.html` of an output folder of `run`, `compare` or `sweep` from
 /// its files; returns the folders redrawn.
-pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
+pub fn plot(dest: &Path, ctl: &Control) -> Result<Vec<PathBuf>> {
+    if !dest.is_dir() {
         return Err(Error::input(
-            Some(dir),
-            format!("{}: not an output folder of l2sim", dir.display()),
+            Some(dest),
+            format!("{}: not an output folder of l2sim", dest.display()),
         ));
     }
+    // Redrawn in a staged copy of the folder (data linked, charts copied) that replaces it only
+    // when every chart is drawn: a failure or a signal leaves the charts as they were.
+    let staging = super::stage_redraw(dest, ctl)?;
+    let dir = staging.path().to_path_buf();
+    let drawn = redraw_folder(&dir)?;
+    super::commit(staging, ctl, false)?;
+    Ok(drawn
+        .into_iter()
+        .map(|d| match d.strip_prefix(&dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => dest.to_path_buf(),
+            Ok(rel) => dest.join(rel),
+            Err(_) => d,
+        })
+        .collect())
+}
+
+/// Redraws the charts and pages of the result folder `dir` in place; the folders redrawn.
+fn redraw_folder(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut drawn = Vec::new();
     if dir.join("calibrate.json").is_file() {
         report::calibrate::redraw_calibration(dir)?;

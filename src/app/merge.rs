@@ -364,17 +364,26 @@ pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Wri
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(outcome.name()));
-    let staging = stage(&out)?;
+    let staging = stage(&out, ctl)?;
     let subs: Vec<String> = match &outcome {
         Outcome::Run(_) => vec![String::new()],
         Outcome::Compare(c) => c.dirs(),
         Outcome::Sweep(_) => Vec::new(),
     };
     for sub in &subs {
+        if ctl.is_cancelled() {
+            return Err(Error::Interrupted);
+        }
         shard::concat_tables(&set.dirs, sub, &staging.path().join(sub), m.save_runs)
             .map_err(|e| Error::input(None, format!("{e:#}")))?;
     }
-    let dir = finish(&outcome, staging, opts.plots, opts.parquet || m.parquet)?;
+    let dir = finish(
+        &outcome,
+        staging,
+        opts.plots,
+        opts.parquet || m.parquet,
+        ctl,
+    )?;
     ctl.info(format!(
         "merged in {:.2} s",
         started.elapsed().as_secs_f64()

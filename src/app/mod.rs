@@ -64,34 +64,60 @@ use std::path::Path;
 
 use crate::report::{self, Staging};
 
-/// Stages an output folder at `out`: refuses a path that is not a folder, and a folder l2sim did
-/// not write (it may hold someone's work).
-pub(crate) fn stage(out: &Path) -> Result<Staging> {
-    if out.exists() && !out.is_dir() {
-        return Err(Error::input(
-            Some(out),
-            format!("--out {}: exists and is not a folder", out.display()),
-        ));
+/// Stages an output folder at `out` (report::output): locks it, refuses a path that is not a
+/// folder, a folder holding files l2sim did not write, and one another command is writing;
+/// reports what killed runs left beside it.
+pub(crate) fn stage(out: &Path, ctl: &Control) -> Result<Staging> {
+    let staging = Staging::new(out).map_err(|e| stage_error(out, e))?;
+    for note in staging.stale() {
+        ctl.info(note.clone());
     }
-    let foreign = out.is_dir()
-        && !out.join(report::MARKER).is_file()
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true);
-    if foreign {
-        return Err(Error::input(
-            Some(out),
-            format!(
-                "--out {}: exists, is not empty and was not written by l2sim (no {} marker); refusing to replace it: choose another --out or remove it yourself",
-                out.display(),
-                report::MARKER
-            ),
-        ));
+    Ok(staging)
+}
+
+/// Stages a redrawn copy of the result folder `out` (`plot`), locked like [`stage`].
+pub(crate) fn stage_redraw(out: &Path, ctl: &Control) -> Result<Staging> {
+    let staging = Staging::redraw(out).map_err(|e| stage_error(out, e))?;
+    for note in staging.stale() {
+        ctl.info(note.clone());
     }
-    Staging::new(out).map_err(|e| {
+    Ok(staging)
+}
+
+/// Moves a finished staging folder into place unless the job was asked to stop meanwhile: a
+/// signal that arrives while tables or charts are written still leaves the earlier result alone.
+pub(crate) fn commit(staging: Staging, ctl: &Control, parquet: bool) -> Result<std::path::PathBuf> {
+    if ctl.is_cancelled() {
+        return Err(Error::Interrupted);
+    }
+    if parquet {
+        report::parquet::convert_folder(staging.path()).map_err(Error::Other)?;
+        if ctl.is_cancelled() {
+            return Err(Error::Interrupted);
+        }
+    }
+    let dest = staging.dest().to_path_buf();
+    staging.commit().map_err(|e| staging_error(&dest, e))
+}
+
+/// Before any work, every failure to stage `out` is about the path: an input error.
+fn stage_error(out: &Path, e: anyhow::Error) -> Error {
+    if e.chain().any(|c| c.is::<report::Refused>()) {
+        Error::input(Some(out), format!("--out {e:#}"))
+    } else {
         Error::input(
             Some(out),
             format!("--out {}: cannot write there: {e:#}", out.display()),
         )
-    })
+    }
+}
+
+/// An output folder refused (someone else's files, another command writing it) is the user's
+/// to resolve: an input error; anything else (a full disk) is not.
+fn staging_error(out: &Path, e: anyhow::Error) -> Error {
+    if e.chain().any(|c| c.is::<report::Refused>()) {
+        Error::input(Some(out), format!("--out {e:#}"))
+    } else {
+        Error::Other(e.context(format!("writing {}", out.display())))
+    }
 }

@@ -240,7 +240,8 @@ impl Outcome {
     /// Writes results kept in memory ([`super::Plan::execute`]) as an output folder at `out`,
     /// the same files [`super::Plan::write`] writes (without `trajectories.csv`).
     pub fn write(&self, out: &Path, plots: bool, parquet: bool) -> Result<PathBuf> {
-        let staging = super::stage(out)?;
+        let ctl = super::Control::silent();
+        let staging = super::stage(out, &ctl)?;
         let missing = || Error::input(None, "the per-run values were not kept in memory");
         match self {
             Outcome::Run(r) => {
@@ -255,7 +256,7 @@ impl Outcome {
             }
             Outcome::Sweep(_) => {}
         }
-        finish(self, staging, plots, parquet)
+        finish(self, staging, plots, parquet, &ctl)
     }
 }
 
@@ -274,6 +275,7 @@ pub(super) fn finish(
     staging: Staging,
     plots: bool,
     parquet: bool,
+    ctl: &super::Control,
 ) -> Result<PathBuf> {
     let dir = staging.path();
     match outcome {
@@ -302,5 +304,5 @@ pub(super) fn finish(
             report::write_sweep_report(dir, &s.sweep.fields, &s.info, &s.rows, plots)?;
         }
     }
-    Ok(staging.commit_with(parquet)?)
+    super::commit(staging, ctl, parquet)
 }

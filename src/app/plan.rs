@@ -315,12 +315,14 @@ impl Plan {
         batch::estimate(&self.scenarios(), self.runs(), self.threads(), self.keep())
     }
 
-    /// Refuses a batch whose estimated peak memory exceeds [`MEMORY_SHARE`] of `available`
-    /// bytes, unless [`BatchOptions::force`]; the message says what to change.
-    pub fn check_memory(&self, available: Option<f64>) -> Result<()> {
-        let (Some(available), est) = (available, self.estimate()) else {
+    /// Refuses a batch whose estimated peak memory exceeds [`MEMORY_SHARE`] of what `limit`
+    /// leaves (the tightest of available memory, cgroup and rlimit: [`super::system`]), unless
+    /// [`BatchOptions::force`]; the message names the limit and says what to change.
+    pub fn check_memory(&self, limit: Option<&super::system::MemoryLimit>) -> Result<()> {
+        let (Some(limit), est) = (limit, self.estimate()) else {
             return Ok(());
         };
+        let available = limit.bytes;
         if est.peak_bytes <= MEMORY_SHARE * available || self.options.force {
             return Ok(());
         }
@@ -333,11 +335,13 @@ impl Plan {
             None,
             format!(
                 "this batch needs about {:.1} GB at its peak ({} runs in flight with up to {agents:.0} agents each, \
-                 plus the per-sample statistics), more than 80 % of the {:.1} GB available: reduce the agents \
-                 (segments[].agents), raise sample_every_days, lower --threads, or pass --force to run anyway",
+                 plus the per-sample statistics), more than 80 % of the {:.2} GB this process may still use \
+                 (limited by {}): reduce the agents (segments[].agents), raise sample_every_days, lower --threads, \
+                 or pass --force to run anyway",
                 est.peak_bytes / 1e9,
                 self.threads(),
-                available / 1e9
+                available / 1e9,
+                limit.source
             ),
         ))
     }

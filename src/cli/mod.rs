@@ -297,13 +297,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             };
             let ctl = Control {
                 progress: &term,
-                cancel: None,
+                cancel: Some(terminal::interrupt_flag()),
             };
             done(&app::merge(&shards, &opts, &ctl)?, json, &term)
         }
         Command::Validate { scenario, json } => validate(&scenario, json),
         Command::Plot { dir } => {
-            for d in app::plot(&dir)? {
+            let ctl = Control {
+                progress: &term,
+                cancel: Some(terminal::interrupt_flag()),
+            };
+            for d in app::plot(&dir, &ctl)? {
                 println!("redrew the charts of {}", d.display());
             }
             Ok(())

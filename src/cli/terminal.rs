@@ -87,17 +87,37 @@ impl Progress for Terminal {
     }
 }
 
-/// A flag that SIGINT and SIGTERM set: the batch stops, the staging folder is removed, earlier
-/// results stay untouched, and l2sim exits with 130. A second SIGINT or SIGTERM exits at once.
+/// A flag that SIGINT and SIGTERM set: the job stops at its next check (a simulated day, a
+/// stage of writing, the commit), the staging folder is removed, earlier results stay untouched,
+/// and l2sim exits with 130. A second SIGINT or SIGTERM removes every staging folder of the
+/// process (waiting for a commit in progress, so a destination is never left half-replaced) and
+/// exits with 130 at once.
 pub(super) fn interrupt_flag() -> &'static Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // Registration only fails for forbidden signals; these two are allowed.
-            let _ =
-                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
-            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        let signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ]);
+        match signals {
+            Ok(mut signals) => {
+                let seen = Arc::clone(&flag);
+                std::thread::spawn(move || {
+                    for _ in signals.forever() {
+                        if seen.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            crate::report::abandon_all();
+                            std::process::exit(130);
+                        }
+                    }
+                });
+            }
+            // Registration only fails for forbidden signals; fall back to the plain flag.
+            Err(_) => {
+                for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                    let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+                }
+            }
         }
         flag
     })

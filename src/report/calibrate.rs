@@ -114,8 +114,7 @@ pub struct TraceRow {
 }
 
 fn write_trace(path: &Path, fields: &[String], trace: &[TraceRow]) -> Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut w = super::output::csv_file(path)?;
     let mut header = vec!["evaluation".to_string(), "phase".into()];
     header.extend(fields.iter().cloned());
     header.extend([
@@ -140,8 +139,7 @@ fn write_trace(path: &Path, fields: &[String], trace: &[TraceRow]) -> Result<()>
 
 /// `residuals.csv`: one row per target.
 fn write_residuals(path: &Path, residuals: &[Residual]) -> Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut w = super::output::csv_file(path)?;
     w.write_record([
         "day",
         "date",

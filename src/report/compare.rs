@@ -88,8 +88,7 @@ const HEADER: [&str; 14] = [
 ];
 
 pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = super::output::csv_file(path)?;
     w.write_record(HEADER)?;
     for r in rows {
         let mut rec = vec![

@@ -15,7 +15,9 @@ mod tables;
 pub use charts::{
     ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
 };
-pub use output::{MARKER, Staging, create_new_file};
+pub use output::{
+    MARKER, Refused, STAGING_SENTINEL, Staging, abandon_all, create_new_file, sha256_file,
+};
 pub use summary::{MetricSummary, summary_json};
 pub use tables::{
     QUANTILES, QuantileRow, RunFiles, RunsWriter, TrajectoriesWriter, num, quantile_rows,

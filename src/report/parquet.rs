@@ -9,7 +9,6 @@
 //! nulls. Pages are Snappy-compressed. Rows are read and written in batches, so memory stays
 //! bounded for a large `trajectories.csv`.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -190,11 +189,13 @@ pub fn csv_to_parquet(table: &str, csv: &Path, out: &Path) -> Result<()> {
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("l2sim {}", env!("CARGO_PKG_VERSION")))
         .build();
-    let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let file = super::output::NamedFile::create(out)?;
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
     let mut builders: Vec<Builder> = types.iter().map(|&t| Builder::new(t)).collect();
     let mut rows = 0;
-    let flush = |builders: &mut Vec<Builder>, writer: &mut ArrowWriter<File>| -> Result<()> {
+    let flush = |builders: &mut Vec<Builder>,
+                 writer: &mut ArrowWriter<super::output::NamedFile>|
+     -> Result<()> {
         let columns: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
         writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
         Ok(())

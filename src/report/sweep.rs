@@ -128,8 +128,7 @@ impl SweepRow {
 }
 
 pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = super::output::csv_file(path)?;
     let mut header = vec!["point".to_string()];
     header.extend(fields.iter().cloned());
     header.extend(

@@ -3,7 +3,6 @@
 //! Numbers are written with Rust's shortest round-trip formatting, missing values as empty fields,
 //! so that pandas, polars and R read them with no cleaning and the bytes never depend on threads.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
@@ -68,8 +67,7 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
 }
 
 pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = super::output::csv_file(path)?;
     let dated = rows.first().is_some_and(|r| r.date.is_some());
     let mut header = vec!["day"];
     if dated {
@@ -131,13 +129,13 @@ pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
 
 /// Streams `runs.csv` rows as runs finish.
 pub struct RunsWriter {
-    w: csv::Writer<BufWriter<File>>,
+    w: csv::Writer<BufWriter<super::output::NamedFile>>,
 }
 
 impl RunsWriter {
     pub fn create(path: &Path, layout: &Layout) -> Result<RunsWriter> {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut w = csv::Writer::from_writer(BufWriter::new(file));
+        let mut w =
+            csv::Writer::from_writer(BufWriter::new(super::output::NamedFile::create(path)?));
         let mut header = vec!["run".to_string(), "seed".to_string()];
         header.extend(layout.run_columns());
         w.write_record(&header)?;
@@ -170,13 +168,13 @@ impl RunsWriter {
 
 /// Streams `trajectories.csv` (`--save-runs`): one row per run, sample and cell.
 pub struct TrajectoriesWriter {
-    w: csv::Writer<BufWriter<File>>,
+    w: csv::Writer<BufWriter<super::output::NamedFile>>,
 }
 
 impl TrajectoriesWriter {
     pub fn create(path: &Path, layout: &Layout) -> Result<TrajectoriesWriter> {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut w = csv::Writer::from_writer(BufWriter::new(file));
+        let mut w =
+            csv::Writer::from_writer(BufWriter::new(super::output::NamedFile::create(path)?));
         if layout.dates.is_some() {
             w.write_record(["run", "day", "date", "metric", "chain", "value"])?;
         } else {
