@@ -4,28 +4,10 @@
 //! with a message that names the problem, and nothing is written.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
-use common::{l2sim, l2sim_ok, repo};
-
-/// Every file under `dir`, relative to it, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use common::{files, l2sim, l2sim_ok, repo};
 
 /// The JSON document without its `perf` key (wall times differ from run to run).
 fn without_perf(bytes: &[u8]) -> serde_json::Value {
