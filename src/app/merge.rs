@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::execute::{Written, compare_results, sweep_stats_of};
-use super::outcome::{Outcome, RunResults, SweepResults, finish};
+use super::outcome::{Outcome, RunResults, SweepResults, compare_dirs, finish};
 use super::{Control, stage};
-use crate::batch::{BatchResult, Blocked, Comparison, MAX_SHARDS, Partial};
+use crate::batch::{BatchResult, Blocked, Comparison, Partial};
+use crate::engine::Keep;
 use crate::engine::Layout;
 use crate::report::shard::{self, BlocksReader, JobKind, Manifest};
 use crate::scenario::{Scenario, expand_sweep};
@@ -103,18 +104,10 @@ fn check_set(dirs: &[PathBuf]) -> Result<ShardSet> {
                     ),
                 )
             })?;
-        if !(1..=MAX_SHARDS).contains(&m.shards) || !(1..=m.shards).contains(&m.shard) {
-            return Err(bad(
-                d,
-                format!(
-                    "{}: shard {} of {} in {}: must be K of N with 1 ≤ K ≤ N ≤ {MAX_SHARDS}",
-                    d.display(),
-                    m.shard,
-                    m.shards,
-                    shard::MANIFEST
-                ),
-            ));
-        }
+        let manifest = d.join(shard::MANIFEST);
+        m.check()
+            .map_err(|e| bad(&manifest, format!("{}: {e}", manifest.display())))?;
+        shard::verify_files(d, &m.files).map_err(|e| bad(d, format!("{e:#}")))?;
         let files: Vec<PathBuf> = if m.dirs.is_empty() {
             vec![d.join("scenario.resolved.toml")]
         } else {
@@ -274,7 +267,8 @@ fn fold(set: &ShardSet) -> Result<Partial> {
 /// reading every file; writes nothing.
 pub fn check_shards(dirs: &[PathBuf]) -> Result<ShardSet> {
     let set = check_set(dirs)?;
-    fold(&set)?;
+    let partial = fold(&set)?;
+    outcome(&set, partial)?;
     Ok(set)
 }
 
@@ -291,12 +285,89 @@ fn attach_layouts(results: &mut [BatchResult], scenarios: &[&Scenario]) {
     }
 }
 
+/// Checks what the manifest says against the scenarios it holds (names, runs, seed, sub-folders,
+/// sweep points) and the folded statistics against what those scenarios need (their shape and
+/// number of runs), so that nothing later indexes past them.
+fn check_against(
+    set: &ShardSet,
+    scenarios: &[&Scenario],
+    names: &[&str],
+    expected: Partial,
+    partial: &Partial,
+) -> Result<()> {
+    let (dir, m) = (&set.dirs[0], set.first());
+    let manifest = dir.join(shard::MANIFEST);
+    let wrong = |what: String| Err(bad(&manifest, format!("{}: {what}", manifest.display())));
+    if m.scenarios
+        .iter()
+        .map(String::as_str)
+        .ne(names.iter().copied())
+    {
+        return wrong(format!(
+            "field `scenarios` is {:?}, but the shard's scenario files are named {names:?}",
+            m.scenarios
+        ));
+    }
+    for sc in scenarios {
+        if (sc.runs, sc.seed) != (m.runs, m.seed) {
+            return wrong(format!(
+                "fields `runs` and `seed` are {} and {}, but scenario {} has {} runs, seed {}",
+                m.runs, m.seed, sc.name, sc.runs, sc.seed
+            ));
+        }
+    }
+    if m.groups != expected.results.len() as u64 && m.command == JobKind::Sweep {
+        return wrong(format!(
+            "field `groups` is {}, but the sweep has {} points",
+            m.groups,
+            expected.results.len()
+        ));
+    }
+    let partials = set.dirs.iter().map(|d| d.join(shard::PARTIAL));
+    let files = partials
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if partial.shape() != expected.shape() {
+        return Err(bad(
+            &dir.join(shard::PARTIAL),
+            format!(
+                "{files}: the statistics do not have the shape the scenario needs (a damaged or foreign partial.bin)"
+            ),
+        ));
+    }
+    if let Some(r) = partial.results.iter().find(|r| r.runs != m.runs) {
+        return Err(bad(
+            &dir.join(shard::PARTIAL),
+            format!(
+                "{files}: the shards' statistics count {} runs, but the batch has {}",
+                r.runs, m.runs
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The empty statistics of `scenarios` as a shard keeps them (`keep`), with the job's own.
+fn empty_partial(scenarios: &[&Scenario], keep: Keep, seed: u64) -> Vec<BatchResult> {
+    scenarios
+        .iter()
+        .map(|sc| BatchResult::empty(sc, keep, seed))
+        .collect()
+}
+
 /// The results of the whole batch, rebuilt from the folded statistics and the shards' files.
 fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
     let (first, m) = (&set.dirs[0], set.first());
     Ok(match m.command {
         JobKind::Run => {
             let scenario = load_resolved(&first.join("scenario.resolved.toml"))?;
+            let expected = Partial {
+                results: empty_partial(&[&scenario], Keep::Trajectory, m.seed),
+                paired: Vec::new(),
+                sweep: Vec::new(),
+            };
+            check_against(set, &[&scenario], &[&scenario.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &[&scenario]);
             Outcome::Run(RunResults {
                 scenario,
@@ -312,9 +383,29 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
                     &first.join(d).join("scenario.resolved.toml"),
                 )?);
             }
-            attach_layouts(&mut partial.results, &scenarios.iter().collect::<Vec<_>>());
-            let layouts: Vec<&Layout> = partial.results.iter().map(|r| &r.layout).collect();
-            let mut comparison = Comparison::new(&layouts);
+            if compare_dirs(&scenarios) != m.dirs {
+                let manifest = first.join(shard::MANIFEST);
+                return Err(bad(
+                    &manifest,
+                    format!(
+                        "{}: field `dirs` is {:?}, but the scenarios' sub-folders are {:?}",
+                        manifest.display(),
+                        m.dirs,
+                        compare_dirs(&scenarios)
+                    ),
+                ));
+            }
+            let refs: Vec<&Scenario> = scenarios.iter().collect();
+            let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
+            let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
+            let expected = Partial {
+                results: empty_partial(&refs, Keep::Trajectory, m.seed),
+                paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
+                sweep: Vec::new(),
+            };
+            let names: Vec<&str> = refs.iter().map(|s| s.name.as_str()).collect();
+            check_against(set, &refs, &names, expected, &partial)?;
+            attach_layouts(&mut partial.results, &refs);
             for (against, stats) in comparison.against.iter_mut().zip(partial.paired) {
                 against.stats = stats;
             }
@@ -330,12 +421,18 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
             let text = read_text(&path)?;
             let sw = expand_sweep(&path)?;
             let points: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
+            let stats = sweep_stats_of(&sw.base, &points);
+            let expected = Partial {
+                results: empty_partial(&points, Keep::Final, m.seed),
+                paired: Vec::new(),
+                sweep: stats.stats,
+            };
+            check_against(set, &[&sw.base], &[&sw.base.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &points);
-            let metrics = sweep_stats_of(&sw.base, &points).metrics;
             Outcome::Sweep(SweepResults::new(
                 sw,
                 text,
-                metrics,
+                stats.metrics,
                 partial.sweep,
                 partial.results,
                 None,

@@ -120,3 +120,52 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// `merge args` must exit 2 with `expect` in its message and write nothing at `out`.
+pub fn assert_refused(tmp: &Path, args: &[&str], expect: &str) {
+    let mut full = vec!["merge"];
+    full.extend(args);
+    full.extend(["--out", "refused", "-q"]);
+    let o = l2sim(tmp, &full);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(expect),
+        "{args:?}: expected {expect:?} in {err}"
+    );
+    assert!(!tmp.join("refused").exists(), "{args:?} wrote an output");
+    let leftovers: Vec<_> = fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Rewrites the file list of `dir/shard.json` to match the files now in `dir` (sizes and
+/// SHA-256, computed here, not by l2sim), as someone forging a shard would: what `merge` checks
+/// beyond the checksums.
+pub fn relist(dir: &Path) {
+    use sha2::Digest;
+    let path = dir.join("shard.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let listed: Vec<serde_json::Value> = files(dir)
+        .iter()
+        .filter(|f| *f != Path::new("shard.json") && *f != Path::new(".l2sim-output"))
+        .map(|f| {
+            let bytes = fs::read(dir.join(f)).unwrap();
+            let sha: String = sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            serde_json::json!({
+                "path": f.to_string_lossy(),
+                "bytes": bytes.len(),
+                "sha256": sha,
+            })
+        })
+        .collect();
+    m["files"] = listed.into();
+    fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
