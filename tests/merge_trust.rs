@@ -137,6 +137,56 @@ fn runs_csv_swapped_between_two_shards_is_refused() {
 }
 
 #[test]
+fn merge_never_writes_over_inside_or_around_its_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    run_shards(t);
+    let before: Vec<Vec<u8>> = files(&t.join("s2"))
+        .iter()
+        .map(|f| fs::read(t.join("s2").join(f)).unwrap())
+        .collect();
+    std::os::unix::fs::symlink(t.join("s2"), t.join("alias")).unwrap();
+    let abs_s2 = t.join("s2").to_string_lossy().into_owned();
+    for (out, how, input) in [
+        ("s2", "is the input folder", "s2"),
+        ("./s2/", "is the input folder", "s2"),
+        ("s1/../s2", "is the input folder", "s2"),
+        (abs_s2.as_str(), "is the input folder", "s2"),
+        ("alias", "is the input folder", "s2"),
+        ("s2/merged", "is inside the input folder", "s2"),
+        ("nowhere/../s2/x", "is inside the input folder", "s2"),
+        (".", "holds the input folder", "s1"),
+    ] {
+        let o = l2sim(t, &["merge", "s1", "s2", "s3", "--out", out, "-q"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
+        let expect = format!("--out {out} {how} {input}");
+        assert!(
+            err.contains(&expect),
+            "--out {out}: expected {expect:?} in {err}"
+        );
+    }
+    let after: Vec<Vec<u8>> = files(&t.join("s2"))
+        .iter()
+        .map(|f| fs::read(t.join("s2").join(f)).unwrap())
+        .collect();
+    assert!(before == after, "a refused merge changed shard s2");
+    assert!(!t.join("s2/merged").exists() && !t.join("s2/x").exists());
+    // A folder holding the shards is an input too.
+    fs::create_dir(t.join("set")).unwrap();
+    for k in 1..=3 {
+        fs::rename(t.join(format!("s{k}")), t.join(format!("set/s{k}"))).unwrap();
+    }
+    let o = l2sim(t, &["merge", "set", "--out", "set/merged", "-q"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--out set/merged is inside the input folder set")
+    );
+    l2sim_ok(t, &["merge", "set", "--out", "merged", "-q", "--no-plots"]);
+}
+
+#[test]
 fn paths_in_shard_json_that_leave_the_shard_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();

@@ -3,7 +3,7 @@
 //! machine computes, and hands them to the same finishing pipeline as a direct run
 //! (docs/SCALING.md).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
 use super::error::{Error, Result};
@@ -441,6 +441,55 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
     })
 }
 
+/// `path` made absolute with its links resolved as far as it exists; `..` goes up from where
+/// the folder before it really is, as the system does when the path is used.
+fn resolved(path: &Path) -> PathBuf {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut out = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(existing) = out.ancestors().find(|a| a.exists()).map(Path::to_path_buf) {
+        let rest = out.strip_prefix(&existing).map(Path::to_path_buf);
+        out = real(&existing);
+        for c in rest.iter().flat_map(|r| r.components()) {
+            match c {
+                Component::ParentDir => {
+                    out = real(&out);
+                    out.pop();
+                }
+                Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Refuses an output folder that is an input, lies inside one, or holds one: writing it would
+/// replace or change a shard of the set (compared with links and `..` resolved).
+fn check_out<'a>(out: &Path, inputs: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+    let o = resolved(out);
+    for input in inputs {
+        let i = resolved(input);
+        let how = if o == i {
+            "is"
+        } else if o.starts_with(&i) {
+            "is inside"
+        } else if i.starts_with(&o) {
+            "holds"
+        } else {
+            continue;
+        };
+        return Err(Error::input(
+            Some(out),
+            format!(
+                "--out {} {how} the input folder {}: merging there would replace or change a shard of the set; choose an --out outside every shard folder",
+                out.display(),
+                input.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a shard set, then writes exactly what the unsharded command writes (all but the
 /// machine-dependent `perf` figures).
 pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Written> {
@@ -461,6 +510,7 @@ pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Wri
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(outcome.name()));
+    check_out(&out, dirs.iter().chain(&set.dirs))?;
     let staging = stage(&out)?;
     let subs: Vec<String> = match &outcome {
         Outcome::Run(_) => vec![String::new()],
