@@ -197,7 +197,18 @@ fn check_set(dirs: &[PathBuf]) -> Result<ShardSet> {
 /// Reads the shards' partial statistics and folds their blocks in block order.
 fn fold(set: &ShardSet) -> Result<Partial> {
     let read = |dir: &Path| -> Result<Partial> {
-        shard::read_partial(dir).map_err(|e| bad(&dir.join(shard::PARTIAL), format!("{e:#}")))
+        let path = dir.join(shard::PARTIAL);
+        let p: Partial = shard::read_partial(dir).map_err(|e| bad(&path, format!("{e:#}")))?;
+        if !p.sketches_consistent() {
+            return Err(bad(
+                &path,
+                format!(
+                    "{}: a quantile sketch whose keys, level and buckets disagree (a damaged or forged partial.bin)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(p)
     };
     let mut partial = read(&set.dirs[0])?;
     let shape = partial.shape();
