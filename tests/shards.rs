@@ -4,28 +4,10 @@
 //! with a message that names the problem, and nothing is written.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
-use common::{l2sim, l2sim_ok, repo};
-
-/// Every file under `dir`, relative to it, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use common::{assert_refused, files, l2sim, l2sim_ok, relist, repo};
 
 /// The JSON document without its `perf` key (wall times differ from run to run).
 fn without_perf(bytes: &[u8]) -> serde_json::Value {
@@ -124,27 +106,6 @@ fn sharded_sweep_merges_to_the_unsharded_bytes() {
     check_sharded(tmp.path(), &["sweep", &sweep, "--runs", "70"], &[3, 5, 20]);
 }
 
-/// `merge args` must exit 2 with `expect` in its message and write nothing at `out`.
-fn assert_refused(tmp: &Path, args: &[&str], expect: &str) {
-    let mut full = vec!["merge"];
-    full.extend(args);
-    full.extend(["--out", "refused", "-q"]);
-    let o = l2sim(tmp, &full);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert!(
-        err.contains(expect),
-        "{args:?}: expected {expect:?} in {err}"
-    );
-    assert!(!tmp.join("refused").exists(), "{args:?} wrote an output");
-    let leftovers: Vec<_> = fs::read_dir(tmp)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
 #[test]
 fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let tmp = tempfile::tempdir().unwrap();
@@ -213,7 +174,8 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         "not a shard folder (no shard.json)",
     );
 
-    // A shard edited or cut short after it ran.
+    // A shard edited or cut short after it ran, its manifest's file list rewritten to match
+    // (tests/merge_trust.rs checks that list): the checks behind it.
     for k in 1..=4 {
         fs::create_dir_all(t.join(format!("bad{k}"))).unwrap();
         for f in files(&t.join(format!("s{k}"))) {
@@ -231,6 +193,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         text.replacen("horizon_days = 120", "horizon_days = 121", 1),
     )
     .unwrap();
+    relist(&t.join("bad3"));
     // Whether the edited shard comes first (its scenario is loaded) or not.
     for set in [["bad3", "s1", "s2", "s4"], ["s3", "s1", "s2", "bad3"]] {
         assert_refused(t, &set, "changed after the shard was run");
@@ -238,6 +201,7 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let blocks = t.join("bad4/blocks.bin");
     let bytes = fs::read(&blocks).unwrap();
     fs::write(&blocks, &bytes[..bytes.len() - 100]).unwrap();
+    relist(&t.join("bad4"));
     assert_refused(
         t,
         &["s1", "s2", "s3", "bad4"],
@@ -248,23 +212,27 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x10;
     fs::write(&blocks, &flipped).unwrap();
+    relist(&t.join("bad4"));
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "bad checksum");
     // A blocks.bin that ends cleanly after its header: no block at all.
     let mut empty = snap::write::FrameEncoder::new(Vec::new());
     std::io::Write::write_all(&mut empty, b"L2SIMBLK").unwrap();
     fs::write(&blocks, empty.into_inner().unwrap()).unwrap();
+    relist(&t.join("bad4"));
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "the shard is incomplete");
     fs::write(&blocks, &bytes).unwrap();
     // A partial.bin from another batch of the same scenario file (other layout) or damaged.
     let partial = t.join("bad4/partial.bin");
     let good = fs::read(&partial).unwrap();
     fs::write(&partial, &good[..good.len() / 2]).unwrap();
+    relist(&t.join("bad4"));
     assert_refused(
         t,
         &["s1", "s2", "s3", "bad4"],
         "partial.bin: corrupt or foreign",
     );
     fs::copy(t.join("cmp/partial.bin"), &partial).unwrap();
+    relist(&t.join("bad4"));
     assert_refused(t, &["s1", "s2", "s3", "bad4"], "do not have the shape");
 
     // The complete set still merges, named one by one or by the folder that holds it.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::batch::{Interrupted, RunPanicked};
+use crate::report::read::Unreadable;
 use crate::scenario::ScenarioError;
 
 /// Everything an `app` function can fail with.
@@ -55,6 +56,13 @@ impl From<anyhow::Error> for Error {
         };
         if e.chain().any(|c| c.is::<Interrupted>()) {
             return Error::Interrupted;
+        }
+        // A damaged file l2sim reads back (`plot`, `merge`): the input's fault, located.
+        if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unreadable>()) {
+            return Error::Input {
+                path: Some(u.path.clone()),
+                message: format!("{e:#}"),
+            };
         }
         Error::Other(e)
     }

@@ -398,6 +398,7 @@ impl Plan {
             }
         };
         writer.finish()?;
+        shard_files::write_partial(&dir, &partial)?;
         let opts = self.options();
         let manifest = Manifest {
             format: shard_files::FORMAT,
@@ -420,12 +421,13 @@ impl Plan {
             save_runs: opts.save_runs,
             parquet: opts.parquet,
             dirs: sub_dirs,
+            // Last: every other file is complete.
+            files: shard_files::list_files(&dir)?,
             perf: ShardPerf {
                 wall_seconds: started.elapsed().as_secs_f64(),
                 threads: partial.results.iter().map(|r| r.threads).max().unwrap_or(0),
             },
         };
-        shard_files::write_partial(&dir, &partial)?;
         manifest.write(&dir)?;
         let dir = super::commit(staging, ctl, false)?;
         Ok(Written::Shard { dir, manifest })

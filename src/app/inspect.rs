@@ -337,7 +337,7 @@ pub fn plot(dest: &Path, ctl: &Control) -> Result<Vec<PathBuf>> {
     // when every chart is drawn: a failure or a signal leaves the charts as they were.
     let staging = super::stage_redraw(dest, ctl)?;
     let dir = staging.path().to_path_buf();
-    let drawn = redraw_folder(&dir)?;
+    let drawn = redraw_folder(&dir).map_err(|e| in_place_of(e, &dir, dest))?;
     super::commit(staging, ctl, false)?;
     Ok(drawn
         .into_iter()
@@ -347,6 +347,21 @@ pub fn plot(dest: &Path, ctl: &Control) -> Result<Vec<PathBuf>> {
             Err(_) => d,
         })
         .collect())
+}
+
+/// `e` with the staged copy `staged` named as the folder `dest` it copies: what the user gave.
+fn in_place_of(e: Error, staged: &Path, dest: &Path) -> Error {
+    let (from, to) = (staged.display().to_string(), dest.display().to_string());
+    let fix = |text: String| text.replace(&from, &to);
+    match e {
+        Error::Input { path, message } => Error::Input {
+            path: path.map(|p| PathBuf::from(fix(p.display().to_string()))),
+            message: fix(message),
+        },
+        Error::Scenario(s) => Error::input(Some(dest), fix(s.to_string())),
+        Error::Other(a) => Error::Other(anyhow::anyhow!(fix(format!("{a:#}")))),
+        other => other,
+    }
 }
 
 /// Redraws the charts and pages of the result folder `dir` in place; the folders redrawn.

@@ -3,14 +3,15 @@
 //! machine computes, and hands them to the same finishing pipeline as a direct run
 //! (docs/SCALING.md).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::execute::{Written, compare_results, sweep_stats_of};
-use super::outcome::{Outcome, RunResults, SweepResults, finish};
+use super::outcome::{Outcome, RunResults, SweepResults, compare_dirs, finish};
 use super::{Control, stage};
-use crate::batch::{BatchResult, Blocked, Comparison, MAX_SHARDS, Partial};
+use crate::batch::{BatchResult, Blocked, Comparison, Partial};
+use crate::engine::Keep;
 use crate::engine::Layout;
 use crate::report::shard::{self, BlocksReader, JobKind, Manifest};
 use crate::scenario::{Scenario, expand_sweep};
@@ -103,18 +104,10 @@ fn check_set(dirs: &[PathBuf]) -> Result<ShardSet> {
                     ),
                 )
             })?;
-        if !(1..=MAX_SHARDS).contains(&m.shards) || !(1..=m.shards).contains(&m.shard) {
-            return Err(bad(
-                d,
-                format!(
-                    "{}: shard {} of {} in {}: must be K of N with 1 ≤ K ≤ N ≤ {MAX_SHARDS}",
-                    d.display(),
-                    m.shard,
-                    m.shards,
-                    shard::MANIFEST
-                ),
-            ));
-        }
+        let manifest = d.join(shard::MANIFEST);
+        m.check()
+            .map_err(|e| bad(&manifest, format!("{}: {e}", manifest.display())))?;
+        shard::verify_files(d, &m.files).map_err(|e| bad(d, format!("{e:#}")))?;
         let files: Vec<PathBuf> = if m.dirs.is_empty() {
             vec![d.join("scenario.resolved.toml")]
         } else {
@@ -204,7 +197,18 @@ fn check_set(dirs: &[PathBuf]) -> Result<ShardSet> {
 /// Reads the shards' partial statistics and folds their blocks in block order.
 fn fold(set: &ShardSet) -> Result<Partial> {
     let read = |dir: &Path| -> Result<Partial> {
-        shard::read_partial(dir).map_err(|e| bad(&dir.join(shard::PARTIAL), format!("{e:#}")))
+        let path = dir.join(shard::PARTIAL);
+        let p: Partial = shard::read_partial(dir).map_err(|e| bad(&path, format!("{e:#}")))?;
+        if !p.sketches_consistent() {
+            return Err(bad(
+                &path,
+                format!(
+                    "{}: a quantile sketch whose keys, level and buckets disagree (a damaged or forged partial.bin)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(p)
     };
     let mut partial = read(&set.dirs[0])?;
     let shape = partial.shape();
@@ -274,7 +278,8 @@ fn fold(set: &ShardSet) -> Result<Partial> {
 /// reading every file; writes nothing.
 pub fn check_shards(dirs: &[PathBuf]) -> Result<ShardSet> {
     let set = check_set(dirs)?;
-    fold(&set)?;
+    let partial = fold(&set)?;
+    outcome(&set, partial)?;
     Ok(set)
 }
 
@@ -291,12 +296,89 @@ fn attach_layouts(results: &mut [BatchResult], scenarios: &[&Scenario]) {
     }
 }
 
+/// Checks what the manifest says against the scenarios it holds (names, runs, seed, sub-folders,
+/// sweep points) and the folded statistics against what those scenarios need (their shape and
+/// number of runs), so that nothing later indexes past them.
+fn check_against(
+    set: &ShardSet,
+    scenarios: &[&Scenario],
+    names: &[&str],
+    expected: Partial,
+    partial: &Partial,
+) -> Result<()> {
+    let (dir, m) = (&set.dirs[0], set.first());
+    let manifest = dir.join(shard::MANIFEST);
+    let wrong = |what: String| Err(bad(&manifest, format!("{}: {what}", manifest.display())));
+    if m.scenarios
+        .iter()
+        .map(String::as_str)
+        .ne(names.iter().copied())
+    {
+        return wrong(format!(
+            "field `scenarios` is {:?}, but the shard's scenario files are named {names:?}",
+            m.scenarios
+        ));
+    }
+    for sc in scenarios {
+        if (sc.runs, sc.seed) != (m.runs, m.seed) {
+            return wrong(format!(
+                "fields `runs` and `seed` are {} and {}, but scenario {} has {} runs, seed {}",
+                m.runs, m.seed, sc.name, sc.runs, sc.seed
+            ));
+        }
+    }
+    if m.groups != expected.results.len() as u64 && m.command == JobKind::Sweep {
+        return wrong(format!(
+            "field `groups` is {}, but the sweep has {} points",
+            m.groups,
+            expected.results.len()
+        ));
+    }
+    let partials = set.dirs.iter().map(|d| d.join(shard::PARTIAL));
+    let files = partials
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if partial.shape() != expected.shape() {
+        return Err(bad(
+            &dir.join(shard::PARTIAL),
+            format!(
+                "{files}: the statistics do not have the shape the scenario needs (a damaged or foreign partial.bin)"
+            ),
+        ));
+    }
+    if let Some(r) = partial.results.iter().find(|r| r.runs != m.runs) {
+        return Err(bad(
+            &dir.join(shard::PARTIAL),
+            format!(
+                "{files}: the shards' statistics count {} runs, but the batch has {}",
+                r.runs, m.runs
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The empty statistics of `scenarios` as a shard keeps them (`keep`), with the job's own.
+fn empty_partial(scenarios: &[&Scenario], keep: Keep, seed: u64) -> Vec<BatchResult> {
+    scenarios
+        .iter()
+        .map(|sc| BatchResult::empty(sc, keep, seed))
+        .collect()
+}
+
 /// The results of the whole batch, rebuilt from the folded statistics and the shards' files.
 fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
     let (first, m) = (&set.dirs[0], set.first());
     Ok(match m.command {
         JobKind::Run => {
             let scenario = load_resolved(&first.join("scenario.resolved.toml"))?;
+            let expected = Partial {
+                results: empty_partial(&[&scenario], Keep::Trajectory, m.seed),
+                paired: Vec::new(),
+                sweep: Vec::new(),
+            };
+            check_against(set, &[&scenario], &[&scenario.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &[&scenario]);
             Outcome::Run(RunResults {
                 scenario,
@@ -312,9 +394,29 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
                     &first.join(d).join("scenario.resolved.toml"),
                 )?);
             }
-            attach_layouts(&mut partial.results, &scenarios.iter().collect::<Vec<_>>());
-            let layouts: Vec<&Layout> = partial.results.iter().map(|r| &r.layout).collect();
-            let mut comparison = Comparison::new(&layouts);
+            if compare_dirs(&scenarios) != m.dirs {
+                let manifest = first.join(shard::MANIFEST);
+                return Err(bad(
+                    &manifest,
+                    format!(
+                        "{}: field `dirs` is {:?}, but the scenarios' sub-folders are {:?}",
+                        manifest.display(),
+                        m.dirs,
+                        compare_dirs(&scenarios)
+                    ),
+                ));
+            }
+            let refs: Vec<&Scenario> = scenarios.iter().collect();
+            let layouts: Vec<Layout> = refs.iter().map(|s| Layout::new(s)).collect();
+            let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
+            let expected = Partial {
+                results: empty_partial(&refs, Keep::Trajectory, m.seed),
+                paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
+                sweep: Vec::new(),
+            };
+            let names: Vec<&str> = refs.iter().map(|s| s.name.as_str()).collect();
+            check_against(set, &refs, &names, expected, &partial)?;
+            attach_layouts(&mut partial.results, &refs);
             for (against, stats) in comparison.against.iter_mut().zip(partial.paired) {
                 against.stats = stats;
             }
@@ -330,18 +432,73 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
             let text = read_text(&path)?;
             let sw = expand_sweep(&path)?;
             let points: Vec<&Scenario> = sw.points.iter().map(|p| &p.scenario).collect();
+            let stats = sweep_stats_of(&sw.base, &points);
+            let expected = Partial {
+                results: empty_partial(&points, Keep::Final, m.seed),
+                paired: Vec::new(),
+                sweep: stats.stats,
+            };
+            check_against(set, &[&sw.base], &[&sw.base.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &points);
-            let metrics = sweep_stats_of(&sw.base, &points).metrics;
             Outcome::Sweep(SweepResults::new(
                 sw,
                 text,
-                metrics,
+                stats.metrics,
                 partial.sweep,
                 partial.results,
                 None,
             ))
         }
     })
+}
+
+/// `path` made absolute with its links resolved as far as it exists; `..` goes up from where
+/// the folder before it really is, as the system does when the path is used.
+fn resolved(path: &Path) -> PathBuf {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut out = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(existing) = out.ancestors().find(|a| a.exists()).map(Path::to_path_buf) {
+        let rest = out.strip_prefix(&existing).map(Path::to_path_buf);
+        out = real(&existing);
+        for c in rest.iter().flat_map(|r| r.components()) {
+            match c {
+                Component::ParentDir => {
+                    out = real(&out);
+                    out.pop();
+                }
+                Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Refuses an output folder that is an input, lies inside one, or holds one: writing it would
+/// replace or change a shard of the set (compared with links and `..` resolved).
+fn check_out<'a>(out: &Path, inputs: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+    let o = resolved(out);
+    for input in inputs {
+        let i = resolved(input);
+        let how = if o == i {
+            "is"
+        } else if o.starts_with(&i) {
+            "is inside"
+        } else if i.starts_with(&o) {
+            "holds"
+        } else {
+            continue;
+        };
+        return Err(Error::input(
+            Some(out),
+            format!(
+                "--out {} {how} the input folder {}: merging there would replace or change a shard of the set; choose an --out outside every shard folder",
+                out.display(),
+                input.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a shard set, then writes exactly what the unsharded command writes (all but the
@@ -364,6 +521,7 @@ pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Wri
         .out
         .clone()
         .unwrap_or_else(|| Path::new("outputs").join(outcome.name()));
+    check_out(&out, dirs.iter().chain(&set.dirs))?;
     let staging = stage(&out, ctl)?;
     let subs: Vec<String> = match &outcome {
         Outcome::Run(_) => vec![String::new()],

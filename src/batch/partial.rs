@@ -116,6 +116,16 @@ impl Partial {
         shape
     }
 
+    /// Whether every sketch could have been built here ([`super::Sketch::is_consistent`]): a
+    /// `Partial` read from a file must be before it is merged.
+    pub fn sketches_consistent(&self) -> bool {
+        self.results
+            .iter()
+            .flat_map(|r| r.cells.iter().chain(&r.run_stats))
+            .chain(self.sweep.iter().flatten())
+            .all(|s| s.sketch.is_consistent())
+    }
+
     /// Folds one block of group `group` (a sweep point, or 0: everything); returns how many
     /// moments the group has, `None` if there is no such group.
     pub fn fold_group(&mut self, group: u64, block: &[Moments]) -> Option<usize> {

@@ -85,6 +85,22 @@ impl Store {
         };
     }
 
+    /// Whether the fields agree, as in every store built here: keys within what an `f64` gives
+    /// (|key| ≤ 2^20, against about 75,000 for the smallest subnormal), in order, a level that
+    /// can shift them, and one count per bucket between them, at most [`MAX_BUCKETS`]. A store
+    /// read from a file is checked before use: its fields index and size `counts`.
+    fn is_consistent(&self) -> bool {
+        const KEY_LIMIT: i32 = 1 << 20;
+        let ordered = -KEY_LIMIT <= self.min_key
+            && self.min_key <= self.max_key
+            && self.max_key <= KEY_LIMIT
+            && self.level < 24;
+        ordered && {
+            let span = (self.max_key >> self.level) - (self.min_key >> self.level) + 1;
+            span <= MAX_BUCKETS && self.counts.len() == span as usize
+        }
+    }
+
     fn add(&mut self, key: i32, n: u32) {
         self.extend(self.min_key.min(key), self.max_key.max(key), self.level);
         let i = (key >> self.level) - (self.min_key >> self.level);
@@ -166,6 +182,15 @@ impl Sketch {
                 .get_or_insert_with(|| Box::new(Store::new(k)))
                 .add(k, 1);
         }
+    }
+
+    /// Whether this sketch could have been built by [`Sketch::add`] and [`Sketch::merge`] (its
+    /// stores' keys, level and buckets agree); a sketch read from a file must be before merging.
+    pub fn is_consistent(&self) -> bool {
+        self.positive
+            .iter()
+            .chain(self.negative.as_deref())
+            .all(Store::is_consistent)
     }
 
     /// Adds every value of `other`: the result equals adding them one by one, in any order.
@@ -396,6 +421,49 @@ mod tests {
         // Ten decades in 128 buckets: each bucket spans 2^6 base keys (at most ~90 % wide).
         let median = all.quantile(0.5);
         assert!(median > 1e5 / 1.9 && median < 1e5 * 1.9, "{median}");
+    }
+
+    #[test]
+    fn stores_read_from_a_file_are_checked() {
+        let mut sk = Sketch::default();
+        for x in [1e-9, 0.3, 7.0, 1e12, -2.0, -1e300, f64::MIN_POSITIVE / 4.0] {
+            sk.add(x);
+        }
+        assert!(sk.is_consistent());
+        let good = sk.positive.clone().unwrap();
+        let forged = [
+            Store {
+                min_key: good.max_key + 1,
+                ..good.clone()
+            },
+            Store {
+                counts: vec![1; good.counts.len() + 1],
+                ..good.clone()
+            },
+            Store {
+                level: 40,
+                ..good.clone()
+            },
+            Store {
+                min_key: i32::MIN,
+                max_key: i32::MAX,
+                level: 0,
+                counts: vec![1],
+            },
+            Store {
+                min_key: 0,
+                max_key: 1000,
+                level: 0,
+                counts: vec![0; 1001],
+            },
+        ];
+        for store in forged {
+            let bad = Sketch {
+                positive: Some(store.clone()),
+                ..sk.clone()
+            };
+            assert!(!bad.is_consistent(), "{store:?}");
+        }
     }
 
     #[test]

@@ -61,7 +61,8 @@ enum Command {
         /// DIR.shards/ of scripts/slurm/submit.sh).
         #[arg(required = true, num_args = 1..)]
         shards: Vec<PathBuf>,
-        /// Output folder (default: the command's, outputs/<name>/).
+        /// Output folder (default: the command's, outputs/<name>/); never one of the shard folders,
+        /// inside one or holding one.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Skip the charts.

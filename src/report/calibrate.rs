@@ -289,11 +289,7 @@ fn write_calibration_html(dir: &Path, r: &CalibrationReport, plots: bool) -> Res
 /// Redraws `fit.png` / `fit.svg` and `report.html` of a calibrate folder from its own files
 /// (`calibrate.json`, `quantiles.csv`), for `l2sim plot`.
 pub fn redraw_calibration(dir: &Path) -> Result<()> {
-    let path = dir.join("calibrate.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let report: CalibrationReport =
-        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let report: CalibrationReport = super::read::json(&dir.join("calibrate.json"))?;
     let rows = super::tables::read_quantiles(&dir.join("quantiles.csv"))?;
     draw_fit_chart(
         dir,

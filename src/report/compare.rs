@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::tables::{field, num};
+use super::read::Csv;
+use super::tables::num;
 use crate::batch::{BatchResult, Comparison, PairedStat};
 use crate::scenario::Scenario;
 
@@ -119,30 +120,32 @@ pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
     Ok(())
 }
 
-/// Reads `compare.csv` back (for `plot` and tests).
+/// Reads `compare.csv` back (for `plot` and tests), its columns found by name.
 pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut t = Csv::open(path)?;
+    let mut col = [0; HEADER.len()];
+    for (c, name) in col.iter_mut().zip(HEADER) {
+        *c = t.column(name)?;
+    }
     let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec?;
-        let f = |i: usize| field(&rec, i);
-        let s = |i: usize| rec.get(i).unwrap_or_default().to_string();
+    while t.next_row()? {
+        let f = |k: usize| t.number(col[k]);
+        let s = |k: usize| t.text(col[k]).to_string();
         rows.push(CompareRow {
             scenario_a: s(0),
             scenario_b: s(1),
             metric: s(2),
-            n: rec.get(3).and_then(|x| x.parse().ok()).unwrap_or(0),
-            mean_a: f(4),
-            mean_b: f(5),
-            mean_diff: f(6),
-            ci95_low: f(7),
-            ci95_high: f(8),
-            sd_diff: f(9),
-            p_b_gt_a: f(10),
-            unpaired_ci95_low: f(11),
-            unpaired_ci95_high: f(12),
-            variance_reduction: f(13),
+            n: t.count(col[3])?,
+            mean_a: f(4)?,
+            mean_b: f(5)?,
+            mean_diff: f(6)?,
+            ci95_low: f(7)?,
+            ci95_high: f(8)?,
+            sd_diff: f(9)?,
+            p_b_gt_a: f(10)?,
+            unpaired_ci95_low: f(11)?,
+            unpaired_ci95_high: f(12)?,
+            variance_reduction: f(13)?,
         });
     }
     Ok(rows)

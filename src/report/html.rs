@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::compare::CompareRow;
+use super::read;
 use crate::scenario::Scenario;
 
 /// Escapes text for HTML element content and attribute values.
@@ -125,11 +126,8 @@ const HEADLINE: [(&str, &str); 12] = [
 
 /// Writes `dir/report.html` for a run folder.
 pub fn write_run_html(dir: &Path) -> Result<()> {
-    let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("summary.json")).context("reading summary.json")?,
-    )?;
-    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
-        .context("reading scenario.resolved.toml")?;
+    let summary: Value = read::json(&dir.join("summary.json"))?;
+    let resolved = read::text(&dir.join("scenario.resolved.toml"))?;
     let sc = Scenario::from_toml_str(&resolved, &dir.join("scenario.resolved.toml"))?;
     let mut body = format!(
         "<h1>l2sim run: {}</h1>\n<p>{}</p>\n<p>{} runs, seed {}, horizon {} days. Largest relative conservation error over all samples: {}. Reproduce it, byte for byte, from this folder with <code>l2sim run scenario.resolved.toml --out rerun</code>.</p>\n",
@@ -195,8 +193,7 @@ pub fn write_compare_html(
 ) -> Result<()> {
     let mut scenarios = Vec::new();
     for d in run_dirs {
-        let text = std::fs::read_to_string(d.join("scenario.resolved.toml"))
-            .context("reading scenario.resolved.toml")?;
+        let text = read::text(&d.join("scenario.resolved.toml"))?;
         scenarios.push((
             Scenario::from_toml_str(&text, &d.join("scenario.resolved.toml"))?,
             text,
@@ -279,9 +276,8 @@ pub fn write_compare_html(
 pub fn write_sweep_html(dir: &Path) -> Result<()> {
     let info = super::sweep::read_sweep_json(&dir.join("sweep.json"))?;
     let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
-    let rows = super::sweep::read_sweep_csv(&dir.join("sweep.csv"), fields.len())?;
-    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
-        .context("reading scenario.resolved.toml")?;
+    let rows = super::sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
+    let resolved = read::text(&dir.join("scenario.resolved.toml"))?;
     let mut body = format!(
         "<h1>l2sim sweep: {}</h1>\n<p>{} grid points × {} runs, seed {}: every point runs with the same per-run seeds (common random numbers), so differences between points are not run-to-run noise. Reproduce it from this folder with <code>l2sim sweep scenario.resolved.toml --out rerun</code>.</p>\n<ul>\n",
         escape(&info.scenario),

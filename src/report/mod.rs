@@ -7,6 +7,7 @@ pub mod compare;
 pub mod html;
 mod output;
 pub mod parquet;
+pub mod read;
 pub mod shard;
 mod summary;
 pub mod sweep;
@@ -176,8 +177,8 @@ pub fn draw_sweep_charts_from_files(dir: &Path) -> Result<()> {
     let charts = dir.join("charts");
     std::fs::create_dir_all(&charts).context("creating charts/")?;
     let info = sweep::read_sweep_json(&dir.join("sweep.json"))?;
-    let fields: usize = info.axes.iter().map(|a| a.fields.len()).sum();
-    let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), fields)?;
+    let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
+    let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
     draw_sweep_charts(&charts, &info, &rows)?;
     Ok(())
 }

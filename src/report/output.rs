@@ -573,9 +573,15 @@ fn write_marker(dir: &Path, foreign: &BTreeSet<PathBuf>) -> Result<()> {
 
 /// SHA-256 of a file's bytes, hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    Ok(file_sha256(path)?.1)
+}
+
+/// Size and hex SHA-256 of a file, read in pieces.
+pub fn file_sha256(path: &Path) -> Result<(u64, String)> {
     let mut f = fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
     loop {
         let n = f
             .read(&mut buf)
@@ -584,12 +590,14 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             break;
         }
         hasher.update(&buf[..n]);
+        bytes += n as u64;
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok((bytes, hex(&hasher.finalize())))
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_limited(path: &Path, limit: u64) -> Result<String> {

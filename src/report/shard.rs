@@ -6,22 +6,31 @@
 //! - `partial.bin`: the shard's statistics (sketches, counts, extremes) in postcard encoding;
 //! - the resolved scenario(s) and the streamed `runs.csv` (and `trajectories.csv`) of its runs.
 //!
+//! The manifest, written last, lists every other file of the folder with its size and SHA-256
+//! ([`FileEntry`]); `merge` uses no file before [`verify_files`] has checked it against that list,
+//! and no field of the manifest before [`Manifest::check`] (and `merge`, against the scenario)
+//! has checked it: a path from the file stays inside the shard folder, an index lies in its range.
+//!
 //! Numbers are stored as their IEEE-754 bits, so a merge reproduces them exactly; both binary
 //! files are Snappy-framed (2.1 to 2.3 times smaller for the baseline), whose CRC-32C checksums
 //! catch damaged files.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Component, Path};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::batch::Moments;
+use super::output::{file_sha256, hex};
+use super::{MARKER, STAGING_SENTINEL};
+use crate::batch::{MAX_SHARDS, Moments, Shard, blocks::blocks};
 
-/// Version of the shard folder layout; `merge` refuses other versions.
-pub const FORMAT: u32 = 2;
+/// Version of the shard folder layout; `merge` refuses other versions. 3: `files` (every file's
+/// size and SHA-256) added to `shard.json`.
+pub const FORMAT: u32 = 3;
 pub const MANIFEST: &str = "shard.json";
 pub const BLOCKS: &str = "blocks.bin";
 pub const PARTIAL: &str = "partial.bin";
@@ -81,8 +90,19 @@ pub struct Manifest {
     pub parquet: bool,
     /// Sub-folders holding each scenario's files (`compare`), in order; empty otherwise.
     pub dirs: Vec<String>,
+    /// Every file of the shard folder but `shard.json` and l2sim's marker, sorted by path.
+    pub files: Vec<FileEntry>,
     /// Machine-dependent: wall time and threads of this shard.
     pub perf: ShardPerf,
+}
+
+/// One file of a shard folder as `shard.json` lists it: its path relative to the folder (with
+/// `/`), its size and its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,7 +143,8 @@ impl Manifest {
         .context("writing shard.json")
     }
 
-    /// Reads `dir/shard.json`; `None` when `dir` has none (not a shard folder).
+    /// Reads `dir/shard.json`; `None` when `dir` has none (not a shard folder). A manifest of
+    /// another layout version is refused with the version it has, before its fields are read.
     pub fn read(dir: &Path) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
         if !path.is_file() {
@@ -131,10 +152,245 @@ impl Manifest {
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a shard manifest", path.display()))?;
+        match value.get("format").and_then(|f| f.as_u64()) {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(f) => bail!(
+                "{}: field `format` is {f}: a shard folder of layout version {f} (written by l2sim {}), but this l2sim ({}) reads version {FORMAT} only{}; run the shard again with this l2sim",
+                path.display(),
+                value
+                    .get("l2sim_version")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("of unknown version"),
+                env!("CARGO_PKG_VERSION"),
+                if f < u64::from(FORMAT) {
+                    " (older shards do not record their files' checksums)"
+                } else {
+                    ""
+                }
+            ),
+            None => bail!(
+                "{}: field `format`: missing or not a whole number: not a shard manifest",
+                path.display()
+            ),
+        }
         let m = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a shard manifest", path.display()))?;
         Ok(Some(m))
     }
+
+    /// Checks every field against the others before any is used: `1 ≤ shard ≤ shards ≤
+    /// MAX_SHARDS`, the blocks of `runs`, one group but for a sweep, this shard's `units`, the
+    /// scenarios and sub-folders the command has, paths that stay inside the folder. The error
+    /// names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_SHARDS).contains(&self.shards) {
+            return Err(format!(
+                "field `shards` is {}: must be 1 to {MAX_SHARDS} (as for --shard K/N)",
+                self.shards
+            ));
+        }
+        if !(1..=self.shards).contains(&self.shard) {
+            return Err(format!(
+                "field `shard` is {}: must be 1 to `shards` ({}) (shard K of N with 1 ≤ K ≤ N)",
+                self.shard, self.shards
+            ));
+        }
+        if self.runs == 0 {
+            return Err("field `runs` is 0: a batch has at least one run".into());
+        }
+        let blocks = blocks(self.runs);
+        if self.blocks_per_group != blocks {
+            return Err(format!(
+                "field `blocks_per_group` is {}, but {} runs make {blocks} blocks of 32",
+                self.blocks_per_group, self.runs
+            ));
+        }
+        let sweep = self.command == JobKind::Sweep;
+        if self.groups == 0 || (!sweep && self.groups != 1) {
+            return Err(format!(
+                "field `groups` is {}: must be 1 for `{}` (a sweep: its number of points)",
+                self.groups, self.command
+            ));
+        }
+        let total = self.groups.checked_mul(blocks).ok_or_else(|| {
+            format!(
+                "field `groups` is {}: {} groups of {blocks} blocks are more units than can be counted",
+                self.groups, self.groups
+            )
+        })?;
+        let mine = Shard {
+            index: self.shard,
+            count: self.shards,
+        }
+        .units(total);
+        if self.units != [mine.start, mine.end] {
+            return Err(format!(
+                "field `units` is {:?}: must be [{}, {}] for shard {} of {} of {total} units",
+                self.units, mine.start, mine.end, self.shard, self.shards
+            ));
+        }
+        let compare = self.command == JobKind::Compare;
+        let wanted = if compare {
+            self.scenarios.len().max(2)
+        } else {
+            1
+        };
+        if self.scenarios.len() != wanted {
+            return Err(format!(
+                "field `scenarios` has {} names: `{}` has {}",
+                self.scenarios.len(),
+                self.command,
+                if compare { "two or more" } else { "one" }
+            ));
+        }
+        let dirs = if compare { self.scenarios.len() } else { 0 };
+        if self.dirs.len() != dirs {
+            return Err(format!(
+                "field `dirs` has {} entries, but `{}` of {} scenario(s) has {dirs}",
+                self.dirs.len(),
+                self.command,
+                self.scenarios.len()
+            ));
+        }
+        for (i, d) in self.dirs.iter().enumerate() {
+            relative_path(d)
+                .filter(|p| p.components().count() == 1)
+                .ok_or_else(|| {
+                    format!(
+                        "field `dirs[{i}]` is {d:?}: must be the name of a sub-folder of the shard (no `/`, no `..`, not absolute)"
+                    )
+                })?;
+        }
+        let mut seen = BTreeSet::new();
+        for (i, f) in self.files.iter().enumerate() {
+            if relative_path(&f.path).is_none() || f.path == MANIFEST || f.path == MARKER {
+                return Err(format!(
+                    "field `files[{i}].path` is {:?}: must be a relative path inside the shard folder (no `..`, not absolute), not shard.json or the marker",
+                    f.path
+                ));
+            }
+            if !seen.insert(f.path.as_str()) {
+                return Err(format!(
+                    "field `files[{i}].path`: {:?} is listed twice",
+                    f.path
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `p` as a path when it is relative and goes only down (every component a plain name: no
+/// `..`, no `.`, no root, no empty or NUL name), so that joined to a folder it stays inside.
+pub fn relative_path(p: &str) -> Option<&Path> {
+    let path = Path::new(p);
+    let plain = !p.is_empty()
+        && !p.contains(['\\', '\0'])
+        && !p.starts_with('/')
+        && !p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then_some(path)
+}
+
+/// Every file under `dir` but `shard.json` and the marker, as sorted relative paths with `/`;
+/// anything but folders and regular files (a link, which could point outside) is refused.
+fn walk(dir: &Path) -> Result<Vec<String>> {
+    fn visit(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+        let here = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let entries =
+            std::fs::read_dir(&here).with_context(|| format!("reading {}", here.display()))?;
+        for e in entries {
+            let e = e.with_context(|| format!("reading {}", here.display()))?;
+            let name = e.file_name().into_string().map_err(|n| {
+                anyhow!(
+                    "{}: a file name that is not UTF-8 (a shard folder holds only the files l2sim wrote)",
+                    here.join(n).display()
+                )
+            })?;
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = e
+                .file_type()
+                .with_context(|| format!("reading {}", root.join(&path).display()))?;
+            if kind.is_dir() {
+                visit(root, &path, out)?;
+            } else if !kind.is_file() {
+                bail!(
+                    "{}: not a regular file (a link?): a shard folder holds only the files l2sim wrote",
+                    root.join(&path).display()
+                );
+            } else if path != MANIFEST && path != MARKER && path != STAGING_SENTINEL {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    visit(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Every file of a finished shard folder, for its manifest.
+pub fn list_files(dir: &Path) -> Result<Vec<FileEntry>> {
+    walk(dir)?
+        .into_iter()
+        .map(|path| {
+            let (bytes, sha256) = file_sha256(&dir.join(&path))?;
+            Ok(FileEntry {
+                path,
+                bytes,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// Checks the files of shard folder `dir` against its manifest's list (already checked by
+/// [`Manifest::check`]): none missing, none added, each of its size and SHA-256. The error names
+/// the file.
+pub fn verify_files(dir: &Path, listed: &[FileEntry]) -> Result<()> {
+    let present = walk(dir)?;
+    let known: BTreeSet<&str> = listed.iter().map(|f| f.path.as_str()).collect();
+    if let Some(extra) = present.iter().find(|p| !known.contains(p.as_str())) {
+        bail!(
+            "{}: not listed in {MANIFEST}: a file added to the shard folder after it was written (remove it, or run the shard again)",
+            dir.join(extra).display()
+        );
+    }
+    for f in listed {
+        let path = dir.join(&f.path);
+        if present.binary_search(&f.path).is_err() {
+            bail!(
+                "{}: listed in {MANIFEST} but missing: the shard folder is incomplete; copy it again or run the shard again",
+                path.display()
+            );
+        }
+        let (bytes, sha256) = file_sha256(&path)?;
+        if bytes != f.bytes {
+            bail!(
+                "{}: {bytes} bytes, but {MANIFEST} says {}: the file was cut short or changed after the shard was written; copy it again or run the shard again",
+                path.display(),
+                f.bytes
+            );
+        }
+        if sha256 != f.sha256 {
+            bail!(
+                "{}: its SHA-256 differs from {MANIFEST}'s: the file was damaged or replaced after the shard was written; copy it again or run the shard again",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Hex SHA-256 of texts, each followed by a NUL byte.
@@ -144,10 +400,7 @@ pub fn sha256_of(texts: &[&str]) -> String {
         h.update(t.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    hex(&h.finalize())
 }
 
 /// Writes `blocks.bin`: a magic number, then per block its group, its index, its number of

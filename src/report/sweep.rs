@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::tables::{field, num};
+use super::read::{self, Csv};
+use super::tables::num;
 use crate::batch::Stat;
 use crate::scenario::Sweep;
 
@@ -127,23 +128,18 @@ impl SweepRow {
     }
 }
 
+/// The columns of [`SweepRow::stats`] in `sweep.csv`.
+const STAT_COLUMNS: [&str; 7] = ["mean", "sd", "ci95_low", "ci95_high", "p05", "p50", "p95"];
+
 pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Result<()> {
     let mut w = super::output::csv_file(path)?;
     let mut header = vec!["point".to_string()];
     header.extend(fields.iter().cloned());
     header.extend(
-        [
-            "metric",
-            "n",
-            "mean",
-            "sd",
-            "ci95_low",
-            "ci95_high",
-            "p05",
-            "p50",
-            "p95",
-        ]
-        .map(String::from),
+        ["metric", "n"]
+            .iter()
+            .chain(&STAT_COLUMNS)
+            .map(|s| s.to_string()),
     );
     w.write_record(&header)?;
     for r in rows {
@@ -158,30 +154,31 @@ pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Res
     Ok(())
 }
 
-/// Reads `sweep.csv` back (for `plot` and tests); `fields` is the number of parameter columns.
-pub fn read_sweep_csv(path: &Path, fields: usize) -> Result<Vec<SweepRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+/// Reads `sweep.csv` back (for `plot` and tests), its columns found by name; `fields` are the
+/// parameter columns (the axes' fields of `sweep.json`).
+pub fn read_sweep_csv(path: &Path, fields: &[String]) -> Result<Vec<SweepRow>> {
+    let mut t = Csv::open(path)?;
+    let (point, metric, n) = (t.column("point")?, t.column("metric")?, t.column("n")?);
+    let params = fields
+        .iter()
+        .map(|f| t.column(f))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let mut stats = [0; STAT_COLUMNS.len()];
+    for (s, name) in stats.iter_mut().zip(STAT_COLUMNS) {
+        *s = t.column(name)?;
+    }
     let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec?;
-        let get = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let f = |i: usize| field(&rec, i);
-        let base = 1 + fields;
+    while t.next_row()? {
+        let mut values = [0.0; STAT_COLUMNS.len()];
+        for (v, &i) in values.iter_mut().zip(&stats) {
+            *v = t.number(i)?;
+        }
         rows.push(SweepRow {
-            point: get(0).parse().unwrap_or(0),
-            params: (1..base).map(get).collect(),
-            metric: get(base),
-            n: get(base + 1).parse().unwrap_or(0),
-            stats: [
-                f(base + 2),
-                f(base + 3),
-                f(base + 4),
-                f(base + 5),
-                f(base + 6),
-                f(base + 7),
-                f(base + 8),
-            ],
+            point: t.count(point)? as usize,
+            params: params.iter().map(|&i| t.text(i).to_string()).collect(),
+            metric: t.text(metric).to_string(),
+            n: t.count(n)?,
+            stats: values,
         });
     }
     Ok(rows)
@@ -193,9 +190,7 @@ pub fn write_sweep_json(path: &Path, info: &SweepInfo) -> Result<()> {
 }
 
 pub fn read_sweep_json(path: &Path) -> Result<SweepInfo> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
+    Ok(read::json(path)?)
 }
 
 /// A parameter value as a `sweep.csv` field.

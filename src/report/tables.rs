@@ -8,16 +8,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::read::Csv;
 use crate::batch::BatchResult;
 use crate::engine::{Layout, RunOutput};
 
 /// Quantiles written for every (day, metric, chain).
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
-
-/// Field `i` of a CSV record as a number; NaN when empty or missing (the inverse of [`num`]).
-pub fn field(rec: &csv::StringRecord, i: usize) -> f64 {
-    rec.get(i).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
-}
 
 /// A number as a CSV field: shortest round-trip form, empty when NaN.
 pub fn num(x: f64) -> String {
@@ -66,6 +62,9 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
     rows
 }
 
+/// The columns of [`QuantileRow::stats`] in `quantiles.csv`.
+const STAT_COLUMNS: [&str; 6] = ["mean", "p05", "p25", "p50", "p75", "p95"];
+
 pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
     let mut w = super::output::csv_file(path)?;
     let dated = rows.first().is_some_and(|r| r.date.is_some());
@@ -73,7 +72,7 @@ pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
     if dated {
         header.push("date");
     }
-    header.extend(["metric", "chain", "mean", "p05", "p25", "p50", "p75", "p95"]);
+    header.extend(["metric", "chain"].iter().chain(&STAT_COLUMNS));
     w.write_record(&header)?;
     for r in rows {
         let mut rec = vec![num(r.day)];
@@ -90,38 +89,25 @@ pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
 
 /// Reads `quantiles.csv` back (for `plot` and tests), its columns found by name.
 pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = r.headers()?.clone();
-    let col = |name: &str| -> Result<usize> {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no column {name:?}", path.display()))
-    };
-    let (day, metric, chain) = (col("day")?, col("metric")?, col("chain")?);
-    let stats = ["mean", "p05", "p25", "p50", "p75", "p95"]
-        .iter()
-        .map(|n| col(n))
-        .collect::<Result<Vec<usize>>>()?;
-    let date = headers.iter().position(|h| h == "date");
+    let mut t = Csv::open(path)?;
+    let (day, metric, chain) = (t.column("day")?, t.column("metric")?, t.column("chain")?);
+    let mut stats = [0; STAT_COLUMNS.len()];
+    for (s, name) in stats.iter_mut().zip(STAT_COLUMNS) {
+        *s = t.column(name)?;
+    }
+    let date = t.optional_column("date");
     let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec?;
-        let f = |i: usize| field(&rec, i);
+    while t.next_row()? {
+        let mut values = [0.0; STAT_COLUMNS.len()];
+        for (v, &i) in values.iter_mut().zip(&stats) {
+            *v = t.number(i)?;
+        }
         rows.push(QuantileRow {
-            day: f(day),
-            date: date.map(|i| rec.get(i).unwrap_or_default().to_string()),
-            metric: rec.get(metric).unwrap_or_default().to_string(),
-            chain: rec.get(chain).unwrap_or_default().to_string(),
-            stats: [
-                f(stats[0]),
-                f(stats[1]),
-                f(stats[2]),
-                f(stats[3]),
-                f(stats[4]),
-                f(stats[5]),
-            ],
+            day: t.number(day)?,
+            date: date.map(|i| t.text(i).to_string()),
+            metric: t.text(metric).to_string(),
+            chain: t.text(chain).to_string(),
+            stats: values,
         });
     }
     Ok(rows)
@@ -264,20 +250,18 @@ impl RunFiles {
     }
 }
 
-/// Reads named numeric columns of `runs.csv` (for `plot` and tests); NaN where empty.
+/// Reads named numeric columns of `runs.csv` (for `plot` and tests); NaN where empty, an error
+/// naming the file and column when one is missing or a cell is not a number.
 pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = r.headers()?.clone();
-    let idx: Vec<Option<usize>> = columns
+    let mut t = Csv::open(path)?;
+    let idx = columns
         .iter()
-        .map(|c| headers.iter().position(|h| h == *c))
-        .collect();
+        .map(|c| t.column(c))
+        .collect::<Result<Vec<usize>, _>>()?;
     let mut out = vec![Vec::new(); columns.len()];
-    for rec in r.records() {
-        let rec = rec?;
-        for (j, i) in idx.iter().enumerate() {
-            out[j].push(i.map_or(f64::NAN, |i| field(&rec, i)));
+    while t.next_row()? {
+        for (col, &i) in out.iter_mut().zip(&idx) {
+            col.push(t.number(i)?);
         }
     }
     Ok(out)

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: scenarios from text, runs, and paired statistics.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use l2sim::engine::{self, Layout, RunOutput};
@@ -100,4 +101,71 @@ pub fn repo(rel: &str) -> String {
         .join(rel)
         .to_string_lossy()
         .into_owned()
+}
+
+/// Every file under `dir`, relative to it, sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `merge args` must exit 2 with `expect` in its message and write nothing at `out`.
+pub fn assert_refused(tmp: &Path, args: &[&str], expect: &str) {
+    let mut full = vec!["merge"];
+    full.extend(args);
+    full.extend(["--out", "refused", "-q"]);
+    let o = l2sim(tmp, &full);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(expect),
+        "{args:?}: expected {expect:?} in {err}"
+    );
+    assert!(!tmp.join("refused").exists(), "{args:?} wrote an output");
+    let leftovers: Vec<_> = fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Rewrites the file list of `dir/shard.json` to match the files now in `dir` (sizes and
+/// SHA-256, computed here, not by l2sim), as someone forging a shard would: what `merge` checks
+/// beyond the checksums.
+pub fn relist(dir: &Path) {
+    use sha2::Digest;
+    let path = dir.join("shard.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let listed: Vec<serde_json::Value> = files(dir)
+        .iter()
+        .filter(|f| *f != Path::new("shard.json") && *f != Path::new(".l2sim-output"))
+        .map(|f| {
+            let bytes = fs::read(dir.join(f)).unwrap();
+            let sha: String = sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            serde_json::json!({
+                "path": f.to_string_lossy(),
+                "bytes": bytes.len(),
+                "sha256": sha,
+            })
+        })
+        .collect();
+    m["files"] = listed.into();
+    fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
 }
