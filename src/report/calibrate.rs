@@ -12,6 +12,7 @@ use super::charts::draw_fit_chart;
 use super::html::escape;
 use super::tables::{QuantileRow, num, write_quantiles};
 use crate::batch::fit::{Residual, Score};
+use crate::scenario::input;
 
 /// A likelihood-ratio interval of one parameter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -292,8 +293,8 @@ fn write_calibration_html(dir: &Path, r: &CalibrationReport, plots: bool) -> Res
 /// (`calibrate.json`, `quantiles.csv`), for `l2sim plot`.
 pub fn redraw_calibration(dir: &Path) -> Result<()> {
     let path = dir.join("calibrate.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = input::read_text(&path, input::MAX_TOML_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     let report: CalibrationReport =
         serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
     let rows = super::tables::read_quantiles(&dir.join("quantiles.csv"))?;

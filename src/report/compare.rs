@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::tables::{field, num};
 use crate::batch::{BatchResult, Comparison, PairedStat};
 use crate::scenario::Scenario;
+use crate::scenario::input;
 
 /// One row of `compare.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,8 +123,9 @@ pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
 
 /// Reads `compare.csv` back (for `plot` and tests).
 pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = input::open(path, u64::MAX)
+        .map(csv::Reader::from_reader)
+        .with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;

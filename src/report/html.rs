@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::compare::CompareRow;
 use crate::scenario::Scenario;
+use crate::scenario::input;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -126,9 +127,10 @@ const HEADLINE: [(&str, &str); 12] = [
 /// Writes `dir/report.html` for a run folder.
 pub fn write_run_html(dir: &Path) -> Result<()> {
     let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("summary.json")).context("reading summary.json")?,
+        &input::read_text(&dir.join("summary.json"), input::MAX_TOML_BYTES)
+            .context("reading summary.json")?,
     )?;
-    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
+    let resolved = input::read_text(&dir.join("scenario.resolved.toml"), input::MAX_TOML_BYTES)
         .context("reading scenario.resolved.toml")?;
     let sc = Scenario::from_toml_str(&resolved, &dir.join("scenario.resolved.toml"))?;
     let mut body = format!(
@@ -195,7 +197,7 @@ pub fn write_compare_html(
 ) -> Result<()> {
     let mut scenarios = Vec::new();
     for d in run_dirs {
-        let text = std::fs::read_to_string(d.join("scenario.resolved.toml"))
+        let text = input::read_text(&d.join("scenario.resolved.toml"), input::MAX_TOML_BYTES)
             .context("reading scenario.resolved.toml")?;
         scenarios.push((
             Scenario::from_toml_str(&text, &d.join("scenario.resolved.toml"))?,
@@ -280,7 +282,7 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
     let info = super::sweep::read_sweep_json(&dir.join("sweep.json"))?;
     let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
     let rows = super::sweep::read_sweep_csv(&dir.join("sweep.csv"), fields.len())?;
-    let resolved = std::fs::read_to_string(dir.join("scenario.resolved.toml"))
+    let resolved = input::read_text(&dir.join("scenario.resolved.toml"), input::MAX_TOML_BYTES)
         .context("reading scenario.resolved.toml")?;
     let mut body = format!(
         "<h1>l2sim sweep: {}</h1>\n<p>{} grid points × {} runs, seed {}: every point runs with the same per-run seeds (common random numbers), so differences between points are not run-to-run noise. Reproduce it from this folder with <code>l2sim sweep scenario.resolved.toml --out rerun</code>.</p>\n<ul>\n",

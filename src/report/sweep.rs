@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::tables::{field, num};
 use crate::batch::Stat;
 use crate::scenario::Sweep;
+use crate::scenario::input;
 
 /// One axis of the grid: a grid field, or all zip fields together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,8 +162,9 @@ pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Res
 
 /// Reads `sweep.csv` back (for `plot` and tests); `fields` is the number of parameter columns.
 pub fn read_sweep_csv(path: &Path, fields: usize) -> Result<Vec<SweepRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = input::open(path, u64::MAX)
+        .map(csv::Reader::from_reader)
+        .with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
@@ -194,8 +196,8 @@ pub fn write_sweep_json(path: &Path, info: &SweepInfo) -> Result<()> {
 }
 
 pub fn read_sweep_json(path: &Path) -> Result<SweepInfo> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = input::read_text(path, input::MAX_TOML_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     Ok(serde_json::from_str(&text)?)
 }
 

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use crate::batch::BatchResult;
 use crate::engine::{Layout, RunOutput};
+use crate::scenario::input;
 
 /// Quantiles written for every (day, metric, chain).
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -92,8 +93,9 @@ pub fn write_quantiles(path: &Path, rows: &[QuantileRow]) -> Result<()> {
 
 /// Reads `quantiles.csv` back (for `plot` and tests), its columns found by name.
 pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = input::open(path, u64::MAX)
+        .map(csv::Reader::from_reader)
+        .with_context(|| format!("reading {}", path.display()))?;
     let headers = r.headers()?.clone();
     let col = |name: &str| -> Result<usize> {
         headers
@@ -268,8 +270,9 @@ impl RunFiles {
 
 /// Reads named numeric columns of `runs.csv` (for `plot` and tests); NaN where empty.
 pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r = input::open(path, u64::MAX)
+        .map(csv::Reader::from_reader)
+        .with_context(|| format!("reading {}", path.display()))?;
     let headers = r.headers()?.clone();
     let idx: Vec<Option<usize>> = columns
         .iter()
