@@ -106,15 +106,9 @@ impl Error {
             message,
         };
         match self {
-            Error::Scenario(ScenarioError::Io { path, source }) => {
-                vec![one(path, None, "", source.to_string())]
+            Error::Scenario(ScenarioError::Unreadable { path, what, source }) => {
+                vec![one(path, None, "", format!("cannot read {what}: {source}"))]
             }
-            Error::Scenario(ScenarioError::NotUtf8 { path, offset }) => vec![one(
-                path,
-                None,
-                "",
-                format!("not a UTF-8 text file (byte {offset} is invalid)"),
-            )],
             Error::Scenario(ScenarioError::Parse {
                 path,
                 line,
@@ -127,7 +121,9 @@ impl Error {
                 field.trim_end_matches([':', ' ']),
                 message.trim_start_matches([':', ' ']).to_string(),
             )],
-            Error::Scenario(ScenarioError::Invalid { problems, .. }) => problems
+            Error::Scenario(
+                ScenarioError::Invalid { problems, .. } | ScenarioError::Malformed { problems, .. },
+            ) => problems
                 .iter()
                 .map(|p| {
                     one(

@@ -13,7 +13,9 @@ use super::system::available_memory_bytes;
 use crate::batch::{self, Estimate};
 use crate::engine::Keep;
 use crate::report;
-use crate::scenario::{BASELINE_TOML, ChainKind, Scenario, diff_lines, load_merged};
+use crate::scenario::{
+    BASELINE_TOML, ChainKind, Scenario, diff_lines, load_merged, name_from_file,
+};
 
 /// What `validate` finds in a valid scenario.
 #[derive(Debug, Clone)]
@@ -296,16 +298,7 @@ pub fn init(path: &Path) -> Result<(String, Vec<PathBuf>)> {
             ),
         ));
     }
-    let stem = path
-        .file_stem()
-        .map(|s| {
-            s.to_string_lossy().to_lowercase().replace(
-                |c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-',
-                "_",
-            )
-        })
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "my_scenario".into());
+    let stem = name_from_file(path);
     let text = BASELINE_TOML.replacen("name = \"baseline\"", &format!("name = \"{stem}\""), 1);
     report::create_new_file(path, &text).map_err(|e| Error::input(Some(path), format!("{e:#}")))?;
     let mut written = vec![path.to_path_buf()];

@@ -14,7 +14,7 @@ use crate::batch::{BatchResult, Blocked, Comparison, Partial};
 use crate::engine::Keep;
 use crate::engine::Layout;
 use crate::report::shard::{self, BlocksReader, JobKind, Manifest};
-use crate::scenario::{Scenario, expand_sweep};
+use crate::scenario::{Scenario, expand_sweep, input};
 
 /// Options of [`merge`].
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +84,8 @@ fn bad(path: &Path, message: String) -> Error {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| bad(path, format!("reading {}: {e}", path.display())))
+    input::read_text(path, input::MAX_TOML_BYTES)
+        .map_err(|e| bad(path, format!("reading {}: {e}", path.display())))
 }
 
 /// Reads every shard's manifest and checks that they are shards of one batch, each once, none

@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{CHAIN_METRICS, Layout, RunOutput, SYSTEM_METRICS};
-use crate::scenario::{Calendar, Problem, Scenario, ScenarioError, parse_date};
+use crate::scenario::{Calendar, Problem, Scenario, ScenarioError, input, parse_date};
 
 /// Observation-error floor on the log scale (log points).
 pub const LOG_FLOOR: f64 = 0.05;
@@ -103,13 +103,12 @@ impl Targets {
         calendar: Option<&Calendar>,
         fit_until: f64,
     ) -> Result<Targets, ScenarioError> {
-        let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| ScenarioError::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: e.utf8_error().valid_up_to(),
+        let text = input::read_text(path, input::MAX_CSV_BYTES).map_err(|source| {
+            ScenarioError::Unreadable {
+                path: path.to_path_buf(),
+                what: "targets",
+                source,
+            }
         })?;
         Self::parse(path, &text, layout, chains, calendar, fit_until)
     }

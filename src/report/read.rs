@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use crate::scenario::input;
+
 /// A file that cannot be read or does not hold what it should: bad input, not a bug.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", path.display())]
@@ -27,7 +29,8 @@ impl Unreadable {
 
 /// The text of a file.
 pub fn text(path: &Path) -> Result<String, Unreadable> {
-    std::fs::read_to_string(path).map_err(|e| Unreadable::new(path, format!("cannot read: {e}")))
+    input::read_text(path, input::MAX_TOML_BYTES)
+        .map_err(|e| Unreadable::new(path, format!("cannot read: {e}")))
 }
 
 /// A JSON file parsed into `T`; a syntax error or a missing or mistyped field is located.
@@ -48,8 +51,8 @@ pub struct Csv {
 impl Csv {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<Csv, Unreadable> {
-        let file =
-            File::open(path).map_err(|e| Unreadable::new(path, format!("cannot read: {e}")))?;
+        let file = input::open(path, u64::MAX)
+            .map_err(|e| Unreadable::new(path, format!("cannot read: {e}")))?;
         let mut reader = csv::Reader::from_reader(file);
         let headers = reader
             .headers()

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::output::{file_sha256, hex};
 use super::{MARKER, STAGING_SENTINEL};
 use crate::batch::{MAX_SHARDS, Moments, Shard, blocks::blocks};
+use crate::scenario::input;
 
 /// Version of the shard folder layout; `merge` refuses other versions. 3: `files` (every file's
 /// size and SHA-256) added to `shard.json`.
@@ -150,7 +151,7 @@ impl Manifest {
         if !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path)
+        let text = input::read_text(&path, input::MAX_TOML_BYTES)
             .with_context(|| format!("reading {}", path.display()))?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a shard manifest", path.display()))?;
@@ -447,7 +448,9 @@ pub struct BlocksReader {
 
 impl BlocksReader {
     pub fn open(path: &Path) -> Result<BlocksReader> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // A shard's binary files have no size limit, but must be regular files.
+        let file =
+            input::open(path, u64::MAX).with_context(|| format!("opening {}", path.display()))?;
         let mut r = snap::read::FrameDecoder::new(BufReader::new(file));
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic)
@@ -503,7 +506,8 @@ pub fn write_partial<T: Serialize>(dir: &Path, value: &T) -> Result<()> {
 /// Reads `dir/partial.bin`.
 pub fn read_partial<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<T> {
     let path = dir.join(PARTIAL);
-    let file = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file =
+        input::open(&path, u64::MAX).with_context(|| format!("reading {}", path.display()))?;
     let mut bytes = Vec::new();
     snap::read::FrameDecoder::new(BufReader::new(file))
         .read_to_end(&mut bytes)
@@ -519,7 +523,7 @@ pub fn concat_csv(parts: &[std::path::PathBuf], dest: &Path) -> Result<()> {
     let mut header: Option<String> = None;
     for part in parts {
         let mut r = BufReader::new(
-            File::open(part).with_context(|| format!("opening {}", part.display()))?,
+            input::open(part, u64::MAX).with_context(|| format!("opening {}", part.display()))?,
         );
         let mut first = String::new();
         std::io::BufRead::read_line(&mut r, &mut first)

@@ -110,19 +110,21 @@ fn located(path: &Path, prov: &Provenance, at: &str, message: String) -> Scenari
 /// What a candidate's validation said, in one line.
 fn reason(e: &ScenarioError) -> String {
     match e {
-        ScenarioError::Invalid { problems, .. } => problems
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}{}",
-                    p.path,
-                    p.message
-                        .strip_prefix('=')
-                        .map_or_else(|| format!(" {}", p.message), |m| format!(" ={m}"))
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
+        ScenarioError::Invalid { problems, .. } | ScenarioError::Malformed { problems, .. } => {
+            problems
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}{}",
+                        p.path,
+                        p.message
+                            .strip_prefix('=')
+                            .map_or_else(|| format!(" {}", p.message), |m| format!(" ={m}"))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
         ScenarioError::Parse { field, message, .. } => format!("{field}{message}"),
         other => other.to_string(),
     }
@@ -211,7 +213,7 @@ impl Space {
                 values[i] = Some(value);
                 if let Err(e) = space.scenario_with(&values) {
                     let message = match &e {
-                        ScenarioError::Parse { .. } => format!(
+                        ScenarioError::Parse { .. } | ScenarioError::Malformed { .. } => format!(
                             "= {:?}: is not a real-valued field of the scenario ({})",
                             p.field,
                             reason(&e)
@@ -225,7 +227,9 @@ impl Space {
                         other => other.to_string(),
                     };
                     let key = match &e {
-                        ScenarioError::Parse { .. } => format!("{at}.field"),
+                        ScenarioError::Parse { .. } | ScenarioError::Malformed { .. } => {
+                            format!("{at}.field")
+                        }
                         _ => format!("{at}.{bound}"),
                     };
                     return Err(located(path, prov, &key, message));

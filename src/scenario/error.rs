@@ -5,9 +5,11 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
+
+use super::input::InputError;
 
 /// One problem found by validation: a field path, what it holds, and what is allowed.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,14 +27,15 @@ pub struct Problem {
 /// Everything that can go wrong while reading a scenario. All are the user's input (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{path}: cannot read scenario: {source}")]
-    Io {
+    /// The file could not be read: missing, not a regular file, too large, not UTF-8.
+    #[error("{}: cannot read {what}: {source}", path.display())]
+    Unreadable {
         path: PathBuf,
+        /// What the file was to be: `scenario`, `targets`.
+        what: &'static str,
         #[source]
-        source: std::io::Error,
+        source: InputError,
     },
-    #[error("{path}: not a UTF-8 text file (byte {offset} is invalid)")]
-    NotUtf8 { path: PathBuf, offset: usize },
     #[error("{path}:{line}:{column}: {field}{message}")]
     Parse {
         path: PathBuf,
@@ -41,6 +44,13 @@ pub enum ScenarioError {
         field: String,
         message: String,
     },
+    /// Fields of the wrong shape: unknown, of the wrong type, missing (the file is not read).
+    #[error("{}", render_problems(path, problems))]
+    Malformed {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+    /// Values that break the rules of `validate`.
     #[error("{}", render_problems(path, problems))]
     Invalid {
         path: PathBuf,
@@ -174,11 +184,58 @@ fn extent(v: &toml::Spanned<DeValue<'_>>) -> Range<usize> {
     r
 }
 
-/// The deepest field path whose value's span contains `offset` (for parser errors).
+/// A TOML syntax error of `text` (the file at `path`), located; a duplicate key is named, with
+/// its field path and the line where it was first set.
+pub fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioError {
+    let span = e.span().unwrap_or(0..0);
+    let (line, column) = line_col(text, span.start);
+    let mut message = e.message().trim().to_string();
+    let mut field = String::new();
+    if message == "duplicate key"
+        && let Some(key) = text.get(span.clone())
+    {
+        let key = key.trim();
+        let first = text[..span.start]
+            .match_indices(key)
+            .map(|(at, _)| at)
+            .filter(|&at| is_key_at(text, at, key))
+            .last();
+        message = format!("duplicate key `{key}`");
+        if let Some(at) = first {
+            let first_path = path_at(text, at);
+            field = format!(
+                "{}: ",
+                if first_path.is_empty() {
+                    key
+                } else {
+                    &first_path
+                }
+            );
+            message.push_str(&format!(", first set on line {}", line_col(text, at).0));
+        }
+        message.push_str(": a key may be set only once in a table");
+    }
+    ScenarioError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        field,
+        message,
+    }
+}
+
+/// Whether `key` at byte `at` of `text` is written as a key: first on its line (or after `{`,
+/// `,` or `[`) and followed by `=`, `.` or `]`.
+fn is_key_at(text: &str, at: usize, key: &str) -> bool {
+    let before = text[..at].trim_end_matches([' ', '\t', '[']);
+    let after = text[at + key.len()..].trim_start_matches([' ', '\t']);
+    (before.is_empty() || before.ends_with(['\n', '{', ','])) && after.starts_with(['=', '.', ']'])
+}
+
+/// The deepest field path whose value's span contains `offset` (for parser errors); a document
+/// with syntax errors is read as far as the parser can.
 pub fn path_at(text: &str, offset: usize) -> String {
-    let Ok(root) = DeTable::parse(text) else {
-        return String::new();
-    };
+    let (root, _) = DeTable::parse_recoverable(text);
     let mut path = String::new();
     let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
     let mut table: Option<&DeTable<'_>> = Some(root.get_ref());

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::error::{ScenarioError, line_col, span_of, span_of_exact};
+use super::error::{ScenarioError, line_col, span_of, span_of_exact, syntax_error};
+use super::input;
+use super::name::name_from_file;
 
 /// One file of an inheritance chain.
 #[derive(Debug, Clone)]
@@ -38,7 +40,8 @@ const ARRAYS: [(&str, &str); 4] = [
     ("events", ""),
     ("series", "target"),
 ];
-const CONTROL_KEYS: [&str; 4] = [
+/// The keys of inheritance: read here, never by the raw structs.
+pub(super) const CONTROL_KEYS: [&str; 4] = [
     "extends",
     "remove_chains",
     "remove_segments",
@@ -106,26 +109,11 @@ pub struct Merged {
 }
 
 fn read(path: &Path) -> Result<String, ScenarioError> {
-    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
+    input::read_text(path, input::MAX_TOML_BYTES).map_err(|source| ScenarioError::Unreadable {
         path: path.to_path_buf(),
+        what: "scenario",
         source,
-    })?;
-    String::from_utf8(bytes).map_err(|e| ScenarioError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
     })
-}
-
-fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ScenarioError {
-    let offset = e.span().map_or(0, |s| s.start);
-    let (line, column) = line_col(text, offset);
-    ScenarioError::Parse {
-        path: path.to_path_buf(),
-        line,
-        column,
-        field: String::new(),
-        message: e.message().trim().to_string(),
-    }
 }
 
 fn problem(path: &Path, text: &str, field: &str, message: String) -> ScenarioError {
@@ -347,11 +335,7 @@ fn load_chain(
         }
     }
     if !table.contains_key("name") {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        merged.insert("name".into(), Value::String(stem));
+        merged.insert("name".into(), Value::String(name_from_file(path)));
     }
     Ok((merged, prov, Some(parent_path)))
 }

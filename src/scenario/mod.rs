@@ -8,9 +8,13 @@ pub mod calibrate;
 mod diff;
 mod error;
 mod inherit;
+pub mod input;
+mod name;
 pub mod raw;
 mod schema;
 mod series;
+mod shape;
+mod suggest;
 mod sweep;
 mod validate;
 
@@ -19,8 +23,9 @@ use std::path::{Path, PathBuf};
 pub use calendar::{Calendar, RawDay, parse_date};
 pub use calibrate::{Calibrate, Parameter, Space};
 pub use diff::diff_lines;
-pub use error::{Problem, ScenarioError, line_col, path_at, span_of};
+pub use error::{Problem, ScenarioError, line_col, path_at, span_of, syntax_error};
 pub use inherit::{Merged, Provenance, Source, load as load_merged};
+pub use name::name_from_file;
 pub use raw::RawEquilibrium;
 pub use raw::RawScenario;
 pub use schema::{markdown as schema_markdown, schema};
@@ -185,6 +190,33 @@ impl ChainField {
 
     pub fn parse(s: &str) -> Option<ChainField> {
         Self::ALL.iter().find(|(_, n)| *n == s).map(|(f, _)| *f)
+    }
+
+    /// The field's name in files.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Why a chain of `kind` must have this field at 0, when it must: the rules of a kind hold
+    /// for the chain as written and for every value an event sets.
+    pub fn zero_for(self, kind: ChainKind) -> Option<String> {
+        match self {
+            ChainField::DataCostFactor if !kind.is_rollup() => Some(format!(
+                "must be 0 for a chain of kind {:?} (only rollups post data to L1)",
+                kind.as_str()
+            )),
+            ChainField::GasVolatility if kind.is_rollup() => Some(
+                "must be 0 for a rollup (its fee follows the L1 fee through data_cost_factor)"
+                    .into(),
+            ),
+            ChainField::WithdrawalDelayDays if kind == ChainKind::L1 => {
+                Some("must be 0 for the l1 chain".into())
+            }
+            _ => None,
+        }
     }
 
     /// Allowed range of the field's value.
@@ -541,6 +573,19 @@ impl Scenario {
         series: Option<&[Series]>,
     ) -> Result<Scenario, ScenarioError> {
         let path = prov.sources[0].path.clone();
+        // Every problem of shape of every file at once, before serde stops at the first.
+        let mut problems = Vec::new();
+        for (i, source) in prov.sources.iter().enumerate() {
+            let own = if prov.is_single() { text } else { &source.text };
+            let found = shape::check(own).map_err(|e| syntax_error(&source.path, own, &e))?;
+            problems.extend(found.into_iter().map(|mut p| {
+                p.file = (i > 0).then(|| source.path.clone());
+                p
+            }));
+        }
+        if !problems.is_empty() {
+            return Err(ScenarioError::Malformed { path, problems });
+        }
         let raw: RawScenario = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             let field = path_at(text, offset);

@@ -13,10 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::calendar::{Calendar, parse_date};
 use super::error::Problem;
+use super::input;
 use super::{Bound, ChainField};
-
-/// Largest series file read, bytes.
-pub const MAX_SERIES_BYTES: u64 = 64 << 20;
 
 /// What a series drives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,36 +133,10 @@ pub fn load(
             file: None,
         }]
     };
-    let meta = std::fs::metadata(file).map_err(|e| {
+    let text = input::read_text(file, input::MAX_CSV_BYTES).map_err(|e| {
         whole(format!(
             "= {:?}: cannot read it: {e}",
             file.display().to_string()
-        ))
-    })?;
-    if !meta.is_file() {
-        return Err(whole(format!(
-            "= {:?}: not a file",
-            file.display().to_string()
-        )));
-    }
-    if meta.len() > MAX_SERIES_BYTES {
-        return Err(whole(format!(
-            "= {:?}: {} bytes, more than the {MAX_SERIES_BYTES} a series file may have",
-            file.display().to_string(),
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(file).map_err(|e| {
-        whole(format!(
-            "= {:?}: cannot read it: {e}",
-            file.display().to_string()
-        ))
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        whole(format!(
-            "= {:?}: not a UTF-8 text file (byte {} is invalid)",
-            file.display().to_string(),
-            e.utf8_error().valid_up_to()
         ))
     })?;
     let sha256 = sha256_hex(&text);

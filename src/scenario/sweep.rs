@@ -2,6 +2,7 @@
 //! swept fields set in its (merged) TOML table, then parsed and validated like any scenario, so a
 //! value out of range is reported with the point and the field that produced it.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use toml::{Table, Value};
@@ -102,7 +103,29 @@ pub(super) fn set(table: &mut Table, field: &str, value: Value) -> Result<(), St
     Err("is empty".into())
 }
 
-/// Reads a scenario file with a `[sweep]` table and expands it into its points.
+/// The scenario at one point (its merged table with the swept values set), or every problem of
+/// it in one line.
+fn point(path: &Path, t: &Table, series: &[super::Series]) -> Result<Scenario, String> {
+    let text = toml::to_string(t).unwrap_or_default();
+    let prov = Provenance::single(Source {
+        path: path.to_path_buf(),
+        text: text.clone(),
+    });
+    Scenario::from_merged_with(&text, &prov, Some(series)).map_err(|e| match e {
+        ScenarioError::Invalid { problems, .. } | ScenarioError::Malformed { problems, .. } => {
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        ScenarioError::Parse { field, message, .. } => format!("{field}{message}"),
+        other => other.to_string(),
+    })
+}
+
+/// Reads a scenario file with a `[sweep]` table and expands it into its points; every value
+/// that makes a point invalid is reported, located in its list.
 pub fn expand(path: &Path) -> Result<Sweep, ScenarioError> {
     let base = Scenario::from_file(path)?;
     let Some(spec) = base.raw.sweep.clone() else {
@@ -145,6 +168,9 @@ pub fn expand(path: &Path) -> Result<Sweep, ScenarioError> {
     };
     let fields: Vec<String> = axes.iter().map(|(_, a)| a.field.clone()).collect();
     let mut points = Vec::with_capacity(total);
+    let mut bad: Vec<Problem> = Vec::new();
+    // Whether a value fails on its own (the base with only it set), by `sweep.<axes>[i].values[j]`.
+    let mut alone: HashMap<String, bool> = HashMap::new();
     for flat in 0..total {
         // Mixed-radix digits, the first axis slowest.
         let mut rest = flat;
@@ -173,29 +199,35 @@ pub fn expand(path: &Path) -> Result<Sweep, ScenarioError> {
             .iter()
             .map(|(f, v)| format!("{f} = {}", inline(v)))
             .collect();
-        let text = toml::to_string(&t).unwrap_or_default();
-        let prov = Provenance::single(Source {
-            path: path.to_path_buf(),
-            text: text.clone(),
-        });
-        // A point that does not validate is reported at the [sweep] table, naming the point.
-        let scenario =
-            Scenario::from_merged_with(&text, &prov, Some(&base.series)).map_err(|e| {
-                let inner = match e {
-                    ScenarioError::Invalid { problems, .. } => problems
-                        .iter()
-                        .map(|p| p.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    ScenarioError::Parse { field, message, .. } => format!("{field}{message}"),
-                    other => other.to_string(),
-                };
-                locate(vec![problem(
-                    "sweep",
-                    format!("point {flat} ({}): {inner}", label.join(", ")),
-                )])
-            })?;
-        points.push(SweepPoint { params, scenario });
+        match point(path, &t, &base.series) {
+            Ok(scenario) => points.push(SweepPoint { params, scenario }),
+            Err(inner) => {
+                let label = format!("point {flat} ({})", label.join(", "));
+                // Located at the value that fails on its own, else at the [sweep] table (a
+                // combination fails); each bad value once, every one of them.
+                let culprit = axes.iter().enumerate().find_map(|(k, (at, axis))| {
+                    let j = digits[k.min(grid.len())];
+                    let key = format!("{at}.values[{j}]");
+                    let fails = *alone.entry(key.clone()).or_insert_with(|| {
+                        let mut t = table.clone();
+                        set(&mut t, &axis.field, axis.values[j].clone()).is_err()
+                            || point(path, &t, &base.series).is_err()
+                    });
+                    fails.then(|| (key, inline(&axis.values[j])))
+                });
+                match culprit {
+                    Some((key, value)) if !bad.iter().any(|p: &Problem| p.path == key) => {
+                        bad.push(problem(&key, format!("= {value}: {label}: {inner}")))
+                    }
+                    Some(_) => {}
+                    None if bad.iter().any(|p| p.path == "sweep") => {}
+                    None => bad.push(problem("sweep", format!("{label}: {inner}"))),
+                }
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(locate(bad));
     }
     Ok(Sweep {
         base,

@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 
 use super::calendar::{Calendar, RawDay, parse_date};
+use super::name::is_id;
 use super::raw::{RawCapital, RawChain, RawEvent, RawLoss, RawScenario, RawSegment};
+use super::suggest::one_of;
 use super::{
     AprCurve, Bound, CapitalDist, Chain, ChainField, ChainKind, Event, EventAction, LossDist,
     MAX_CHAINS, Market, Problem, Scenario, Segment,
 };
 
-/// Collects problems while checking.
 /// Every kind of scheduled event.
 pub const EVENT_KINDS: [&str; 9] = [
     "incentives",
@@ -25,6 +26,10 @@ pub const EVENT_KINDS: [&str; 9] = [
     "parameter",
 ];
 
+/// The names of the chain kinds, as files write them.
+const KIND_NAMES: [&str; 4] = ["l1", "optimistic", "zk", "alt_l1"];
+
+/// Collects problems while checking.
 struct Checker {
     problems: Vec<Problem>,
     /// Every number checked, with its path and range: the schema's ranges come from here.
@@ -86,12 +91,7 @@ impl Checker {
     }
 
     fn id(&mut self, path: &str, value: &str) {
-        let ok = !value.is_empty()
-            && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !ok {
+        if !is_id(value) {
             self.problem(
                 path,
                 format!("= {value:?}: must be 1 to 64 characters of a-z, 0-9, '_' or '-'"),
@@ -240,7 +240,13 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
     let l1s: Vec<usize> = (0..chains.len())
         .filter(|&i| chains[i].kind == ChainKind::L1)
         .collect();
-    if !chains.is_empty() && l1s.len() != 1 {
+    // A misspelt kind may be the l1's: it is reported once, as a kind.
+    let kinds: Vec<Option<ChainKind>> = raw
+        .chains
+        .iter()
+        .map(|c| ChainKind::parse(&c.kind))
+        .collect();
+    if !chains.is_empty() && (l1s.len() > 1 || (l1s.is_empty() && !kinds.contains(&None))) {
         ck.problem(
             "chains",
             format!(
@@ -289,10 +295,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                         }
                     }
                 }
-                None => ck.problem(
-                    format!("{path}kinds[{j}]"),
-                    format!("= {k:?}: must be one of l1, optimistic, zk, alt_l1"),
-                ),
+                None => ck.problem(format!("{path}kinds[{j}]"), one_of(k, &KIND_NAMES)),
             }
         }
         for (j, id) in ids.iter().enumerate() {
@@ -337,7 +340,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                 (1u64 << chains.len()) - 1
             };
         }
-        segments.push(check_segment(ck, i, s, allowed));
+        segments.push(check_segment(ck, i, s, allowed, !kinds.contains(&None)));
     }
     let segment_index = |ck: &mut Checker, path: &str, name: &str| -> usize {
         match raw.segments.iter().position(|s| s.name == name) {
@@ -379,6 +382,30 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     );
                     0.0
                 }
+            }
+        };
+        // The kind rules of a chain field hold for a value an event sets too (a value out of
+        // range is reported as such, once).
+        let kind_rule = |ck: &mut Checker, at: &str, field: ChainField, value: f64| {
+            let target = e
+                .chain
+                .as_ref()
+                .and_then(|id| chains.iter().position(|c| c.id == *id));
+            if let Some(c) = target
+                && field.range().holds(value)
+                && let Some(kind) = kinds[c]
+                && let Some(rule) = field.zero_for(kind)
+                && value != 0.0
+            {
+                ck.problem(
+                    format!("{p}.{at}"),
+                    format!(
+                        "= {}: sets {} of chain {:?}, which {rule}",
+                        super::show(value),
+                        field.name(),
+                        chains[c].id
+                    ),
+                );
             }
         };
         let chain = |ck: &mut Checker| -> usize {
@@ -515,18 +542,24 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     ],
                 )
             }
-            "delay_change" => (
-                Some(EventAction::DelayChange {
-                    chain: chain(ck),
-                    withdrawal_delay_days: need(
-                        ck,
-                        "withdrawal_delay_days",
-                        e.withdrawal_delay_days,
-                        Bound::Between(0.0, 10_000.0),
-                    ),
-                }),
-                &["chain", "withdrawal_delay_days"],
-            ),
+            "delay_change" => {
+                let chain = chain(ck);
+                let delay = need(
+                    ck,
+                    "withdrawal_delay_days",
+                    e.withdrawal_delay_days,
+                    Bound::Between(0.0, 10_000.0),
+                );
+                let field = ChainField::WithdrawalDelayDays;
+                kind_rule(ck, "withdrawal_delay_days", field, delay);
+                (
+                    Some(EventAction::DelayChange {
+                        chain,
+                        withdrawal_delay_days: delay,
+                    }),
+                    &["chain", "withdrawal_delay_days"],
+                )
+            }
             "hack" => (
                 Some(EventAction::Hack {
                     chain: chain(ck),
@@ -590,7 +623,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     e.kinds.as_deref().unwrap_or(&[]),
                     e.chains.as_deref().unwrap_or(&[]),
                 );
-                if mask == 0 {
+                if mask == 0 && !kinds.contains(&None) {
                     ck.problem(
                         format!("{p}.chains"),
                         "an allow event needs at least one chain in chains or kinds",
@@ -613,9 +646,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                         ck.problem(
                             format!("{p}.field"),
                             match other {
-                                Some((name, _)) => {
-                                    format!("= {name:?}: must be one of {}", names.join(", "))
-                                }
+                                Some((name, _)) => one_of(name, &names),
                                 None => format!(
                                     "is missing: a \"parameter\" event names one of {}",
                                     names.join(", ")
@@ -631,6 +662,9 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     e.value,
                     field.map_or(Bound::NonNegative, |f| f.range()),
                 );
+                if let Some(f) = field {
+                    kind_rule(ck, "value", f, value);
+                }
                 (
                     field.map(|field| EventAction::Parameter {
                         chain: c,
@@ -641,10 +675,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                 )
             }
             other => {
-                ck.problem(
-                    format!("{p}.kind"),
-                    format!("= {other:?}: must be one of {}", EVENT_KINDS.join(", ")),
-                );
+                ck.problem(format!("{p}.kind"), one_of(other, &EVENT_KINDS));
                 (None, &[])
             }
         };
@@ -675,7 +706,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         other => {
             ck.problem(
                 "equilibrium.start",
-                format!("= {other:?}: must be one of off, solve, parent, given"),
+                one_of(other, &["off", "solve", "parent", "given"]),
             );
             super::Start::Off
         }
@@ -701,6 +732,19 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
     for (i, sr) in raw.series.iter().enumerate() {
         match super::series::parse_target(&sr.target, &chain_ids) {
             Ok(t) => {
+                if let super::SeriesTarget::Chain { chain, field } = t
+                    && let Some(rule) = kinds[chain].and_then(|k| field.zero_for(k))
+                {
+                    ck.problem(
+                        format!("series[{i}].target"),
+                        format!(
+                            "= {:?}: {} of chain {:?} {rule}, so no series may drive it",
+                            sr.target,
+                            field.name(),
+                            chain_ids[chain]
+                        ),
+                    );
+                }
                 if targets.contains(&t) {
                     ck.problem(
                         format!("series[{i}].target"),
@@ -714,7 +758,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         if !["step", "linear"].contains(&sr.interpolation.as_str()) {
             ck.problem(
                 format!("series[{i}].interpolation"),
-                format!("= {:?}: must be \"step\" or \"linear\"", sr.interpolation),
+                one_of(&sr.interpolation, &["step", "linear"]),
             );
         }
     }
@@ -863,16 +907,12 @@ fn check_chain(
 ) -> Chain {
     let p = |f: &str| format!("chains[{i}].{f}");
     ck.id(&p("id"), &c.id);
-    let kind = match ChainKind::parse(&c.kind) {
-        Some(k) => k,
-        None => {
-            ck.problem(
-                p("kind"),
-                format!("= {:?}: must be one of l1, optimistic, zk, alt_l1", c.kind),
-            );
-            ChainKind::AltL1
-        }
-    };
+    let known_kind = ChainKind::parse(&c.kind);
+    if known_kind.is_none() {
+        ck.problem(p("kind"), one_of(&c.kind, &KIND_NAMES));
+    }
+    // An unknown kind is one problem: no rule of a guessed kind is applied.
+    let kind = known_kind.unwrap_or(ChainKind::AltL1);
     let launch_day = ck.day(
         &p("launch_day"),
         &c.launch_day,
@@ -1009,24 +1049,18 @@ fn check_chain(
         apr.kink,
         Bound::Between(0.01, 0.99),
     );
-    if !kind.is_rollup() && c.data_cost_factor != 0.0 {
-        ck.problem(
-            p("data_cost_factor"),
-            format!(
-                "= {}: must be 0 for a chain of kind {:?} (only rollups post data to L1)",
-                c.data_cost_factor,
-                kind.as_str()
-            ),
-        );
-    }
-    if kind.is_rollup() && c.gas_volatility != 0.0 {
-        ck.problem(p("gas_volatility"), format!("= {}: must be 0 for a rollup (its fee follows the L1 fee through data_cost_factor)", c.gas_volatility));
-    }
-    if kind == ChainKind::L1 && c.withdrawal_delay_days != 0.0 {
-        ck.problem(
-            p("withdrawal_delay_days"),
-            format!("= {}: must be 0 for the l1 chain", c.withdrawal_delay_days),
-        );
+    if let Some(kind) = known_kind {
+        for (field, value) in [
+            (ChainField::DataCostFactor, c.data_cost_factor),
+            (ChainField::GasVolatility, c.gas_volatility),
+            (ChainField::WithdrawalDelayDays, c.withdrawal_delay_days),
+        ] {
+            if let Some(rule) = field.zero_for(kind)
+                && value != 0.0
+            {
+                ck.problem(p(field.name()), format!("= {}: {rule}", super::show(value)));
+            }
+        }
     }
     chain
 }
@@ -1052,7 +1086,15 @@ fn check_capital(ck: &mut Checker, path: &str, c: &RawCapital) -> CapitalDist {
     }
 }
 
-fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Segment {
+/// Checks a segment; `kinds_known`: every chain's kind is known, so an empty `allowed` is the
+/// segment's own problem and not that of a misspelt kind.
+fn check_segment(
+    ck: &mut Checker,
+    i: usize,
+    s: &RawSegment,
+    allowed: u64,
+    kinds_known: bool,
+) -> Segment {
     let p = |f: &str| format!("segments[{i}].{f}");
     ck.id(&p("name"), &s.name);
     if s.agents == 0 || s.agents > 50_000_000 {
@@ -1061,7 +1103,7 @@ fn check_segment(ck: &mut Checker, i: usize, s: &RawSegment, allowed: u64) -> Se
             format!("= {}: must be an integer in [1, 50000000]", s.agents),
         );
     }
-    if allowed == 0 {
+    if allowed == 0 && kinds_known {
         ck.problem(
             p("allowed_kinds"),
             "allows no chain: name at least one kind or chain",
@@ -1191,10 +1233,7 @@ fn check_calibrate(
     if let Some(s) = c.start.as_deref()
         && !["design", "scenario"].contains(&s)
     {
-        ck.problem(
-            "calibrate.start",
-            format!("= {s:?}: must be \"design\" or \"scenario\""),
-        );
+        ck.problem("calibrate.start", one_of(s, &["design", "scenario"]));
     }
     if c.parameter.is_empty() {
         ck.problem(
@@ -1235,10 +1274,7 @@ fn check_calibrate(
             "linear" => false,
             "log" => true,
             other => {
-                ck.problem(
-                    format!("{at}.scale"),
-                    format!("= {other:?}: must be \"linear\" or \"log\""),
-                );
+                ck.problem(format!("{at}.scale"), one_of(other, &["linear", "log"]));
                 false
             }
         };
