@@ -293,7 +293,7 @@ fn concurrent_commands_never_race() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_l2sim"))
-                .args(["run", &small, "--runs", "200", "--out", "c", "-q"])
+                .args(["run", &small, "--runs", "1000", "--out", "c", "-q"])
                 .current_dir(tmp.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

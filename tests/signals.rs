@@ -281,33 +281,38 @@ fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
     assert!(before == snapshot(&out), "the earlier result changed");
 }
 
-/// Two signals in a row: the second exits at once but still removes the staging folder (it used
-/// to leave it behind).
+/// Two signals while the tables of 1,500 runs are written: the first makes the commit refuse,
+/// the second exits at once but still removes the staging folder and the lock (it used to exit
+/// at once and leave the staging folder behind).
 #[test]
 fn a_second_signal_exits_at_once_and_still_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench.toml");
-    let out = tmp.path().join("outputs").join("bench");
+    let out = tmp.path().join("outputs").join("small");
     let out_s = out.to_str().unwrap();
-    l2sim_ok(&[
-        "run",
-        bench.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--out",
-        out_s,
-        "-q",
-    ]);
+    l2sim_ok(&["run", &small(), "--runs", "2", "--out", out_s, "-q"]);
     let before = snapshot(&out);
-    let mut child = start_long_run(&bench, &out);
-    let parent = out.parent().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut child = spawn_until(
+        &[
+            "run",
+            &small(),
+            "--runs",
+            "1500",
+            "--save-runs",
+            "--parquet",
+            "--out",
+            out_s,
+        ],
+        "writing tables and charts",
+    );
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
     }
+    // Apart, so that the two are not merged into one pending signal.
+    std::thread::sleep(Duration::from_millis(100));
     let status = signal_and_wait(&mut child, libc::SIGINT, 30);
     assert_eq!(status.code(), Some(130));
+    let parent = out.parent().unwrap();
     assert!(
         staging_folders(parent).is_empty(),
         "left behind: {:?}",

@@ -63,7 +63,19 @@ pub fn abandon_all() -> Vec<PathBuf> {
     let mut guard = live();
     let mut removed = Vec::new();
     for (dir, lock) in guard.drain(..) {
-        let _ = fs::remove_dir_all(&dir);
+        // Renamed first, so that the job's threads, still writing by path, can create nothing
+        // more in it; the new name keeps the staging pattern for the next command's clean-up.
+        let mut doomed = dir.clone().into_os_string();
+        doomed.push("dead");
+        let target = match fs::rename(&dir, &doomed) {
+            Ok(()) => PathBuf::from(doomed),
+            Err(_) => dir.clone(),
+        };
+        for _ in 0..10 {
+            if fs::remove_dir_all(&target).is_ok() || !target.exists() {
+                break;
+            }
+        }
         let _ = fs::remove_file(lock);
         removed.push(dir);
     }
