@@ -252,17 +252,14 @@ fn sigint_during_calibrate_keeps_the_best_so_far() {
     assert!(out.join("calibrated.toml").is_file());
 }
 
-/// A signal while tables and charts are written (the batch is over) is not ignored: exit 130 and
-/// the earlier result stays, where it used to exit 0 and replace it.
-#[test]
-fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("outputs").join("small");
+/// Writes an earlier result at `out`, then starts a run into it and returns once its batch is
+/// over and its writing has begun (1,500 runs with every run's trajectories and Parquet copies:
+/// seconds of writing), with the earlier result's snapshot.
+fn start_writing(out: &Path) -> (std::process::Child, Vec<(PathBuf, Vec<u8>)>) {
     let out_s = out.to_str().unwrap();
     l2sim_ok(&["run", &small(), "--runs", "2", "--out", out_s, "-q"]);
-    let before = snapshot(&out);
-    // 1,500 runs with every run's trajectories and Parquet copies: seconds of writing.
-    let mut child = spawn_until(
+    let before = snapshot(out);
+    let child = spawn_until(
         &[
             "run",
             &small(),
@@ -275,6 +272,16 @@ fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
         ],
         "writing tables and charts",
     );
+    (child, before)
+}
+
+/// A signal while tables and charts are written (the batch is over) is not ignored: exit 130 and
+/// the earlier result stays, where it used to exit 0 and replace it.
+#[test]
+fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("outputs").join("small");
+    let (mut child, before) = start_writing(&out);
     let status = signal_and_wait(&mut child, libc::SIGINT, 60);
     assert_eq!(status.code(), Some(130));
     assert!(staging_folders(out.parent().unwrap()).is_empty());
@@ -288,22 +295,7 @@ fn a_signal_while_tables_and_charts_are_written_keeps_the_earlier_result() {
 fn a_second_signal_exits_at_once_and_still_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("outputs").join("small");
-    let out_s = out.to_str().unwrap();
-    l2sim_ok(&["run", &small(), "--runs", "2", "--out", out_s, "-q"]);
-    let before = snapshot(&out);
-    let mut child = spawn_until(
-        &[
-            "run",
-            &small(),
-            "--runs",
-            "1500",
-            "--save-runs",
-            "--parquet",
-            "--out",
-            out_s,
-        ],
-        "writing tables and charts",
-    );
+    let (mut child, before) = start_writing(&out);
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
