@@ -50,9 +50,10 @@ pub enum Refused {
 }
 
 /// Staging folders of this process with their destination's lock file, for [`abandon_all`].
-static LIVE: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+/// Each entry: the staging folder (`None` once committed), the lock file.
+static LIVE: Mutex<Vec<(Option<PathBuf>, PathBuf)>> = Mutex::new(Vec::new());
 
-fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, PathBuf)>> {
+fn live() -> std::sync::MutexGuard<'static, Vec<(Option<PathBuf>, PathBuf)>> {
     LIVE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -63,6 +64,10 @@ pub fn abandon_all() -> Vec<PathBuf> {
     let mut guard = live();
     let mut removed = Vec::new();
     for (dir, lock) in guard.drain(..) {
+        let _ = fs::remove_file(&lock);
+        let Some(dir) = dir else {
+            continue;
+        };
         // Renamed first, so that the job's threads, still writing by path, can create nothing
         // more in it; the new name keeps the staging pattern for the next command's clean-up.
         let mut doomed = dir.clone().into_os_string();
@@ -72,11 +77,13 @@ pub fn abandon_all() -> Vec<PathBuf> {
             Err(_) => dir.clone(),
         };
         for _ in 0..10 {
-            if fs::remove_dir_all(&target).is_ok() || !target.exists() {
+            let _ = fs::remove_dir_all(&target);
+            // A writer's `create_dir_all` may have made the old path again meanwhile.
+            let _ = fs::remove_dir_all(&dir);
+            if !target.exists() && !dir.exists() {
                 break;
             }
         }
-        let _ = fs::remove_file(lock);
         removed.push(dir);
     }
     // Keep the guard locked: the process is about to exit, and no commit may start now.
@@ -203,7 +210,7 @@ pub struct Staging {
     foreign: BTreeSet<PathBuf>,
     stale: Vec<String>,
     redraw: bool,
-    _lock: Lock,
+    lock: Lock,
 }
 
 impl Staging {
@@ -258,14 +265,14 @@ impl Staging {
             format!("l2sim staging folder of pid {}\n", std::process::id()),
         )
         .with_context(|| format!("writing in {}", dir.path().display()))?;
-        live().push((dir.path().to_path_buf(), lock.path.clone()));
+        live().push((Some(dir.path().to_path_buf()), lock.path.clone()));
         let mut staging = Staging {
             dir: Some(dir),
             dest: dest.to_path_buf(),
             foreign: BTreeSet::new(),
             stale,
             redraw,
-            _lock: lock,
+            lock,
         };
         if redraw && let Some(owned) = listed {
             staging.carry_over(&owned.files)?;
@@ -327,7 +334,12 @@ impl Staging {
         let tmp = dir.path().to_path_buf();
         write_marker(&tmp, &self.foreign)?;
         let mut guard = live();
-        guard.retain(|(d, _)| d != &tmp);
+        // From here a second signal removes only the lock file: the folder is being committed.
+        for entry in guard.iter_mut() {
+            if entry.0.as_ref() == Some(&tmp) {
+                entry.0 = None;
+            }
+        }
         let old_owned = if fs::symlink_metadata(&self.dest).is_ok() {
             match owned_files(&self.dest, self.redraw) {
                 Ok(o) => Some(o),
@@ -369,11 +381,15 @@ impl Staging {
 }
 
 impl Drop for Staging {
+    /// Removes the staging folder (unless committed) and the lock file while holding the list
+    /// of live folders, so that a second signal never exits between the two.
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let path = dir.path().to_path_buf();
-            live().retain(|(d, _)| d != &path);
+        let mut guard = live();
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
         }
+        let _ = fs::remove_file(&self.lock.path);
+        guard.retain(|(_, lock)| lock != &self.lock.path);
     }
 }
 
