@@ -52,14 +52,15 @@ fn small() -> String {
         .into_owned()
 }
 
-/// Runs `l2sim args` to completion (quietly) and checks that it succeeded.
-fn l2sim_ok(args: &[&str]) {
+/// Runs `l2sim args` to completion and checks that it succeeded; its output.
+fn l2sim_ok(args: &[&str]) -> std::process::Output {
     let o = Command::new(bin()).args(args).output().unwrap();
     assert!(
         o.status.success(),
         "l2sim {args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    o
 }
 
 /// Starts `l2sim args` with stderr piped, and waits (bounded) until stderr has printed a line
@@ -150,20 +151,15 @@ fn interrupt_mid_run(signal: libc::c_int) {
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench.toml");
     let out = tmp.path().join("outputs").join("bench");
     // An earlier result that must survive.
-    let status = Command::new(bin())
-        .args([
-            "run",
-            bench.to_str().unwrap(),
-            "--runs",
-            "2",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    l2sim_ok(&[
+        "run",
+        bench.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     let before = snapshot(&out);
 
     let mut child = start_long_run(&bench, &out);
@@ -369,18 +365,14 @@ fn the_next_command_removes_what_a_killed_one_left() {
         .filter(|p| p.is_dir())
         .collect();
     assert_eq!(left.len(), 1, "SIGKILL leaves the staging folder");
-    let o = Command::new(bin())
-        .args([
-            "run",
-            bench.to_str().unwrap(),
-            "--runs",
-            "2",
-            "--out",
-            out_s,
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let o = l2sim_ok(&[
+        "run",
+        bench.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--out",
+        out_s,
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("left by an interrupted l2sim")

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::control::Control;
 use super::error::{Error, Result};
-use super::system::available_memory_bytes;
+use super::system::memory_limit;
 use crate::batch::{self, Estimate};
 use crate::engine::Keep;
 use crate::report;
@@ -70,7 +70,7 @@ pub fn validate(path: &Path) -> Result<Validation> {
         sweep_points,
         threads,
         estimate,
-        available_memory_bytes: available_memory_bytes(),
+        available_memory_bytes: memory_limit(threads).map(|l| l.bytes),
     })
 }
 

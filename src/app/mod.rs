@@ -68,16 +68,24 @@ use crate::report::{self, Staging};
 /// folder, a folder holding files l2sim did not write, and one another command is writing;
 /// reports what killed runs left beside it.
 pub(crate) fn stage(out: &Path, ctl: &Control) -> Result<Staging> {
-    let staging = Staging::new(out).map_err(|e| stage_error(out, e))?;
-    for note in staging.stale() {
-        ctl.info(note.clone());
-    }
-    Ok(staging)
+    staged(out, Staging::new(out), ctl)
 }
 
 /// Stages a redrawn copy of the result folder `out` (`plot`), locked like [`stage`].
 pub(crate) fn stage_redraw(out: &Path, ctl: &Control) -> Result<Staging> {
-    let staging = Staging::redraw(out).map_err(|e| stage_error(out, e))?;
+    staged(out, Staging::redraw(out), ctl)
+}
+
+/// Before any work, every failure to stage `out` is about the path: an input error.
+fn staged(out: &Path, staging: anyhow::Result<Staging>, ctl: &Control) -> Result<Staging> {
+    let staging = staging.map_err(|e| {
+        output_error(out, e, |e| {
+            Error::input(
+                Some(out),
+                format!("--out {}: cannot write there: {e:#}", out.display()),
+            )
+        })
+    })?;
     for note in staging.stale() {
         ctl.info(note.clone());
     }
@@ -97,27 +105,24 @@ pub(crate) fn commit(staging: Staging, ctl: &Control, parquet: bool) -> Result<s
         }
     }
     let dest = staging.dest().to_path_buf();
-    staging.commit().map_err(|e| staging_error(&dest, e))
-}
-
-/// Before any work, every failure to stage `out` is about the path: an input error.
-fn stage_error(out: &Path, e: anyhow::Error) -> Error {
-    if e.chain().any(|c| c.is::<report::Refused>()) {
-        Error::input(Some(out), format!("--out {e:#}"))
-    } else {
-        Error::input(
-            Some(out),
-            format!("--out {}: cannot write there: {e:#}", out.display()),
-        )
-    }
+    // A failure after the work (a full disk) is not the input's fault.
+    staging.commit().map_err(|e| {
+        output_error(&dest, e, |e| {
+            Error::Other(e.context(format!("writing {}", dest.display())))
+        })
+    })
 }
 
 /// An output folder refused (someone else's files, another command writing it) is the user's
-/// to resolve: an input error; anything else (a full disk) is not.
-fn staging_error(out: &Path, e: anyhow::Error) -> Error {
+/// to resolve: an input error; anything else is what `otherwise` makes of it.
+fn output_error(
+    out: &Path,
+    e: anyhow::Error,
+    otherwise: impl FnOnce(anyhow::Error) -> Error,
+) -> Error {
     if e.chain().any(|c| c.is::<report::Refused>()) {
         Error::input(Some(out), format!("--out {e:#}"))
     } else {
-        Error::Other(e.context(format!("writing {}", out.display())))
+        otherwise(e)
     }
 }

@@ -41,11 +41,6 @@ pub fn memory_limit(threads: usize) -> Option<MemoryLimit> {
     tightest(limits)
 }
 
-/// Memory the process may still take (the tightest limit), bytes; `None` off Linux.
-pub fn available_memory_bytes() -> Option<f64> {
-    memory_limit(1).map(|l| l.bytes)
-}
-
 /// The smallest of `limits`.
 pub fn tightest(limits: Vec<MemoryLimit>) -> Option<MemoryLimit> {
     limits

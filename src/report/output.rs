@@ -18,11 +18,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
+
+use crate::scenario::input;
 
 /// Name of the marker file l2sim leaves in every output folder it creates: the list of the files
 /// it wrote there, one `SHA256  PATH` line each (the format of `sha256sum`).
@@ -178,6 +180,18 @@ fn same_file(_file: &fs::File, path: &Path) -> bool {
     path.exists()
 }
 
+/// `p` as a path when it is relative and goes only down (every component a plain name: no
+/// `..`, no `.`, no root, no empty or NUL name), so that joined to a folder it stays inside.
+pub fn relative_path(p: &str) -> Option<&Path> {
+    let path = Path::new(p);
+    let plain = !p.is_empty()
+        && !p.contains(['\\', '\0'])
+        && !p.starts_with('/')
+        && !p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then_some(path)
+}
+
 /// `.NAME` + `suffix` beside `dest`.
 fn sibling(dest: &Path, suffix: &str) -> Result<PathBuf> {
     Ok(parent_of(dest).join(format!(".{}{suffix}", file_name(dest)?)))
@@ -301,10 +315,7 @@ impl Staging {
     fn carry_over(&mut self, owned: &BTreeMap<PathBuf, String>) -> Result<()> {
         let dest = self.dest.clone();
         let root = self.path().to_path_buf();
-        for rel in walk_files(&dest)? {
-            if rel == Path::new(MARKER) {
-                continue;
-            }
+        for rel in content_files(&dest)? {
             let from = dest.join(&rel);
             let to = root.join(&rel);
             if let Some(p) = to.parent() {
@@ -366,8 +377,7 @@ impl Staging {
                     .with_context(|| format!("renaming into {}", self.dest.display()))?;
                 drop(guard);
                 let _ = fs::remove_file(self.dest.join(STAGING_SENTINEL));
-                let carried: BTreeSet<PathBuf> = self.foreign.clone();
-                remove_owned(&old, &owned.files, &carried)?;
+                remove_owned(&old, &owned.files, &self.foreign)?;
             }
             None => {
                 fs::rename(&tmp, &self.dest)
@@ -425,10 +435,7 @@ struct Owned {
 /// removed: `plot`), and the owned list is what still matches.
 fn owned_files(dest: &Path, tolerant: bool) -> Result<Owned> {
     let marker = dest.join(MARKER);
-    let files: Vec<PathBuf> = walk_files(dest)?
-        .into_iter()
-        .filter(|f| f.as_path() != Path::new(MARKER) && f.as_path() != Path::new(STAGING_SENTINEL))
-        .collect();
+    let files = content_files(dest)?;
     let listed = if fs::symlink_metadata(&marker).is_ok() {
         read_marker(&marker)?
     } else if files.is_empty() && empty_tree(dest) {
@@ -470,7 +477,8 @@ fn owned_files(dest: &Path, tolerant: bool) -> Result<Owned> {
 /// The files a marker lists. A marker of an earlier l2sim (`written by l2sim`, no list) lists
 /// nothing: its folder's files are then l2sim's only by hearsay, and refused.
 fn read_marker(marker: &Path) -> Result<BTreeMap<PathBuf, String>> {
-    let text = read_limited(marker, 16 << 20)?;
+    let text = input::read_text(marker, input::MAX_TOML_BYTES)
+        .with_context(|| format!("reading {}", marker.display()))?;
     let mut listed = BTreeMap::new();
     if text.trim() == "written by l2sim" {
         return Ok(listed);
@@ -479,19 +487,14 @@ fn read_marker(marker: &Path) -> Result<BTreeMap<PathBuf, String>> {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let Some((hash, rel)) = line.split_once("  ") else {
+        let entry = line.split_once("  ").and_then(|(hash, rel)| {
+            let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            Some((hash, relative_path(rel).filter(|_| hex)?))
+        });
+        let Some((hash, rel)) = entry else {
             return Err(corrupt_marker(marker, line));
         };
-        let rel = PathBuf::from(rel);
-        let safe = hash.len() == 64
-            && hash.bytes().all(|b| b.is_ascii_hexdigit())
-            && rel
-                .components()
-                .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !safe {
-            return Err(corrupt_marker(marker, line));
-        }
-        listed.insert(rel, hash.to_string());
+        listed.insert(rel.to_path_buf(), hash.to_string());
     }
     Ok(listed)
 }
@@ -549,6 +552,14 @@ fn empty_tree(dest: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// The files of a result folder besides l2sim's bookkeeping (the marker, the staging sentinel).
+fn content_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = walk_files(root)?;
+    files
+        .retain(|f| f.as_path() != Path::new(MARKER) && f.as_path() != Path::new(STAGING_SENTINEL));
+    Ok(files)
+}
+
 /// Every file (and symbolic link, never followed) under `root`, relative, sorted.
 fn walk_files(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -587,9 +598,8 @@ fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>, dirs: &mut Vec<PathBu
 /// Writes `dir`'s marker: every file under it but `foreign`, with its SHA-256.
 fn write_marker(dir: &Path, foreign: &BTreeSet<PathBuf>) -> Result<()> {
     let mut text = String::from(MARKER_HEADER);
-    for rel in walk_files(dir)? {
-        if rel == Path::new(MARKER) || rel == Path::new(STAGING_SENTINEL) || foreign.contains(&rel)
-        {
+    for rel in content_files(dir)? {
+        if foreign.contains(&rel) {
             continue;
         }
         let hash = sha256_file(&dir.join(&rel))?;
@@ -626,15 +636,6 @@ pub fn file_sha256(path: &Path) -> Result<(u64, String)> {
 /// Bytes as lower-case hex.
 pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read_limited(path: &Path, limit: u64) -> Result<String> {
-    let f = fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut text = String::new();
-    f.take(limit)
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(text)
 }
 
 /// Removes an earlier result file by file from its list, then its folders bottom-up with

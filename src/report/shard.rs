@@ -18,13 +18,13 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::output::{file_sha256, hex};
+use super::output::{file_sha256, hex, relative_path};
 use super::{MARKER, STAGING_SENTINEL};
 use crate::batch::{MAX_SHARDS, Moments, Shard, blocks::blocks};
 use crate::scenario::input;
@@ -281,18 +281,6 @@ impl Manifest {
         }
         Ok(())
     }
-}
-
-/// `p` as a path when it is relative and goes only down (every component a plain name: no
-/// `..`, no `.`, no root, no empty or NUL name), so that joined to a folder it stays inside.
-pub fn relative_path(p: &str) -> Option<&Path> {
-    let path = Path::new(p);
-    let plain = !p.is_empty()
-        && !p.contains(['\\', '\0'])
-        && !p.starts_with('/')
-        && !p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
-        && path.components().all(|c| matches!(c, Component::Normal(_)));
-    plain.then_some(path)
 }
 
 /// Every file under `dir` but `shard.json` and the marker, as sorted relative paths with `/`;
