@@ -125,15 +125,19 @@ fn runs_csv_swapped_between_two_shards_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     run_shards(t);
-    // Shards 1 and 2 hold 32 runs each: their runs.csv have the same header and row count, so
-    // only the checksums tell them apart (merged, run 32 would come before run 0).
+    // Shards 1 and 2 hold 32 runs each: their runs.csv have the same header and row count but
+    // different run numbers, so their sizes differ and the size check refuses them first
+    // (merged, run 32 would come before run 0).
     fs::rename(t.join("s1/runs.csv"), t.join("runs1.csv")).unwrap();
     fs::rename(t.join("s2/runs.csv"), t.join("s1/runs.csv")).unwrap();
     fs::rename(t.join("runs1.csv"), t.join("s2/runs.csv")).unwrap();
-    assert_refused(t, &["s1", "s2", "s3"], "s1/runs.csv:");
+    let cut = "bytes, but shard.json says";
+    assert_refused(t, &["s1", "s2", "s3"], "s1/runs.csv: ");
+    assert_refused(t, &["s1", "s2", "s3"], cut);
     let o = l2sim(t, &["merge", "--check", "s3", "s2", "s1"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("runs.csv"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("runs.csv: ") && err.contains(cut), "{err}");
 }
 
 #[test]
@@ -279,6 +283,11 @@ fn every_field_of_shard_json_is_checked_before_use() {
         assert_refused(t, &set, &format!("f1/shard.json: {expect}"));
         let o = l2sim(t, &["merge", "--check", "f1", "s2", "s3"]);
         assert_eq!(o.status.code(), Some(2), "--check: {expect}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("f1/shard.json: {expect}")),
+            "--check: {err}"
+        );
         fs::remove_dir_all(t.join("f1")).unwrap();
     };
     forged(

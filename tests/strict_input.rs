@@ -42,9 +42,12 @@ fn has(err: &str, file: &str, line: usize, field: &str, message: &str) {
     let found = err.lines().any(|l| {
         let l = l.strip_prefix("error: ").unwrap_or(l);
         l.starts_with(&prefix)
-            && l.splitn(4, ':')
-                .nth(3)
-                .is_some_and(|rest| rest.trim_start().starts_with(field) && rest.contains(message))
+            && l.splitn(4, ':').nth(3).is_some_and(|rest| {
+                // The whole field: `capital.sigm` does not match a line about `capital.sigma`.
+                let after = rest.trim_start().strip_prefix(field);
+                after.is_some_and(|a| a.is_empty() || a.starts_with([' ', ':']))
+                    && rest.contains(message)
+            })
     });
     assert!(found, "no {prefix}…: {field} … {message:?} in:\n{err}");
 }
@@ -344,6 +347,10 @@ fn a_misspelt_kind_is_one_error_with_a_suggestion() {
     );
     let text = small().replacen("kind = \"zk\"", "kind = \"sidechain\"", 1);
     let err = rejected(tmp.path(), "far.toml", &text);
+    assert!(
+        err.contains("kind = \"sidechain\": must be one of"),
+        "{err}"
+    );
     assert!(!err.contains("did you mean"), "{err}");
 }
 
@@ -581,26 +588,32 @@ fn input_files_must_be_regular_and_not_too_large() {
 #[test]
 fn duplicate_keys_are_named_and_located() {
     let tmp = tempfile::tempdir().unwrap();
+    let chain = small().replacen("id = \"zk\"\n", "id = \"zk\"\nkind = \"optimistic\"\n", 1);
+    // The inserted line follows `id = "zk"`: the first `kind` of that chain.
+    let first = chain[..chain.find("id = \"zk\"").unwrap()]
+        .matches('\n')
+        .count()
+        + 2;
     for (text, second, message) in [
         (
             small().replacen("runs = 8\n", "runs = 8\nruns = 9\n", 1),
             "runs = 9",
-            "runs: duplicate key `runs`, first set on line 5",
+            "runs: duplicate key `runs`, first set on line 5".to_string(),
         ),
         (
-            small().replacen("id = \"zk\"\n", "id = \"zk\"\nkind = \"optimistic\"\n", 1),
+            chain.clone(),
             "kind = \"zk\"",
-            "chains[2].kind: duplicate key `kind`, first set on line",
+            format!("chains[2].kind: duplicate key `kind`, first set on line {first}"),
         ),
         (
             small().replacen("sigma = 1.2 }", "sigma = 1.2, sigma = 2 }", 1),
             "capital = { dist = \"lognormal\", median_usd = 3000",
-            "segments[0].capital.sigma: duplicate key `sigma`",
+            "segments[0].capital.sigma: duplicate key `sigma`".to_string(),
         ),
         (
             format!("{}\n[market]\ncontagion = 0.1\n", small()),
             "[market]\ncontagion = 0.1",
-            "market: duplicate key `market`, first set on line 10",
+            "market: duplicate key `market`, first set on line 10".to_string(),
         ),
     ] {
         let err = rejected(tmp.path(), "dup.toml", &text);
@@ -609,7 +622,7 @@ fn duplicate_keys_are_named_and_located() {
             err.starts_with(&format!("error: dup.toml:{line}:")),
             "{err}"
         );
-        assert!(err.contains(message), "{message:?} in {err}");
+        assert!(err.contains(&message), "{message:?} in {err}");
     }
 }
 

@@ -505,6 +505,10 @@ fn check_out<'a>(out: &Path, inputs: impl Iterator<Item = &'a PathBuf>) -> Resul
 /// Checks a shard set, then writes exactly what the unsharded command writes (all but the
 /// machine-dependent `perf` figures).
 pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Written> {
+    // A given --out is checked before any shard file is hashed or read.
+    if let Some(out) = &opts.out {
+        check_out(out, dirs.iter().chain(&expand(dirs)))?;
+    }
     let set = check_set(dirs)?;
     let m = set.first().clone();
     let started = Instant::now();
@@ -518,11 +522,14 @@ pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Wri
         m.seed
     ));
     let outcome = outcome(&set, partial)?;
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("outputs").join(outcome.name()));
-    check_out(&out, dirs.iter().chain(&set.dirs))?;
+    let out = match &opts.out {
+        Some(out) => out.clone(),
+        None => {
+            let out = Path::new("outputs").join(outcome.name());
+            check_out(&out, dirs.iter().chain(&set.dirs))?;
+            out
+        }
+    };
     let staging = stage(&out, ctl)?;
     let subs: Vec<String> = match &outcome {
         Outcome::Run(_) => vec![String::new()],

@@ -552,11 +552,16 @@ fn empty_tree(dest: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// The files of a result folder besides l2sim's bookkeeping (the marker, the staging sentinel).
-fn content_files(root: &Path) -> Result<Vec<PathBuf>> {
+/// Whether `rel` (relative to a folder l2sim writes) is one of its bookkeeping files: the
+/// marker or the staging sentinel.
+pub fn is_bookkeeping(rel: &Path) -> bool {
+    rel == Path::new(MARKER) || rel == Path::new(STAGING_SENTINEL)
+}
+
+/// The files of a folder besides l2sim's bookkeeping, relative, sorted.
+pub fn content_files(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = walk_files(root)?;
-    files
-        .retain(|f| f.as_path() != Path::new(MARKER) && f.as_path() != Path::new(STAGING_SENTINEL));
+    files.retain(|f| !is_bookkeeping(f));
     Ok(files)
 }
 

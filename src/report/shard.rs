@@ -20,12 +20,11 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::output::{file_sha256, hex, relative_path};
-use super::{MARKER, STAGING_SENTINEL};
+use super::output::{NamedFile, content_files, file_sha256, hex, is_bookkeeping, relative_path};
 use crate::batch::{MAX_SHARDS, Moments, Shard, blocks::blocks};
 use crate::scenario::input;
 
@@ -176,7 +175,7 @@ impl Manifest {
                 path.display()
             ),
         }
-        let m = serde_json::from_str(&text)
+        let m = serde_json::from_value(value)
             .with_context(|| format!("{}: not a shard manifest", path.display()))?;
         Ok(Some(m))
     }
@@ -266,7 +265,10 @@ impl Manifest {
         }
         let mut seen = BTreeSet::new();
         for (i, f) in self.files.iter().enumerate() {
-            if relative_path(&f.path).is_none() || f.path == MANIFEST || f.path == MARKER {
+            if relative_path(&f.path).is_none()
+                || f.path == MANIFEST
+                || is_bookkeeping(Path::new(&f.path))
+            {
                 return Err(format!(
                     "field `files[{i}].path` is {:?}: must be a relative path inside the shard folder (no `..`, not absolute), not shard.json or the marker",
                     f.path
@@ -283,48 +285,31 @@ impl Manifest {
     }
 }
 
-/// Every file under `dir` but `shard.json` and the marker, as sorted relative paths with `/`;
-/// anything but folders and regular files (a link, which could point outside) is refused.
+/// Every file under `dir` but `shard.json` and l2sim's bookkeeping files, as sorted relative
+/// paths with `/`; anything but folders and regular files (a link, which could point outside) and
+/// a name that is not UTF-8 are refused.
 fn walk(dir: &Path) -> Result<Vec<String>> {
-    fn visit(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
-        let here = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(rel)
-        };
-        let entries =
-            std::fs::read_dir(&here).with_context(|| format!("reading {}", here.display()))?;
-        for e in entries {
-            let e = e.with_context(|| format!("reading {}", here.display()))?;
-            let name = e.file_name().into_string().map_err(|n| {
-                anyhow!(
-                    "{}: a file name that is not UTF-8 (a shard folder holds only the files l2sim wrote)",
-                    here.join(n).display()
-                )
-            })?;
-            let path = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let kind = e
-                .file_type()
-                .with_context(|| format!("reading {}", root.join(&path).display()))?;
-            if kind.is_dir() {
-                visit(root, &path, out)?;
-            } else if !kind.is_file() {
-                bail!(
-                    "{}: not a regular file (a link?): a shard folder holds only the files l2sim wrote",
-                    root.join(&path).display()
-                );
-            } else if path != MANIFEST && path != MARKER && path != STAGING_SENTINEL {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
-    visit(dir, "", &mut out)?;
+    for rel in content_files(dir)? {
+        let path = dir.join(&rel);
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if !meta.is_file() {
+            bail!(
+                "{}: not a regular file (a link?): a shard folder holds only the files l2sim wrote",
+                path.display()
+            );
+        }
+        let Some(name) = rel.to_str() else {
+            bail!(
+                "{}: a file name that is not UTF-8 (a shard folder holds only the files l2sim wrote)",
+                path.display()
+            );
+        };
+        if name != MANIFEST {
+            out.push(name.to_string());
+        }
+    }
     out.sort();
     Ok(out)
 }
@@ -395,13 +380,12 @@ pub fn sha256_of(texts: &[&str]) -> String {
 /// Writes `blocks.bin`: a magic number, then per block its group, its index, its number of
 /// moments and the moments as (count u64, mean f64, m2 f64), all little-endian.
 pub struct BlocksWriter {
-    w: snap::write::FrameEncoder<BufWriter<File>>,
+    w: snap::write::FrameEncoder<BufWriter<NamedFile>>,
 }
 
 impl BlocksWriter {
     pub fn create(path: &Path) -> Result<BlocksWriter> {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut w = snap::write::FrameEncoder::new(BufWriter::new(file));
+        let mut w = snap::write::FrameEncoder::new(BufWriter::new(NamedFile::create(path)?));
         w.write_all(MAGIC)?;
         Ok(BlocksWriter { w })
     }
@@ -482,8 +466,8 @@ impl BlocksReader {
 
 /// Writes a value as `partial.bin` (postcard).
 pub fn write_partial<T: Serialize>(dir: &Path, value: &T) -> Result<()> {
-    let file = File::create(dir.join(PARTIAL)).context("creating partial.bin")?;
-    let mut w = snap::write::FrameEncoder::new(BufWriter::new(file));
+    let mut w =
+        snap::write::FrameEncoder::new(BufWriter::new(NamedFile::create(&dir.join(PARTIAL))?));
     postcard::to_io(value, &mut w).context("writing partial.bin")?;
     w.into_inner()
         .map_err(|e| anyhow::anyhow!("writing partial.bin: {}", e.error()))?
@@ -506,8 +490,7 @@ pub fn read_partial<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<T> {
 /// Concatenates CSV files with the same header into `dest`: the header once, then every row in
 /// the order of `parts`.
 pub fn concat_csv(parts: &[std::path::PathBuf], dest: &Path) -> Result<()> {
-    let mut out =
-        BufWriter::new(File::create(dest).with_context(|| format!("creating {}", dest.display()))?);
+    let mut out = BufWriter::new(NamedFile::create(dest)?);
     let mut header: Option<String> = None;
     for part in parts {
         let mut r = BufReader::new(

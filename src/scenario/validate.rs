@@ -246,7 +246,9 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         .iter()
         .map(|c| ChainKind::parse(&c.kind))
         .collect();
-    if !chains.is_empty() && (l1s.len() > 1 || (l1s.is_empty() && !kinds.contains(&None))) {
+    // Rules that count chains by kind hold only when every kind is known.
+    let kinds_known = kinds.iter().all(Option::is_some);
+    if !chains.is_empty() && (l1s.len() > 1 || (l1s.is_empty() && kinds_known)) {
         ck.problem(
             "chains",
             format!(
@@ -340,7 +342,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                 (1u64 << chains.len()) - 1
             };
         }
-        segments.push(check_segment(ck, i, s, allowed, !kinds.contains(&None)));
+        segments.push(check_segment(ck, i, s, allowed, kinds_known));
     }
     let segment_index = |ck: &mut Checker, path: &str, name: &str| -> usize {
         match raw.segments.iter().position(|s| s.name == name) {
@@ -623,7 +625,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
                     e.kinds.as_deref().unwrap_or(&[]),
                     e.chains.as_deref().unwrap_or(&[]),
                 );
-                if mask == 0 && !kinds.contains(&None) {
+                if mask == 0 && kinds_known {
                     ck.problem(
                         format!("{p}.chains"),
                         "an allow event needs at least one chain in chains or kinds",
