@@ -387,7 +387,7 @@ impl Plan {
                     report::write_resolved(d, text, &sc.series_files())?;
                 }
                 let paired = match job {
-                    Job::Compare(_) => comparison.against.iter().map(|a| a.stats.clone()).collect(),
+                    Job::Compare(_) => comparison.against.iter().map(|a| a.all_stats()).collect(),
                     _ => Vec::new(),
                 };
                 Partial {

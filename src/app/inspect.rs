@@ -319,7 +319,7 @@ pub fn init(path: &Path) -> Result<(String, Vec<PathBuf>)> {
 
 /// Redraws every chart and `report.html` of an output folder of `run`, `compare` or `sweep` from
 /// its files; returns the folders redrawn.
-pub fn plot(dest: &Path, ctl: &Control) -> Result<Vec<PathBuf>> {
+pub fn plot(dest: &Path, metrics: &[String], ctl: &Control) -> Result<Vec<PathBuf>> {
     if !dest.is_dir() {
         return Err(Error::input(
             Some(dest),
@@ -330,7 +330,7 @@ pub fn plot(dest: &Path, ctl: &Control) -> Result<Vec<PathBuf>> {
     // when every chart is drawn: a failure or a signal leaves the charts as they were.
     let staging = super::stage_redraw(dest, ctl)?;
     let dir = staging.path().to_path_buf();
-    let drawn = redraw_folder(&dir).map_err(|e| in_place_of(e, &dir, dest))?;
+    let drawn = redraw_folder(&dir, metrics).map_err(|e| in_place_of(e, &dir, dest))?;
     super::commit(staging, ctl, false)?;
     Ok(drawn
         .into_iter()
@@ -358,12 +358,21 @@ fn in_place_of(e: Error, staged: &Path, dest: &Path) -> Error {
 }
 
 /// Redraws the charts and pages of the result folder `dir` in place; the folders redrawn.
-fn redraw_folder(dir: &Path) -> Result<Vec<PathBuf>> {
+fn redraw_folder(dir: &Path, metrics: &[String]) -> Result<Vec<PathBuf>> {
     let mut drawn = Vec::new();
+    if !metrics.is_empty() && !dir.join("sweep.json").is_file() {
+        return Err(Error::input(
+            Some(dir),
+            format!(
+                "{}: --metric applies to the folder of a `sweep` (it draws one chart per metric)",
+                dir.display()
+            ),
+        ));
+    }
     if dir.join("calibrate.json").is_file() {
         report::calibrate::redraw_calibration(dir)?;
     } else if dir.join("sweep.json").is_file() {
-        report::draw_sweep_charts_from_files(dir)?;
+        report::draw_sweep_charts_from_files(dir, metrics)?;
         report::html::write_sweep_html(dir)?;
     } else if dir.join("compare.csv").is_file() {
         let mut run_dirs: Vec<PathBuf> = std::fs::read_dir(dir)

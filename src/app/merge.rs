@@ -412,14 +412,14 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
             let mut comparison = Comparison::new(&layouts.iter().collect::<Vec<_>>());
             let expected = Partial {
                 results: empty_partial(&refs, Keep::Trajectory, m.seed),
-                paired: comparison.against.iter().map(|a| a.stats.clone()).collect(),
+                paired: comparison.against.iter().map(|a| a.all_stats()).collect(),
                 sweep: Vec::new(),
             };
             let names: Vec<&str> = refs.iter().map(|s| s.name.as_str()).collect();
             check_against(set, &refs, &names, expected, &partial)?;
             attach_layouts(&mut partial.results, &refs);
             for (against, stats) in comparison.against.iter_mut().zip(partial.paired) {
-                against.stats = stats;
+                against.set_all_stats(stats);
             }
             Outcome::Compare(compare_results(
                 scenarios,

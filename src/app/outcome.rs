@@ -297,7 +297,10 @@ pub(super) fn finish(
             for ((sub, sc), result) in dirs.iter().zip(&refs).zip(&c.results) {
                 report::write_run_report(sub, sc, result, plots)?;
             }
-            report::write_compare_report(dir, &refs, &c.results, &c.rows, &dirs, plots)?;
+            let over_time = report::paired_time::paired_time_rows(&refs, &c.comparison);
+            report::write_compare_report(
+                dir, &refs, &c.results, &c.rows, &over_time, &dirs, plots,
+            )?;
         }
         Outcome::Sweep(s) => {
             report::write_resolved(dir, &s.resolved_toml, &s.sweep.base.series_files())?;

@@ -8,16 +8,7 @@ use super::execute::Written;
 use super::merge::ShardSet;
 use super::outcome::{CompareResults, Outcome, RunResults, SweepResults};
 
-/// A number for a summary line: 4 decimals, scientific from 1e4, `-` when missing.
-fn fmt(x: f64) -> String {
-    if x.is_nan() {
-        "-".into()
-    } else if x.abs() >= 1e4 {
-        format!("{x:.4e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
+use crate::report::format::{self, difference, value};
 
 impl Written {
     /// The summary of what was written, ending with where.
@@ -127,9 +118,9 @@ fn run_summary(r: &RunResults) -> String {
             let _ = writeln!(
                 s,
                 "  {m:<22} mean {:>14}  p05 {:>14}  p95 {:>14}{}",
-                fmt(mean),
-                fmt(st.quantile(0.05)),
-                fmt(st.quantile(0.95)),
+                value(m, mean),
+                value(m, st.quantile(0.05)),
+                value(m, st.quantile(0.95)),
                 if missing > 0 {
                     format!("  (none in {missing} runs)")
                 } else {
@@ -140,9 +131,9 @@ fn run_summary(r: &RunResults) -> String {
     }
     let _ = writeln!(
         s,
-        "  conservation error max {:.2e}; {:.3e} decisions/s on {} threads",
-        result.conservation_error_max,
-        result.decisions as f64 / result.wall_seconds.max(1e-9),
+        "  conservation error max {}; {} decisions/s on {} threads",
+        format::number(result.conservation_error_max),
+        format::number(result.decisions as f64 / result.wall_seconds.max(1e-9)),
         result.threads
     );
     if let Some(f) = &r.fit {
@@ -173,9 +164,9 @@ fn compare_summary(c: &CompareResults) -> String {
             r.scenario_b,
             r.scenario_a,
             r.metric,
-            fmt(r.mean_diff),
-            fmt(r.ci95_low),
-            fmt(r.ci95_high),
+            difference(&r.metric, r.mean_diff),
+            difference(&r.metric, r.ci95_low),
+            difference(&r.metric, r.ci95_high),
             r.p_b_gt_a,
             100.0 * r.variance_reduction
         );

@@ -180,12 +180,103 @@ fn var(m: &Moments) -> f64 {
     if sd.is_nan() { 0.0 } else { sd * sd }
 }
 
+/// System metrics whose paired difference B − A is followed at every sample (`compare`'s
+/// `paired_trajectories.csv` and its chart).
+pub const OVER_TIME: [&str; 10] = [
+    "l2_share",
+    "zk_share_of_l2",
+    "l1_share",
+    "optimistic_share",
+    "zk_share",
+    "alt_l1_share",
+    "tvl_l1_usd",
+    "tvl_optimistic_usd",
+    "tvl_zk_usd",
+    "tvl_alt_l1_usd",
+];
+
 /// The metrics compared between scenario 0 and one other scenario.
 #[derive(Debug, Clone)]
 pub struct Against {
     pub metrics: Vec<String>,
     columns: Vec<(RunColumn, RunColumn)>,
     pub stats: Vec<PairedStat>,
+    pub over_time: OverTime,
+}
+
+impl Against {
+    /// Every statistic in the order its moments are visited: the final metrics, then the
+    /// samples over time (what a shard keeps).
+    pub fn all_stats(&self) -> Vec<PairedStat> {
+        self.stats
+            .iter()
+            .chain(&self.over_time.stats)
+            .cloned()
+            .collect()
+    }
+
+    /// Replaces every statistic with `all`, as [`Against::all_stats`] ordered them.
+    pub fn set_all_stats(&mut self, mut all: Vec<PairedStat>) {
+        self.over_time.stats = all.split_off(self.stats.len().min(all.len()));
+        self.stats = all;
+    }
+}
+
+/// Paired differences of [`OVER_TIME`]'s metrics at every sample day the two scenarios share
+/// (their first samples, while the days agree): `stats[k · metrics.len() + m]`.
+#[derive(Debug, Clone)]
+pub struct OverTime {
+    pub metrics: Vec<&'static str>,
+    cells: Vec<(usize, usize)>,
+    pub days: Vec<f64>,
+    pub stats: Vec<PairedStat>,
+}
+
+impl OverTime {
+    fn new(a: &Layout, b: &Layout) -> OverTime {
+        let cell = |l: &Layout, m: &str| {
+            l.cells
+                .iter()
+                .position(|c| c.metric == m && c.chain.is_none())
+        };
+        let (metrics, cells): (Vec<&'static str>, Vec<(usize, usize)>) = OVER_TIME
+            .iter()
+            .filter_map(|&m| Some((m, (cell(a, m)?, cell(b, m)?))))
+            .unzip();
+        let days: Vec<f64> = a
+            .sample_days
+            .iter()
+            .zip(&b.sample_days)
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| *x)
+            .collect();
+        let stats = vec![PairedStat::default(); days.len() * metrics.len()];
+        OverTime {
+            metrics,
+            cells,
+            days,
+            stats,
+        }
+    }
+
+    fn add(&mut self, (la, a): (&Layout, &RunOutput), (lb, b): (&Layout, &RunOutput)) {
+        let (na, nb) = (la.n_cells(), lb.n_cells());
+        // Only runs that kept every sample (a compare keeps trajectories).
+        if a.samples.len() < self.days.len() * na || b.samples.len() < self.days.len() * nb {
+            return;
+        }
+        let per = self.metrics.len();
+        for k in 0..self.days.len() {
+            for (m, &(ca, cb)) in self.cells.iter().enumerate() {
+                self.stats[k * per + m].add(a.samples[k * na + ca], b.samples[k * nb + cb]);
+            }
+        }
+    }
+
+    /// The paired statistic of metric `m` (index in `metrics`) at sample `k`.
+    pub fn at(&self, k: usize, m: usize) -> &PairedStat {
+        &self.stats[k * self.metrics.len() + m]
+    }
 }
 
 /// Paired statistics of scenarios `1..` against scenario 0, fed run by run.
@@ -199,12 +290,14 @@ impl Blocked for Comparison {
     fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
         for a in &mut self.against {
             a.stats.each_moments(f);
+            a.over_time.stats.each_moments(f);
         }
     }
 
     fn merge_shard(&mut self, other: &Self) {
         for (a, o) in self.against.iter_mut().zip(&other.against) {
             a.stats.merge_shard(&o.stats);
+            a.over_time.stats.merge_shard(&o.over_time.stats);
         }
     }
 }
@@ -224,6 +317,7 @@ impl Comparison {
                     metrics,
                     columns,
                     stats,
+                    over_time: OverTime::new(layouts[0], b),
                 }
             })
             .collect();
@@ -239,6 +333,9 @@ impl Comparison {
                     cb.value(layouts[k + 1], &outs[k + 1]),
                 );
             }
+            against
+                .over_time
+                .add((layouts[0], &outs[0]), (layouts[k + 1], &outs[k + 1]));
         }
     }
 }

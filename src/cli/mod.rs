@@ -93,6 +93,10 @@ enum Command {
     Plot {
         /// Output folder of `l2sim run`, `compare` or `sweep`.
         dir: PathBuf,
+        /// For a sweep folder: also draw `charts/sweep_<METRIC>` (heat map or line) for this
+        /// metric of `sweep.csv` (repeatable), e.g. `--metric zk_overtakes`.
+        #[arg(long = "metric", value_name = "METRIC")]
+        metrics: Vec<String>,
     },
     /// Write an annotated starter scenario (the baseline, renamed).
     Init {
@@ -303,12 +307,12 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             done(&app::merge(&shards, &opts, &ctl)?, json, &term)
         }
         Command::Validate { scenario, json } => validate(&scenario, json),
-        Command::Plot { dir } => {
+        Command::Plot { dir, metrics } => {
             let ctl = Control {
                 progress: &term,
                 cancel: Some(terminal::interrupt_flag()),
             };
-            for d in app::plot(&dir, &ctl)? {
+            for d in app::plot(&dir, &metrics, &ctl)? {
                 println!("redrew the charts of {}", d.display());
             }
             Ok(())

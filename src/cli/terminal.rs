@@ -1,9 +1,11 @@
-//! How the command line shows a job: log lines and an indicatif bar on stderr (a bar only when
-//! stderr is a terminal), and the SIGINT/SIGTERM flag that cancels it.
+//! How the command line shows a job: log lines and an indicatif bar on stderr (a bar when
+//! stderr is a terminal; otherwise, in a notebook or a Slurm log, a progress line at every
+//! tenth of the work or every minute), and the SIGINT/SIGTERM flag that cancels it.
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::app::{Level, Message, Progress};
 
@@ -12,6 +14,48 @@ pub(super) struct Terminal {
     pub(super) quiet: bool,
     pub(super) verbose: u8,
     bar: Mutex<Option<indicatif::ProgressBar>>,
+    /// Progress lines instead of a bar when stderr is not a terminal.
+    lines: Mutex<Option<Lines>>,
+}
+
+/// Progress as lines: what is counted, out of how many, since when, and the last line printed.
+struct Lines {
+    what: &'static str,
+    total: u64,
+    started: Instant,
+    printed_at: Instant,
+    printed_tenth: u64,
+}
+
+/// Longest quiet spell between progress lines.
+const LINE_EVERY: Duration = Duration::from_secs(60);
+
+impl Lines {
+    /// The progress line for `done`, when a new tenth of the work is done or a minute passed.
+    fn line(&mut self, done: u64, extra: &str) -> Option<String> {
+        let tenth = done * 10 / self.total.max(1);
+        let now = Instant::now();
+        if tenth <= self.printed_tenth && now - self.printed_at < LINE_EVERY {
+            return None;
+        }
+        self.printed_tenth = tenth;
+        self.printed_at = now;
+        let elapsed = (now - self.started).as_secs_f64();
+        let eta = if done > 0 && done < self.total {
+            format!(
+                ", about {:.0} s to go",
+                elapsed * (self.total - done) as f64 / done as f64
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{done}/{} {} ({:.0} %) in {elapsed:.0} s{eta}{extra}",
+            self.total,
+            self.what,
+            100.0 * done as f64 / self.total.max(1) as f64
+        ))
+    }
 }
 
 impl Terminal {
@@ -20,12 +64,25 @@ impl Terminal {
             quiet,
             verbose,
             bar: Mutex::new(None),
+            lines: Mutex::new(None),
         }
     }
 
-    /// A bar of `total` steps drawn with `template`, only on a terminal and without `--quiet`.
-    fn start_bar(&self, total: u64, template: &str) {
-        if self.quiet || !std::io::stderr().is_terminal() {
+    /// A bar of `total` steps drawn with `template` on a terminal, else progress lines counting
+    /// `what`; nothing with `--quiet`.
+    fn start_bar(&self, total: u64, template: &str, what: &'static str) {
+        if self.quiet {
+            return;
+        }
+        if !std::io::stderr().is_terminal() {
+            let now = Instant::now();
+            *self.lines() = Some(Lines {
+                what,
+                total,
+                started: now,
+                printed_at: now,
+                printed_tenth: 0,
+            });
             return;
         }
         let bar = indicatif::ProgressBar::new(total);
@@ -38,6 +95,17 @@ impl Terminal {
 
     fn bar(&self) -> std::sync::MutexGuard<'_, Option<indicatif::ProgressBar>> {
         self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lines(&self) -> std::sync::MutexGuard<'_, Option<Lines>> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Prints a progress line for `done` when one is due (stderr not a terminal).
+    fn progress_line(&self, done: u64, extra: &str) {
+        if let Some(line) = self.lines().as_mut().and_then(|l| l.line(done, extra)) {
+            eprintln!("l2sim: {line}");
+        }
     }
 }
 
@@ -53,25 +121,32 @@ impl Progress for Terminal {
     }
 
     fn runs_started(&self, total: u64) {
-        self.start_bar(total, "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}");
+        self.start_bar(
+            total,
+            "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}",
+            "runs",
+        );
     }
 
     fn runs_done(&self, done: u64) {
         if let Some(b) = self.bar().as_ref() {
             b.set_position(done);
         }
+        self.progress_line(done, "");
     }
 
     fn runs_finished(&self) {
         if let Some(b) = self.bar().take() {
             b.finish_and_clear();
         }
+        self.lines().take();
     }
 
     fn evaluations_started(&self, budget: u64) {
         self.start_bar(
             budget,
             "{bar:40} {pos}/{len} evaluations  best loss {msg}  {elapsed} elapsed, ETA {eta}",
+            "evaluations",
         );
     }
 
@@ -80,6 +155,7 @@ impl Progress for Terminal {
             b.set_position(done);
             b.set_message(format!("{best_loss:.6}"));
         }
+        self.progress_line(done, &format!("; best loss {best_loss:.6}"));
     }
 
     fn evaluations_finished(&self) {

@@ -20,7 +20,7 @@ pub const CHAIN_METRICS: [&str; 9] = [
 ];
 
 /// Whole-system observables recorded at every sample (`chain` column empty).
-pub const SYSTEM_METRICS: [&str; 17] = [
+pub const SYSTEM_METRICS: [&str; 20] = [
     "tvl_total_usd",
     "tvl_l1_usd",
     "tvl_optimistic_usd",
@@ -38,6 +38,9 @@ pub const SYSTEM_METRICS: [&str; 17] = [
     "migrations_per_day",
     "price_factor",
     "agents",
+    "l1_share",
+    "optimistic_share",
+    "zk_share",
 ];
 
 /// Per-run metrics that are not a final sample value (appended to `runs.csv`).
@@ -71,6 +74,9 @@ pub mod sys {
     pub const MIGRATIONS_PER_DAY: usize = 14;
     pub const PRICE_FACTOR: usize = 15;
     pub const AGENTS: usize = 16;
+    pub const L1_SHARE: usize = 17;
+    pub const OPTIMISTIC_SHARE: usize = 18;
+    pub const ZK_SHARE: usize = 19;
 }
 
 /// One cell: a metric, and the chain it belongs to (`None` for whole-system metrics).

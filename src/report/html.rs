@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::compare::CompareRow;
-use super::read;
+use super::{format, read};
 use crate::scenario::Scenario;
 
 /// Escapes text for HTML element content and attribute values.
@@ -43,14 +43,14 @@ pub(super) fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// A number for a table: 4 significant figures, USD amounts in engineering notation.
+/// A plain number of a JSON document for a table (see [`format::number`]).
 fn fmt(v: &Value) -> String {
-    match v.as_f64() {
-        None => "–".into(),
-        Some(x) if x.abs() >= 1e5 => format!("{x:.3e}"),
-        Some(x) if x == x.trunc() && x.abs() < 1e5 => format!("{x:.0}"),
-        Some(x) => format!("{x:.4}"),
-    }
+    format::number(v.as_f64().unwrap_or(f64::NAN))
+}
+
+/// A value of `metric` from a JSON document, with its unit (see [`format::value`]).
+fn fmt_in(metric: &str, v: &Value) -> String {
+    format::value(metric, v.as_f64().unwrap_or(f64::NAN))
 }
 
 /// The SVG charts of `dir/charts` in the given order, inlined.
@@ -148,12 +148,12 @@ pub fn write_run_html(dir: &Path) -> Result<()> {
             body,
             "<tr><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(label),
-            fmt(&m["mean"]),
-            fmt(&m["ci95_low"]),
-            fmt(&m["ci95_high"]),
-            fmt(&m["p05"]),
-            fmt(&m["p50"]),
-            fmt(&m["p95"])
+            fmt_in(key, &m["mean"]),
+            fmt_in(key, &m["ci95_low"]),
+            fmt_in(key, &m["ci95_high"]),
+            fmt_in(key, &m["p05"]),
+            fmt_in(key, &m["p50"]),
+            fmt_in(key, &m["p95"])
         );
     }
     let _ = writeln!(
@@ -229,7 +229,8 @@ pub fn write_compare_html(
     }
     body.push_str("<h2>Paired differences at the horizon (B − A)</h2>\n<table class=\"names\"><tr><th>B</th><th>metric</th><th>mean A</th><th>mean B</th><th>mean B − A</th><th>95 % interval, paired</th><th>95 % interval, unpaired</th><th>P(B &gt; A)</th><th>variance removed by pairing</th></tr>\n");
     for r in rows {
-        let v = |x: f64| fmt(&serde_json::json!(x));
+        let v = |x: f64| format::value(&r.metric, x);
+        let d = |x: f64| format::difference(&r.metric, x);
         let _ = writeln!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>[{}, {}]</td><td>{:.2}</td><td>{:.0} %</td></tr>",
@@ -237,11 +238,11 @@ pub fn write_compare_html(
             escape(&r.metric),
             v(r.mean_a),
             v(r.mean_b),
-            v(r.mean_diff),
-            v(r.ci95_low),
-            v(r.ci95_high),
-            v(r.unpaired_ci95_low),
-            v(r.unpaired_ci95_high),
+            d(r.mean_diff),
+            d(r.ci95_low),
+            d(r.ci95_high),
+            d(r.unpaired_ci95_low),
+            d(r.unpaired_ci95_high),
             r.p_b_gt_a,
             100.0 * r.variance_reduction
         );

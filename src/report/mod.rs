@@ -4,8 +4,10 @@
 pub mod calibrate;
 mod charts;
 pub mod compare;
+pub mod format;
 pub mod html;
 mod output;
+pub mod paired_time;
 pub mod parquet;
 pub mod read;
 pub mod shard;
@@ -106,10 +108,12 @@ pub fn write_compare_report(
     scenarios: &[&Scenario],
     results: &[BatchResult],
     rows: &[compare::CompareRow],
+    over_time: &[paired_time::PairedTimeRow],
     run_dirs: &[std::path::PathBuf],
     plots: bool,
 ) -> Result<()> {
     compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
+    paired_time::write(&dir.join(paired_time::FILE), over_time)?;
     let json = compare::compare_json(scenarios, results, rows);
     std::fs::write(
         dir.join("compare.json"),
@@ -146,10 +150,17 @@ pub fn draw_compare_charts_from_files(dir: &Path, run_dirs: &[std::path::PathBuf
         .iter()
         .map(|b| b.iter().zip(&zk[0]).map(|(b, a)| b - a).collect())
         .collect();
+    let over_time = dir.join(paired_time::FILE);
+    let over_time = if over_time.exists() {
+        paired_time::read(&over_time)?
+    } else {
+        Vec::new()
+    };
     let data = CompareChartData {
         scenarios,
         rows: quantiles,
         compare: &rows,
+        over_time: &over_time,
         zk_share_diffs: diffs,
         runs: zk[0].len() as u64,
     };
@@ -167,18 +178,36 @@ pub fn write_sweep_report(
     sweep::write_sweep_csv(&dir.join("sweep.csv"), fields, rows)?;
     sweep::write_sweep_json(&dir.join("sweep.json"), info)?;
     if plots {
-        draw_sweep_charts_from_files(dir)?;
+        draw_sweep_charts_from_files(dir, &[])?;
     }
     html::write_sweep_html(dir)
 }
 
-/// Draws the sweep chart of `dir` from its `sweep.json` and `sweep.csv`.
-pub fn draw_sweep_charts_from_files(dir: &Path) -> Result<()> {
+/// Draws the sweep chart of `dir` from its `sweep.json` and `sweep.csv`, and a chart of each of
+/// `metrics`; a metric that `sweep.csv` does not hold is refused, naming those it does.
+pub fn draw_sweep_charts_from_files(dir: &Path, metrics: &[String]) -> Result<()> {
     let charts = dir.join("charts");
     std::fs::create_dir_all(&charts).context("creating charts/")?;
     let info = sweep::read_sweep_json(&dir.join("sweep.json"))?;
     let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
     let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
-    draw_sweep_charts(&charts, &info, &rows)?;
+    let csv = dir.join("sweep.csv");
+    for m in metrics {
+        if !rows.iter().any(|r| &r.metric == m) {
+            let mut known: Vec<&str> = Vec::new();
+            for r in rows.iter().filter(|r| r.point == rows[0].point) {
+                known.push(&r.metric);
+            }
+            return Err(read::Unreadable::new(
+                &csv,
+                format!(
+                    "--metric {m:?}: no such metric here; it has {}",
+                    known.join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    draw_sweep_charts(&charts, &info, &rows, metrics)?;
     Ok(())
 }

@@ -64,10 +64,11 @@ impl World<'_> {
             if l1 + l2 > 0.0 { l2 / (l1 + l2) } else { 0.0 },
         );
         set(sys::ZK_SHARE_OF_L2, if l2 > 0.0 { zk / l2 } else { 0.0 });
-        set(
-            sys::ALT_L1_SHARE,
-            if total > 0.0 { alt / total } else { 0.0 },
-        );
+        let of_total = |x: f64| if total > 0.0 { x / total } else { 0.0 };
+        set(sys::ALT_L1_SHARE, of_total(alt));
+        set(sys::L1_SHARE, of_total(l1));
+        set(sys::OPTIMISTIC_SHARE, of_total(opt));
+        set(sys::ZK_SHARE, of_total(zk));
         set(sys::ZK_MINUS_OPTIMISTIC, zk - opt);
         set(sys::L1_DATA_REVENUE, self.l1_data_revenue_usd);
         set(

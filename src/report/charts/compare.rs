@@ -9,10 +9,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    ChartResult, P05, P50, P95, SIZE, band, draw_both, err, histogram, index, legend,
-    register_font, series_color, titled, value_range,
+    ChartResult, GRID_SIZE, P05, P50, P95, Panel, SIZE, Series, band, band_panel, day_mesh,
+    draw_both, err, histogram, index, legend, percent, register_font, series_color, titled, usd,
+    value_range,
 };
 use crate::report::compare::CompareRow;
+use crate::report::paired_time::PairedTimeRow;
 use crate::report::tables::QuantileRow;
 
 /// What the charts of a `compare` need (all of it is in the compare folder's files).
@@ -23,6 +25,8 @@ pub struct CompareChartData<'a> {
     pub rows: Vec<Vec<QuantileRow>>,
     /// `compare.csv` rows.
     pub compare: &'a [CompareRow],
+    /// `paired_trajectories.csv` rows (empty in folders written before it existed).
+    pub over_time: &'a [PairedTimeRow],
     /// Per compared scenario (B, C, …): per-run paired differences of final `zk_share_of_l2`.
     pub zk_share_diffs: Vec<Vec<f64>>,
     pub runs: u64,
@@ -35,6 +39,11 @@ pub fn draw_compare_charts(dir: &Path, data: &CompareChartData) -> Result<()> {
         &root, data
     ));
     draw_both!(dir, "compare_differences", |root| differences(&root, data));
+    if !data.over_time.is_empty() {
+        draw_both!(dir, "compare_paired_over_time", GRID_SIZE, |root| {
+            paired_over_time(&root, data)
+        });
+    }
     Ok(())
 }
 
@@ -87,11 +96,7 @@ fn trajectories<DB: DrawingBackend>(
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..horizon, (lo - pad).max(0.0)..(hi + pad).min(1.0))
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .x_desc("day")
+        day_mesh(&mut chart)
             .y_desc("share (median, p05–p95 band)")
             .label_style(("sans-serif", 14))
             .draw()
@@ -239,4 +244,90 @@ fn differences<DB: DrawingBackend>(
         30,
     )?;
     Ok(())
+}
+
+/// The paired difference B − A over time: at every sample day, the mean over runs of each run's
+/// difference with its paired 95 % interval (the analysis of `compare.csv`, day by day), one
+/// panel per metric and one line per compared scenario.
+fn paired_over_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &CompareChartData,
+) -> ChartResult {
+    let reference = data.scenarios.first().cloned().unwrap_or_default();
+    let b = match &data.scenarios[1..] {
+        [one] => one.clone(),
+        _ => "B".to_string(),
+    };
+    let root = titled(
+        root,
+        &format!(
+            "{b} − {reference}, paired over time ({} runs, common random numbers): \
+             mean of each run's difference, 95 % interval",
+            data.runs
+        ),
+        22,
+    )?;
+    let panels: [PanelSpec; 4] = [
+        ("zk_share_of_l2", "ZK share of L2 TVL", 100.0, points),
+        ("l2_share", "L2 share of L1 + L2 TVL", 100.0, points),
+        ("tvl_optimistic_usd", "optimistic rollups' TVL", 1.0, usd),
+        ("tvl_zk_usd", "ZK rollups' TVL", 1.0, usd),
+    ];
+    let series: Vec<Vec<Series>> = panels
+        .iter()
+        .map(|(metric, ..)| {
+            data.scenarios[1..]
+                .iter()
+                .map(|b| {
+                    data.over_time
+                        .iter()
+                        .filter(|r| r.metric == *metric && r.scenario_b == *b)
+                        .filter(|r| r.mean_diff.is_finite())
+                        .map(|r| {
+                            let (m, lo, hi) = (r.mean_diff, r.ci95_low, r.ci95_high);
+                            (r.day, [m, lo, lo, m, hi, hi])
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    for ((area, (metric, name, scale, format)), lines) in
+        root.split_evenly((2, 2)).iter().zip(panels).zip(&series)
+    {
+        let lines = lines
+            .iter()
+            .zip(&data.scenarios[1..])
+            .enumerate()
+            .filter(|(_, (s, _))| !s.is_empty())
+            .map(|(i, (s, b))| (s, series_color(i + 1), b.clone()))
+            .collect::<Vec<_>>();
+        if lines.is_empty() {
+            continue;
+        }
+        let unit = if scale == 100.0 {
+            "percentage points"
+        } else {
+            "USD"
+        };
+        let panel = Panel {
+            title: format!("{name}: {metric}, B − A"),
+            y_desc: unit,
+            lines,
+            scale,
+            format,
+            inner: false,
+            zero: true,
+        };
+        band_panel(area, &panel)?;
+    }
+    Ok(())
+}
+
+/// A panel of `compare_paired_over_time`: metric, title, scale and tick labels.
+type PanelSpec = (&'static str, &'static str, f64, fn(f64) -> String);
+
+/// A tick label in percentage points.
+fn points(v: f64) -> String {
+    percent(v).replace(" %", " pp")
 }

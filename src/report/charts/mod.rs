@@ -28,10 +28,13 @@ use crate::scenario::ChainKind;
 /// Draws one chart into `<dir>/<name>.png` and `<dir>/<name>.svg`: `$draw` is called with the
 /// drawing area of each backend in turn.
 macro_rules! draw_both {
-    ($dir:expr, $name:expr, |$root:ident| $draw:expr) => {{
+    ($dir:expr, $name:expr, |$root:ident| $draw:expr) => {
+        draw_both!($dir, $name, SIZE, |$root| $draw)
+    };
+    ($dir:expr, $name:expr, $size:expr, |$root:ident| $draw:expr) => {{
         let png = $dir.join(format!("{}.png", $name));
         {
-            let $root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+            let $root = BitMapBackend::new(&png, $size).into_drawing_area();
             $draw.map_err(|e| anyhow!("drawing {}: {e}", png.display()))?;
             $root
                 .present()
@@ -39,7 +42,7 @@ macro_rules! draw_both {
         }
         let svg = $dir.join(format!("{}.svg", $name));
         {
-            let $root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+            let $root = SVGBackend::new(&svg, $size).into_drawing_area();
             $draw.map_err(|e| anyhow!("drawing {}: {e}", svg.display()))?;
             $root
                 .present()
@@ -64,6 +67,8 @@ pub(super) fn index(rows: &[QuantileRow]) -> HashMap<(&str, &str), Series> {
 }
 
 pub(super) const SIZE: (u32, u32) = (1200, 720);
+/// Size of the small-multiple charts (a 2 × 2 grid of panels).
+pub(super) const GRID_SIZE: (u32, u32) = (1400, 900);
 pub(super) const MEAN: usize = 0;
 pub(super) const P05: usize = 1;
 pub(super) const P25: usize = 2;
@@ -116,6 +121,25 @@ pub(super) fn kind_color(kind: ChainKind) -> RGBColor {
 }
 
 pub(super) type ChartResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// The mesh of a chart over days: light grid, whole days on the x axis, labelled `day`.
+pub(super) fn day_mesh<'a, 'b, Y, DB>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+) -> plotters::chart::MeshStyle<'a, 'b, plotters::coord::types::RangedCoordf64, Y, DB>
+where
+    Y: plotters::coord::ranged1d::Ranged + plotters::coord::ranged1d::ValueFormatter<Y::ValueType>,
+    DB: DrawingBackend,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&whole_day)
+        .x_desc("day");
+    mesh
+}
+
+fn whole_day(x: &f64) -> String {
+    format!("{x:.0}")
+}
 
 pub(super) fn err<E: std::fmt::Debug>(e: E) -> Box<dyn std::error::Error> {
     format!("{e:?}").into()
@@ -289,4 +313,192 @@ pub(super) fn usd(v: f64) -> String {
 pub(super) fn trim(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// One panel of a small-multiple chart: quantile bands (p05–p95, p25–p75) and the median of
+/// each series, with a legend beside the plot (never over the data).
+pub(super) struct Panel<'a> {
+    pub title: String,
+    pub y_desc: &'a str,
+    /// Series, their colour and legend label.
+    pub lines: Vec<(&'a Series, RGBColor, String)>,
+    /// Each value is multiplied by this before drawing (100 for percentages).
+    pub scale: f64,
+    /// Tick labels of the value axis.
+    pub format: fn(f64) -> String,
+    /// Draw the inner p25–p75 band (off when the band is an interval, not quantiles).
+    pub inner: bool,
+    /// Draw the zero line and keep zero in view (differences).
+    pub zero: bool,
+}
+
+/// Width of the legend beside a panel, in pixels.
+const SIDE_LEGEND: u32 = 190;
+
+/// Draws `panel` into `area`: a logarithmic value axis when its series span more than a factor
+/// of 30 (chains of one kind can differ by orders of magnitude), else a linear one fitted to
+/// the p05–p95 range.
+pub(super) fn band_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+) -> ChartResult {
+    let legend_width = if panel.lines.len() > 1 {
+        SIDE_LEGEND
+    } else {
+        0
+    };
+    let (plot, side) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(legend_width));
+    let points = || panel.lines.iter().flat_map(|(s, _, _)| s.iter());
+    let horizon = points().map(|x| x.0).fold(1e-9, f64::max);
+    let start = if panel.zero { 0.0 } else { f64::INFINITY };
+    let lo = points()
+        .map(|x| x.1[P05] * panel.scale)
+        .fold(start, f64::min);
+    let hi = points()
+        .map(|x| x.1[P95] * panel.scale)
+        .fold(-start, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Ok(());
+    }
+    let log = !panel.zero && lo > 0.0 && hi / lo > 30.0;
+    let mut builder = ChartBuilder::on(&plot);
+    builder
+        .caption(&panel.title, ("sans-serif", 19))
+        .margin(10)
+        .x_label_area_size(38)
+        .y_label_area_size(78);
+    if log {
+        let (lo, hi) = (lo / 1.3, hi * 1.3);
+        let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
+        let mut chart = builder.build_cartesian_2d(0.0..horizon, y).map_err(err)?;
+        day_mesh(&mut chart)
+            .y_desc(format!("{}, log scale", panel.y_desc))
+            .y_label_formatter(&|v| (panel.format)(*v))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        panel_bands(&mut chart, panel, lo)?;
+    } else {
+        let pad = ((hi - lo) * 0.06).max(hi.abs() * 1e-3).max(1e-12);
+        let mut chart = builder
+            .build_cartesian_2d(0.0..horizon, (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        day_mesh(&mut chart)
+            .y_desc(panel.y_desc)
+            .y_label_formatter(&|v| (panel.format)(*v))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        panel_bands(&mut chart, panel, f64::NEG_INFINITY)?;
+    }
+    if legend_width == 0 {
+        return Ok(());
+    }
+    let entries: Vec<(String, RGBColor)> = panel
+        .lines
+        .iter()
+        .map(|(_, c, l)| (l.clone(), *c))
+        .collect();
+    side_legend(&side, &entries)
+}
+
+fn panel_bands<DB: DrawingBackend, CT: plotters::coord::CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<DB, CT>,
+    panel: &Panel,
+    floor: f64,
+) -> ChartResult {
+    if panel.zero {
+        let horizon = panel
+            .lines
+            .iter()
+            .flat_map(|(s, _, _)| s.last())
+            .map(|x| x.0);
+        let horizon = horizon.fold(0.0, f64::max);
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (horizon, 0.0)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    for (s, color, _) in &panel.lines {
+        let outer = if panel.inner { 0.14 } else { 0.25 };
+        band(chart, s, P05, P95, panel.scale, floor, color.mix(outer))?;
+        if panel.inner {
+            band(chart, s, P25, P75, panel.scale, floor, color.mix(0.28))?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                s.iter()
+                    .map(|(d, v)| (*d, (v[P50] * panel.scale).max(floor))),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A legend drawn in its own area (beside a plot, so it never hides data): a swatch and a
+/// label per entry, from the top.
+pub(super) fn side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> ChartResult {
+    for (i, (label, color)) in entries.iter().enumerate() {
+        let y = 48 + 24 * i as i32;
+        area.draw(&Rectangle::new([(6, y - 6), (28, y + 6)], color.filled()))
+            .map_err(err)?;
+        area.draw(&Text::new(
+            label.clone(),
+            (36, y - 8),
+            ("sans-serif", 15).into_font(),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ticks of a logarithmic axis over `[lo, hi]` (`0 < lo < hi`): 1, 2 and 5 times each power of
+/// ten in range, or every digit when that gives fewer than four.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let ticks = |digits: &[f64]| -> Vec<f64> {
+        let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (first..=last)
+            .flat_map(|k| digits.iter().map(move |d| d * 10f64.powi(k)))
+            .filter(|t| (lo..=hi).contains(t))
+            .collect()
+    };
+    let coarse = ticks(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 4 {
+        coarse
+    } else {
+        ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    }
+}
+
+/// A percentage tick label: `12 %`, `2.5 %`, `0.04 %`.
+pub(super) fn percent(v: f64) -> String {
+    let a = v.abs();
+    let s = if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        trim(v)
+    } else {
+        trim_to(v, 3)
+    };
+    format!("{s} %")
+}
+
+/// `v` with `digits` significant digits, trailing zeros removed.
+fn trim_to(v: f64, digits: usize) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (digits as i32 - 1 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }

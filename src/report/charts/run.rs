@@ -9,8 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    ChartResult, MEAN, P05, P25, P50, P75, P95, SIZE, Series, band, chain_color, draw_both, err,
-    histogram, index, kind_color, legend, register_font, titled, usd, value_range,
+    ChartResult, GRID_SIZE, MEAN, P05, P25, P50, P75, P95, Panel, SIZE, Series, band, band_panel,
+    chain_color, day_mesh, draw_both, err, histogram, index, kind_color, percent, register_font,
+    titled, usd, value_range,
 };
 use crate::report::tables::QuantileRow;
 use crate::scenario::ChainKind;
@@ -30,8 +31,10 @@ pub struct ChartData<'a> {
 pub fn draw_run_charts(dir: &Path, data: &ChartData) -> Result<()> {
     register_font()?;
     let series = index(data.rows);
-    draw_both!(dir, "tvl_fan", |root| tvl_fan(&root, data, &series));
-    draw_both!(dir, "share_by_kind", |root| share_by_kind(
+    draw_both!(dir, "tvl_fan", GRID_SIZE, |root| tvl_fan(
+        &root, data, &series
+    ));
+    draw_both!(dir, "share_by_kind", GRID_SIZE, |root| share_by_kind(
         &root, data, &series
     ));
     draw_both!(dir, "final_distribution", |root| final_distribution(
@@ -43,144 +46,87 @@ pub fn draw_run_charts(dir: &Path, data: &ChartData) -> Result<()> {
     Ok(())
 }
 
+/// The kinds in the order their panels are drawn, with their names in titles.
+const KINDS: [(ChainKind, &str); 4] = [
+    (ChainKind::L1, "Ethereum L1"),
+    (ChainKind::Optimistic, "optimistic rollups"),
+    (ChainKind::Zk, "ZK rollups"),
+    (ChainKind::AltL1, "alt-L1s"),
+];
+
+/// The four panels of a 2 × 2 grid below a title.
+fn grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> std::result::Result<Vec<DrawingArea<DB, Shift>>, Box<dyn std::error::Error>> {
+    Ok(titled(root, title, 24)?.split_evenly((2, 2)))
+}
+
+/// TVL per chain as small multiples, one panel per kind, each on its own axis.
 fn tvl_fan<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &ChartData,
     series: &HashMap<(&str, &str), Series>,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
-    let horizon = series
-        .values()
-        .flat_map(|s| s.last().map(|x| x.0))
-        .fold(1.0, f64::max);
-    let mut hi: f64 = 1e6;
-    for (id, _) in &data.chains {
-        if let Some(s) = series.get(&("tvl_usd", id.as_str())) {
-            hi = s.iter().map(|x| x.1[P95]).fold(hi, f64::max);
-        }
-    }
-    let (lo, hi) = (1e6, hi * 1.5);
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "TVL per chain — {} ({} runs): median, p25–p75 and p05–p95 bands",
-                data.scenario, data.runs
-            ),
-            ("sans-serif", 24),
-        )
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0.0..horizon, (lo..hi).log_scale())
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(238, 238, 238))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .x_desc("day")
-        .y_desc("TVL (USD, log scale)")
-        .y_label_formatter(&|v| usd(*v))
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(err)?;
-    let mut per_kind = HashMap::new();
-    for (id, kind) in &data.chains {
-        let i = per_kind.entry(*kind).or_insert(0usize);
-        let color = chain_color(*kind, *i);
-        *i += 1;
-        let Some(s) = series.get(&("tvl_usd", id.as_str())) else {
+    let title = format!(
+        "TVL per chain by kind — {} ({} runs): median, p25–p75 and p05–p95 across runs",
+        data.scenario, data.runs
+    );
+    for (area, (kind, name)) in grid(root, &title)?.iter().zip(KINDS) {
+        let lines = data
+            .chains
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .enumerate()
+            .filter_map(|(i, (id, _))| {
+                let s = series.get(&("tvl_usd", id.as_str()))?;
+                Some((s, chain_color(kind, i), id.clone()))
+            })
+            .collect::<Vec<_>>();
+        if lines.is_empty() {
             continue;
+        }
+        let panel = Panel {
+            title: format!("{name}: TVL"),
+            y_desc: "TVL (USD)",
+            lines,
+            scale: 1.0,
+            format: usd,
+            inner: true,
+            zero: false,
         };
-        band(&mut chart, s, P05, P95, 1.0, lo, color.mix(0.12))?;
-        band(&mut chart, s, P25, P75, 1.0, lo, color.mix(0.25))?;
-        chart
-            .draw_series(LineSeries::new(
-                s.iter().map(|(d, v)| (*d, v[P50].max(lo))),
-                color.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!("{id} ({})", kind.as_str()))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
+        band_panel(area, &panel)?;
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }
 
+/// Each kind's share of total TVL: quantiles across runs of each run's own share (so a band is
+/// the distribution of something a run had), one panel per kind.
 fn share_by_kind<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &ChartData,
     series: &HashMap<(&str, &str), Series>,
 ) -> ChartResult {
-    root.fill(&WHITE).map_err(err)?;
-    let kinds = [
-        (ChainKind::L1, "tvl_l1_usd"),
-        (ChainKind::Optimistic, "tvl_optimistic_usd"),
-        (ChainKind::Zk, "tvl_zk_usd"),
-        (ChainKind::AltL1, "tvl_alt_l1_usd"),
-    ];
-    let Some(first) = series.get(&(kinds[0].1, "")) else {
-        return Ok(());
-    };
-    let days: Vec<f64> = first.iter().map(|x| x.0).collect();
-    let medians: Vec<Vec<f64>> = kinds
-        .iter()
-        .map(|(_, m)| {
-            series
-                .get(&(*m, ""))
-                .map(|s| s.iter().map(|x| x.1[P50].max(0.0)).collect())
-                .unwrap_or_else(|| vec![0.0; days.len()])
-        })
-        .collect();
-    let horizon = days.last().copied().unwrap_or(1.0).max(1e-9);
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "Share of TVL by kind — {} (medians across {} runs, normalised to 100 %)",
-                data.scenario, data.runs
-            ),
-            ("sans-serif", 24),
-        )
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..horizon, 0.0..100.0)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(238, 238, 238))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .x_desc("day")
-        .y_desc("share of TVL (%)")
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(err)?;
-    let mut lower = vec![0.0; days.len()];
-    for (k, (kind, _)) in kinds.iter().enumerate() {
-        let upper: Vec<f64> = (0..days.len())
-            .map(|t| {
-                let total: f64 = medians.iter().map(|m| m[t]).sum();
-                lower[t]
-                    + if total > 0.0 {
-                        100.0 * medians[k][t] / total
-                    } else {
-                        0.0
-                    }
-            })
-            .collect();
-        let mut pts: Vec<(f64, f64)> = days.iter().copied().zip(upper.iter().copied()).collect();
-        pts.extend(days.iter().copied().zip(lower.iter().copied()).rev());
-        let color = kind_color(*kind);
-        chart
-            .draw_series(std::iter::once(Polygon::new(pts, color.mix(0.8).filled())))
-            .map_err(err)?
-            .label(kind.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], color.filled()));
-        lower = upper;
+    let title = format!(
+        "Share of total TVL by kind — {} ({} runs): median, p25–p75 and p05–p95 of each run's share",
+        data.scenario, data.runs
+    );
+    let metrics = ["l1_share", "optimistic_share", "zk_share", "alt_l1_share"];
+    for ((area, (kind, name)), metric) in grid(root, &title)?.iter().zip(KINDS).zip(metrics) {
+        let Some(s) = series.get(&(metric, "")) else {
+            continue;
+        };
+        let panel = Panel {
+            title: format!("{name}: {metric}"),
+            y_desc: "share of total TVL",
+            lines: vec![(s, kind_color(kind), kind.as_str().to_string())],
+            scale: 100.0,
+            format: percent,
+            inner: true,
+            zero: false,
+        };
+        band_panel(area, &panel)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -251,11 +197,7 @@ fn zk_vs_optimistic<DB: DrawingBackend>(
         .y_label_area_size(80)
         .build_cartesian_2d(0.0..horizon, (lo - pad)..(hi + pad))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(RGBColor(238, 238, 238))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .x_desc("day")
+    day_mesh(&mut chart)
         .y_desc("USD billions")
         .label_style(("sans-serif", 14))
         .draw()
