@@ -350,13 +350,20 @@ fn every_field_of_shard_json_is_checked_before_use() {
             m["format"] = 2.into();
             m.as_object_mut().unwrap().remove("files");
         },
-        "field `format` is 2: a shard folder of layout version 2 (written by l2sim 0.1.0), but this l2sim (0.1.0) reads version 3 only (older shards do not record their files' checksums); run the shard again",
+        "field `format` is 2: a shard folder of layout version 2 (written by l2sim 0.1.0), but this l2sim (0.1.0) reads version 4 only (older shards do not record their files' checksums); run the shard again",
     );
     forged(
         &|m| {
             m.as_object_mut().unwrap().remove("format");
         },
         "field `format`: missing",
+    );
+    // A shard of the previous layout (dense sketches): refused, saying why.
+    forged(
+        &|m| {
+            m["format"] = 3.into();
+        },
+        "field `format` is 3: a shard folder of layout version 3 (written by l2sim 0.1.0), but this l2sim (0.1.0) reads version 4 only (version 3 shards keep dense quantile sketches and no per-run values); run the shard again",
     );
     // Fields that agree with each other but not with the scenario files the shards hold,
     // forged in every shard alike.

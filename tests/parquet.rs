@@ -193,5 +193,9 @@ fn sweep_parameters_are_numbers_and_compare_names_categories() {
             "{name}"
         );
     }
+    assert_eq!(
+        schema.field_with_name("identical").unwrap().data_type(),
+        &DataType::Boolean
+    );
     assert!(t.join("c/A_small/quantiles.parquet").is_file());
 }

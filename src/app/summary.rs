@@ -109,7 +109,7 @@ fn run_summary(r: &RunResults) -> String {
         "zk_overtakes_day",
     ] {
         if let Some(st) = result.run_stat(m) {
-            let missing = st.sketch.nan_count();
+            let missing = st.missing();
             let mean = if st.moments().count > 0 {
                 st.moments().mean
             } else {
@@ -128,6 +128,15 @@ fn run_summary(r: &RunResults) -> String {
                 }
             );
         }
+    }
+    if let Some(st) = result.run_stat("zk_overtakes_day") {
+        let k = st.moments().count;
+        let (low, high) = crate::batch::wilson(k, result.runs);
+        let _ = writeln!(
+            s,
+            "  P(ZK overtakes optimistic) {:.4}  95% [{low:.4}, {high:.4}] (Wilson)",
+            k as f64 / result.runs.max(1) as f64
+        );
     }
     let _ = writeln!(
         s,
@@ -160,7 +169,7 @@ fn compare_summary(c: &CompareResults) -> String {
     }) {
         let _ = writeln!(
             s,
-            "{} − {}: {:<20} mean {:>11}  95% [{}, {}]  P(B>A) {:.2}  variance reduction {:.0} %",
+            "{} − {}: {:<20} mean {:>11}  95% [{}, {}]  P(B>A) {:.2}  variance reduction {}",
             r.scenario_b,
             r.scenario_a,
             r.metric,
@@ -168,7 +177,7 @@ fn compare_summary(c: &CompareResults) -> String {
             difference(&r.metric, r.ci95_low),
             difference(&r.metric, r.ci95_high),
             r.p_b_gt_a,
-            100.0 * r.variance_reduction
+            crate::report::compare::variance_removed(r)
         );
     }
     s

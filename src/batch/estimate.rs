@@ -3,13 +3,14 @@
 //! overrides) and `validate` can say what a scenario will cost.
 //!
 //! The memory model counts what grows: per-agent state of the runs in flight, the trajectories
-//! of one chunk of runs, the per-sample statistics, and a fixed base measured on this project's
-//! machine class (docs/PERFORMANCE.md compares it with measured peaks).
+//! of one chunk of runs, the per-sample statistics (sketches, at most `MAX_BUCKETS` buckets each),
+//! every run's value of the exactly reported statistics, and a fixed base measured on this
+//! project's machine class (docs/PERFORMANCE.md compares it with measured peaks).
 
 use crate::engine::{Keep, Layout};
 use crate::scenario::{EventAction, Scenario};
 
-use super::chunk_runs;
+use super::{MAX_BUCKETS, chunk_runs};
 
 /// Resident memory of the process before any scenario-dependent allocation, bytes.
 const BASE_BYTES: f64 = 14e6;
@@ -17,9 +18,14 @@ const BASE_BYTES: f64 = 14e6;
 /// segment-list entry (20, the list growing by doubling up to 4 more), plus the 16 bytes each
 /// agent takes while the population is drawn and rescaled, plus slack.
 const AGENT_BYTES: f64 = 48.0;
-/// Bytes per per-sample statistic (moments, sketch header, a few dozen buckets); set so that the
-/// estimate stays above the measured peaks of `bench.toml` and the baseline (docs/RELIABILITY.md).
-const STAT_BYTES: f64 = 300.0;
+/// Bytes per per-sample statistic besides its buckets (moments, sketch header); with the buckets
+/// below, the estimate stays above the measured peaks of `bench.toml` and the baseline
+/// (docs/RELIABILITY.md).
+const STAT_BYTES: f64 = 160.0;
+/// Bytes per occupied sketch bucket, with the eighth a bucket list may hold in reserve.
+const BUCKET_BYTES: f64 = 9.0;
+/// Bytes per value of an exactly kept statistic (8, and room for its vector to double).
+const EXACT_BYTES: f64 = 16.0;
 
 /// What a batch is expected to cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,9 +73,15 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
             Keep::Final => cells,
         };
         peak += chunk * kept * 8.0;
+        // Sketches of every sample but the last: at most one bucket per run, and at most
+        // MAX_BUCKETS, whatever the number of runs.
         if keep == Keep::Trajectory {
-            peak += samples * cells * STAT_BYTES;
+            let buckets = (runs as f64).min(MAX_BUCKETS as f64);
+            peak += (samples - 1.0).max(0.0) * cells * (STAT_BYTES + BUCKET_BYTES * buckets);
         }
+        // Every run's value of each run column (and, in a sweep, of each headline metric: fewer
+        // than the run columns), kept for exact quantiles.
+        peak += runs as f64 * layout.run_columns().len() as f64 * EXACT_BYTES;
         decisions_total += sc.total_review_rate_per_day() * sc.horizon_days * runs as f64;
     }
     let first = scenarios[0];

@@ -24,10 +24,13 @@ use serde::{Deserialize, Serialize};
 pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, MAX_SHARDS, Shard, Units};
 pub use estimate::{Estimate, agents_ever, estimate};
 pub use paired::{
-    Against, Comparison, OVER_TIME, OverTime, PairedStat, RunColumn, headline_columns, run_value,
+    Against, Comparison, OVER_TIME, OverTime, PairedStat, RunColumn, headline_columns,
+    is_probability, newcombe_paired, run_value, wilson,
 };
 pub use partial::{Partial, Statistics, SweepStats};
-pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
+pub use sketch::{
+    Exact, MAX_BUCKETS, Moments, RELATIVE_ACCURACY, Sketch, level_accuracy, quantile_of_sorted,
+};
 
 use crate::engine::{self, Keep, Layout, RunOutput};
 use crate::scenario::Scenario;
@@ -86,11 +89,25 @@ pub struct RunPanicked {
     pub message: String,
 }
 
-/// Streaming statistics of one value across runs.
+/// Statistics of one value across runs: exact moments, and quantiles from a [`Sketch`] (bounded
+/// memory, stated accuracy) or from every value ([`Exact`], for per-run metrics).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
     moments: BlockedMoments,
-    pub sketch: Sketch,
+    values: Values,
+}
+
+/// What a [`Stat`] keeps of its values for quantiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Values {
+    Sketch(Sketch),
+    Exact(Exact),
+}
+
+impl Default for Values {
+    fn default() -> Values {
+        Values::Sketch(Sketch::default())
+    }
 }
 
 impl Blocked for Stat {
@@ -99,14 +116,30 @@ impl Blocked for Stat {
     }
 
     fn merge_shard(&mut self, other: &Self) {
-        self.sketch.merge(&other.sketch);
+        match (&mut self.values, &other.values) {
+            (Values::Sketch(a), Values::Sketch(b)) => a.merge(b),
+            (Values::Exact(a), Values::Exact(b)) => a.merge(b),
+            // Shards of one job have the same shape (checked by `Partial::shape`).
+            _ => debug_assert!(false, "merging a sketch with an exact store"),
+        }
     }
 }
 
 impl Stat {
+    /// Statistics that keep every value, so that their quantiles are exact.
+    pub fn exact() -> Stat {
+        Stat {
+            moments: BlockedMoments::default(),
+            values: Values::Exact(Exact::default()),
+        }
+    }
+
     pub fn add(&mut self, x: f64) {
         self.moments.add(x);
-        self.sketch.add(x);
+        match &mut self.values {
+            Values::Sketch(s) => s.add(x),
+            Values::Exact(e) => e.add(x),
+        }
     }
 
     /// Count, mean and variance of the values added (NaN left out).
@@ -114,14 +147,77 @@ impl Stat {
         self.moments.get()
     }
 
-    /// The `q`-quantile: the sketch's, except that values equal up to rounding (a spread below
-    /// 1e-9 of their magnitude, e.g. day-0 TVL) report their exact mean rather than a bucket.
+    /// Number of NaN values added (runs where the metric has no value).
+    pub fn missing(&self) -> u64 {
+        match &self.values {
+            Values::Sketch(s) => s.nan_count(),
+            Values::Exact(e) => e.nan_count(),
+        }
+    }
+
+    /// The sketch, unless the values are kept exactly.
+    pub fn sketch(&self) -> Option<&Sketch> {
+        match &self.values {
+            Values::Sketch(s) => Some(s),
+            Values::Exact(_) => None,
+        }
+    }
+
+    /// Every value (NaN left out) in ascending order, when they are kept exactly.
+    pub fn sorted_values(&self) -> Option<Vec<f64>> {
+        match &self.values {
+            Values::Sketch(_) => None,
+            Values::Exact(e) => Some(e.sorted()),
+        }
+    }
+
+    /// Relative accuracy of [`Stat::quantile`]'s order statistics: 0 when exact, else the
+    /// sketch's ([`Sketch::relative_accuracy`]; the bound is stated in `batch::sketch`).
+    pub fn relative_accuracy(&self) -> f64 {
+        self.sketch().map_or(0.0, Sketch::relative_accuracy)
+    }
+
+    /// Whether the store could have been built here (a `Stat` read from a file must be).
+    pub fn is_consistent(&self) -> bool {
+        match &self.values {
+            Values::Sketch(s) => s.is_consistent(),
+            Values::Exact(e) => e.is_consistent(),
+        }
+    }
+
+    /// Memory held by the store, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.values {
+            Values::Sketch(s) => s.heap_bytes(),
+            Values::Exact(e) => e.heap_bytes(),
+        }
+    }
+
+    /// The `q`-quantile (numpy's default interpolation), NaN when there are no values: exact
+    /// when the values are kept; otherwise the sketch's, except that values equal up to rounding
+    /// (a spread below 1e-9 of their magnitude, e.g. day-0 TVL) report their exact mean rather
+    /// than a bucket (within the stated bound: the mean lies between them).
     pub fn quantile(&self, q: f64) -> f64 {
-        let (lo, hi) = (self.sketch.min(), self.sketch.max());
-        if self.sketch.count() > 0 && hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
+        let sketch = match &self.values {
+            Values::Exact(e) => return e.quantile(q),
+            Values::Sketch(s) => s,
+        };
+        let (lo, hi) = (sketch.min(), sketch.max());
+        if sketch.count() > 0 && hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
             return self.moments().mean.clamp(lo, hi);
         }
-        self.sketch.quantile(q)
+        sketch.quantile(q)
+    }
+
+    /// The `q`-quantiles for every `q` of `qs` (sorting exact values once).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        match &self.values {
+            Values::Exact(e) => {
+                let sorted = e.sorted();
+                qs.map(|q| sketch::quantile_of_sorted(&sorted, q))
+            }
+            Values::Sketch(_) => qs.map(|q| self.quantile(q)),
+        }
     }
 }
 
@@ -131,12 +227,14 @@ impl Stat {
 pub struct BatchResult {
     #[serde(skip)]
     pub layout: Layout,
-    /// One [`Stat`] per (sample, cell), sample-major like [`RunOutput::samples`].
+    /// One sketched [`Stat`] per (sample, cell) but the last sample, sample-major like
+    /// [`RunOutput::samples`]; the last sample's cells are the first `run_stats` (see
+    /// [`BatchResult::cell`]).
     pub cells: Vec<Stat>,
     /// Column names of the per-run metrics (`runs.csv` after `run,seed`).
     #[serde(skip)]
     pub run_columns: Vec<String>,
-    /// One [`Stat`] per run column.
+    /// One exact [`Stat`] per run column (every run's value is kept).
     pub run_stats: Vec<Stat>,
     /// Runs aggregated (those of the shard, for a shard).
     pub runs: u64,
@@ -180,12 +278,12 @@ impl BatchResult {
         let layout = Layout::new(scenario);
         let run_columns = layout.run_columns();
         let cells = match keep {
-            Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
+            Keep::Trajectory => layout.sample_days.len().saturating_sub(1) * layout.n_cells(),
             Keep::Final => 0,
         };
         BatchResult {
             cells: vec![Stat::default(); cells],
-            run_stats: vec![Stat::default(); run_columns.len()],
+            run_stats: vec![Stat::exact(); run_columns.len()],
             run_columns,
             runs: 0,
             seed,
@@ -199,9 +297,23 @@ impl BatchResult {
         }
     }
 
-    /// Statistics of cell `cell` at sample `k`.
+    /// Statistics of cell `cell` at sample `k`: sketched, but exact at the last sample (the
+    /// final values, kept in `run_stats`).
     pub fn cell(&self, k: usize, cell: usize) -> &Stat {
-        &self.cells[k * self.layout.n_cells() + cell]
+        if k + 1 == self.layout.sample_days.len() {
+            &self.run_stats[cell]
+        } else {
+            &self.cells[k * self.layout.n_cells() + cell]
+        }
+    }
+
+    /// The relative accuracy that holds for every quantile reported from this result: the worst
+    /// over its sketched cells (exact statistics count 0), see [`Stat::relative_accuracy`].
+    pub fn quantile_relative_accuracy(&self) -> f64 {
+        self.cells
+            .iter()
+            .map(Stat::relative_accuracy)
+            .fold(0.0, f64::max)
     }
 
     /// Statistics of a run column by name.
@@ -356,7 +468,8 @@ fn run_chunk(
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {
-    // With Keep::Final there are no cell statistics and `zip` stops at once.
+    // With Keep::Final there are no cell statistics and `zip` stops at once; otherwise it stops
+    // before the last sample, whose values are the first run columns.
     for (stat, &x) in result.cells.iter_mut().zip(&out.samples) {
         stat.add(x);
     }
@@ -395,6 +508,15 @@ mod tests {
         for x in [1.0, 2.0, 3.0] {
             t.add(x);
         }
-        assert!((t.quantile(0.5) - 2.0).abs() <= 2.0 * RELATIVE_ACCURACY * 2.0);
+        assert!((t.quantile(0.5) - 2.0).abs() <= 2.0 * RELATIVE_ACCURACY);
+        let mut e = Stat::exact();
+        for x in [3.0, 1.0, f64::NAN, 2.0] {
+            e.add(x);
+        }
+        assert_eq!(
+            (e.quantile(0.5), e.quantile(0.25), e.missing()),
+            (2.0, 1.5, 1)
+        );
+        assert_eq!(e.quantiles([0.0, 1.0]), [1.0, 3.0]);
     }
 }

@@ -85,6 +85,76 @@ impl RunColumn {
     }
 }
 
+/// Whether a compared or swept metric is an indicator (0 or 1 in each run), whose mean is a
+/// probability reported with a score interval ([`wilson`], [`newcombe_paired`]).
+pub fn is_probability(metric: &str) -> bool {
+    metric == "zk_overtakes"
+}
+
+/// z of a two-sided 95 % interval.
+const Z95: f64 = 1.959963984540054;
+
+/// The 95 % Wilson score interval of a probability from `k` successes in `n` trials (Wilson 1927,
+/// "Probable inference, the law of succession, and statistical inference", JASA 22:209; the
+/// interval Brown, Cai and DasGupta 2001 recommend): the `p` with `(k/n − p)² ≤ z² p(1−p)/n`,
+/// always inside [0, 1] (the ends are clamped against rounding only). NaN when `n = 0`.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (nf, p, z2) = (n as f64, k as f64 / n as f64, Z95 * Z95);
+    let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+    let half = Z95 / (1.0 + z2 / nf) * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    let low = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if k == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (low, high)
+}
+
+/// The 95 % interval of `p_b − p_a` for two indicators observed on the same `n` runs, from the
+/// counts of runs with (A, B) = (1, 1), (1, 0), (0, 1), (0, 0): Newcombe's square-and-add
+/// interval for paired proportions (Newcombe 1998, "Improved confidence intervals for the
+/// difference between binomial proportions based on paired data", Stat. Med. 17:2635, method 10,
+/// with the corrected phi of Altman et al. 2000, "Statistics with confidence", p. 52), built from
+/// the two Wilson intervals; inside [−1, 1]. With `paired = false` the correlation is taken as 0:
+/// Newcombe's hybrid score interval for independent samples (Stat. Med. 17:873, method 10).
+/// NaN when `n = 0`.
+pub fn newcombe_paired(n11: u64, n10: u64, n01: u64, n00: u64, paired: bool) -> (f64, f64) {
+    let n = n11 + n10 + n01 + n00;
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (ka, kb) = (n11 + n10, n11 + n01);
+    let (pa, pb) = (ka as f64 / n as f64, kb as f64 / n as f64);
+    let ((la, ua), (lb, ub)) = (wilson(ka, n), wilson(kb, n));
+    let margins = [n11 + n10, n01 + n00, n11 + n01, n10 + n00].map(|m| m as f64);
+    let denominator = margins.iter().product::<f64>().sqrt();
+    // Corrected phi: ad − bc shrunk by n/2 towards 0 when positive.
+    let cross = n11 as f64 * n00 as f64 - n10 as f64 * n01 as f64;
+    let corrected = if cross > n as f64 / 2.0 {
+        cross - n as f64 / 2.0
+    } else {
+        cross.min(0.0)
+    };
+    let phi = if paired && denominator > 0.0 {
+        corrected / denominator
+    } else {
+        0.0
+    };
+    let d = pb - pa;
+    let spread = |x: f64, y: f64| (x * x - 2.0 * phi * x * y + y * y).max(0.0).sqrt();
+    let low = d - spread(pb - lb, ua - pa);
+    let high = d + spread(ub - pb, pa - la);
+    (low.max(-1.0), high.min(1.0))
+}
+
 /// Value of a run metric by name (see [`RunColumn`]).
 pub fn run_value(layout: &Layout, out: &RunOutput, column: &str) -> f64 {
     RunColumn::find(layout, column).value(layout, out)
@@ -98,6 +168,8 @@ pub struct PairedStat {
     diff: BlockedMoments,
     pub b_greater: u64,
     pub ties: u64,
+    /// Runs where A's value is 1 (with `b_greater` and `ties`, the 2×2 table of an indicator).
+    pub a_ones: u64,
 }
 
 impl Blocked for PairedStat {
@@ -110,6 +182,7 @@ impl Blocked for PairedStat {
     fn merge_shard(&mut self, other: &Self) {
         self.b_greater += other.b_greater;
         self.ties += other.ties;
+        self.a_ones += other.a_ones;
     }
 }
 
@@ -142,6 +215,9 @@ impl PairedStat {
         } else if b == a {
             self.ties += 1;
         }
+        if a == 1.0 {
+            self.a_ones += 1;
+        }
     }
 
     pub fn n(&self) -> u64 {
@@ -164,14 +240,37 @@ impl PairedStat {
         1.959963984540054 * ((var(&self.a()) + var(&self.b())) / n).sqrt()
     }
 
-    /// Share of the variance of B − A that pairing removed: `1 − var(B−A) / (var(A) + var(B))`.
+    /// Whether every paired difference is 0 (over at least one run): B reproduces A exactly and
+    /// the comparison says nothing about variance or pairing.
+    pub fn identical(&self) -> bool {
+        self.n() > 0 && self.ties == self.n()
+    }
+
+    /// Share of the variance of B − A that pairing removed: `1 − var(B−A) / (var(A) + var(B))`;
+    /// NaN (not defined) when the comparison is degenerate: every difference 0 or constant, or
+    /// neither scenario varies.
     pub fn variance_reduction(&self) -> f64 {
         let unpaired = var(&self.a()) + var(&self.b());
-        if unpaired > 0.0 {
-            1.0 - var(&self.diff()) / unpaired
+        let paired = var(&self.diff());
+        if unpaired > 0.0 && paired > 0.0 && !self.identical() {
+            1.0 - paired / unpaired
         } else {
-            0.0
+            f64::NAN
         }
+    }
+
+    /// For an indicator metric (values 0 or 1): the counts of runs with (A, B) = (1, 1), (1, 0),
+    /// (0, 1), (0, 0).
+    pub fn indicator_table(&self) -> [u64; 4] {
+        let n = self.n();
+        let a_greater = n - self.b_greater - self.ties;
+        let n11 = self.a_ones.saturating_sub(a_greater);
+        [
+            n11,
+            a_greater,
+            self.b_greater,
+            n - n11 - a_greater - self.b_greater,
+        ]
     }
 }
 
@@ -355,6 +454,84 @@ mod tests {
         assert!(s.variance_reduction() > 0.99);
         assert!(s.paired_half_width() < s.unpaired_half_width());
         assert_eq!(s.p_b_greater(), 1.0);
+    }
+
+    #[test]
+    fn identical_scenarios_are_degenerate() {
+        let mut s = PairedStat::default();
+        for i in 0..50 {
+            s.add(i as f64, i as f64);
+        }
+        assert!(s.identical());
+        assert!(s.variance_reduction().is_nan());
+        let mut shifted = PairedStat::default();
+        for i in 0..50 {
+            shifted.add(i as f64, i as f64 + 2.0);
+        }
+        assert!(!shifted.identical() && shifted.variance_reduction().is_nan());
+    }
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // Newcombe (1998, Stat. Med. 17:857), table I, method 3 (Wilson score, no correction).
+        for (k, n, low, high) in [
+            (81, 263, 0.2553, 0.3662),
+            (15, 148, 0.0624, 0.1605),
+            (0, 20, 0.0, 0.1611),
+            (1, 29, 0.0061, 0.1718),
+        ] {
+            let (l, h) = wilson(k, n);
+            assert!(
+                (l - low).abs() < 5e-5 && (h - high).abs() < 5e-5,
+                "{k}/{n}: {l} {h}"
+            );
+        }
+        // The ends solve (k/n − p)² = z² p (1 − p) / n.
+        for (k, n) in [(1, 2), (3, 7), (199, 200)] {
+            let (l, h) = wilson(k, n);
+            let p = k as f64 / n as f64;
+            for e in [l, h] {
+                let gap = (p - e).powi(2) - Z95 * Z95 * e * (1.0 - e) / n as f64;
+                assert!(gap.abs() < 1e-12, "{k}/{n}: {gap}");
+            }
+        }
+        assert_eq!(wilson(2, 2).1, 1.0);
+        assert_eq!(wilson(0, 2).0, 0.0);
+        assert!(wilson(0, 0).0.is_nan());
+    }
+
+    #[test]
+    fn newcombe_paired_interval() {
+        // With no correlation (or `paired = false`) it is the square-and-add of the two Wilson
+        // intervals' half-widths on each side.
+        let (l, h) = newcombe_paired(10, 10, 10, 10, true);
+        let (wl, wh) = wilson(20, 40);
+        let side = ((0.5 - wl).powi(2) + (wh - 0.5).powi(2)).sqrt();
+        assert!(
+            (l + side).abs() < 1e-12 && (h - side).abs() < 1e-12,
+            "{l} {h}"
+        );
+        // Positively correlated pairs give a narrower interval than independent samples.
+        let (pl, ph) = newcombe_paired(30, 3, 7, 60, true);
+        let (ul, uh) = newcombe_paired(30, 3, 7, 60, false);
+        assert!(
+            ul < pl && ph < uh && pl < 0.04 && 0.04 < ph,
+            "{pl} {ph} {ul} {uh}"
+        );
+        for t in [
+            [0, 0, 0, 2],
+            [2, 0, 0, 0],
+            [0, 2, 0, 0],
+            [0, 0, 2, 0],
+            [1, 0, 0, 1],
+        ] {
+            let (l, h) = newcombe_paired(t[0], t[1], t[2], t[3], true);
+            assert!(
+                (-1.0..=1.0).contains(&l) && (-1.0..=1.0).contains(&h) && l <= h,
+                "{t:?}"
+            );
+        }
+        assert!(newcombe_paired(0, 0, 0, 0, true).0.is_nan());
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl SweepStats {
             .iter()
             .map(|l| metrics.iter().map(|m| RunColumn::find(l, m)).collect())
             .collect();
-        let stats = vec![vec![Stat::default(); metrics.len()]; points.len()];
+        let stats = vec![vec![Stat::exact(); metrics.len()]; points.len()];
         SweepStats {
             metrics,
             columns,
@@ -116,14 +116,14 @@ impl Partial {
         shape
     }
 
-    /// Whether every sketch could have been built here ([`super::Sketch::is_consistent`]): a
-    /// `Partial` read from a file must be before it is merged.
+    /// Whether every sketch and exact store could have been built here
+    /// ([`super::Stat::is_consistent`]): a `Partial` read from a file must be before it is merged.
     pub fn sketches_consistent(&self) -> bool {
         self.results
             .iter()
             .flat_map(|r| r.cells.iter().chain(&r.run_stats))
             .chain(self.sweep.iter().flatten())
-            .all(|s| s.sketch.is_consistent())
+            .all(Stat::is_consistent)
     }
 
     /// Folds one block of group `group` (a sweep point, or 0: everything); returns how many

@@ -1,24 +1,45 @@
-//! Streaming statistics whose memory does not grow with the number of runs.
+//! Streaming statistics: quantile sketches whose memory does not grow with the number of runs,
+//! exact stores of per-run values, and moments.
 //!
-//! [`Sketch`] is a relative-error quantile sketch on logarithmic buckets (as in DDSketch) with a
-//! bounded, dense store: values are bucketed at base relative accuracy [`RELATIVE_ACCURACY`]; when
-//! a cell's values span more than [`MAX_BUCKETS`] base buckets, adjacent buckets are combined in
-//! powers of two until they fit. The level of combination depends only on the smallest and
-//! largest value seen, never on the order they came in, so a sketch is a deterministic function
-//! of the multiset of its values: sketches merge exactly and in any order. Memory per sketch is
-//! bounded by `MAX_BUCKETS` counts whatever the number of runs. [`Moments`] keeps count, mean and
-//! sum of squared deviations (Welford); their combination depends on the order, so they are fed in
-//! run order within a block and blocks are combined in block order (see `batch::blocks`).
+//! [`Sketch`] is a relative-error quantile sketch on logarithmic buckets, as in DDSketch (Masson,
+//! Rim and Lee, VLDB 2019): a magnitude `m` falls in the bucket `(γ^(k−1), γ^k]` of key
+//! `k = ceil(log_γ m)`, `γ = (1+α)/(1−α)`, and a bucket reports its representative value
+//! `2·γ^k/(γ+1)`, within relative `α` ([`RELATIVE_ACCURACY`]) of every magnitude in it. Only
+//! occupied buckets are stored (sorted `(key, count)` pairs); when more than [`MAX_BUCKETS`] are
+//! occupied (both signs together), buckets are combined uniformly: at level `L` a base key `k` is
+//! counted under `k >> L`, a bucket of ratio `ρ = γ^(2^L)` whose representative is within
+//! `(ρ−1)/(ρ+1)` of its values ([`Sketch::relative_accuracy`]). The level is the smallest at which
+//! the occupied keys fit, a function of the set of values alone, so a sketch is a deterministic
+//! function of the multiset of its values: sketches merge exactly and in any order, and one extreme
+//! value costs one bucket, never the accuracy of the others. Memory per sketch is bounded by
+//! `MAX_BUCKETS` pairs whatever the number of runs.
+//!
+//! **Guarantee.** Let `x_0 ≤ … ≤ x_{n−1}` be the values (NaN left out). The sketch's `i`-th order
+//! statistic is exact for `i = 0` and `i = n−1` and otherwise within relative
+//! `a = relative_accuracy()` of `x_i` (magnitudes below 1e-12 are reported as 0), up to the
+//! rounding of one logarithm. The `q`-quantile is the linear interpolation at rank `h = q·(n−1)`,
+//! `i = ⌊h⌋`, `f = h − i`, between the order statistics `i` and `i+1` (numpy's default), so it is
+//! within `a·((1−f)|x_i| + f|x_{i+1}|)` (+ 1e-12 for values reported as 0) of the exact sample
+//! quantile.
+//!
+//! [`Exact`] keeps every value (8 bytes a run) for the statistics that are reported exactly
+//! (per-run metrics, final-day cells, sweep metrics). [`Moments`] keeps count, mean and sum of
+//! squared deviations (Welford); their combination depends on the order, so they are fed in run
+//! order within a block and blocks are combined in block order (see `batch::blocks`).
 
-/// Relative accuracy of the base buckets (quantiles of cells whose values span less than a
-/// factor `exp(MAX_BUCKETS · 2·RELATIVE_ACCURACY) ≈ 3.6`); each doubling of the span beyond that
-/// doubles the bucket width.
+/// Relative accuracy `α` of the base buckets: the accuracy of every sketch whose values occupy at
+/// most [`MAX_BUCKETS`] base buckets (every sketch of at most that many runs).
 pub const RELATIVE_ACCURACY: f64 = 0.005;
-/// Most buckets a sketch keeps for each sign.
-pub const MAX_BUCKETS: i32 = 128;
+/// Most occupied buckets a sketch keeps, both signs together.
+pub const MAX_BUCKETS: usize = 256;
 /// Magnitudes below this are counted as zero.
 const MIN_MAGNITUDE: f64 = 1e-12;
+/// Largest |base key|: −2,763 at the smallest magnitude kept (1e-12), 70,978 at `f64::MAX`.
+const KEY_LIMIT: i32 = 1 << 20;
+/// Levels above this put every key of a sign in at most two buckets.
+const MAX_LEVEL: u32 = 21;
 
+/// `ln γ`.
 fn gamma_ln() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
 }
@@ -28,121 +49,108 @@ fn base_key(m: f64) -> i32 {
     (m.ln() / gamma_ln()).ceil() as i32
 }
 
-/// Counts of magnitudes by key, dense over the keys between the extremes, at a combination level.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Store {
-    /// Smallest and largest base key seen.
-    min_key: i32,
-    max_key: i32,
-    /// Buckets combine `2^level` base keys: a base key `k` is counted in `k >> level`.
-    level: u32,
-    /// `counts[i]` counts bucket `(min_key >> level) + i`.
-    counts: Vec<u32>,
+/// The accuracy of level `level`: `(ρ−1)/(ρ+1) = tanh(2^level · ln γ / 2)` with `ρ = γ^(2^level)`.
+pub fn level_accuracy(level: u32) -> f64 {
+    if level == 0 {
+        RELATIVE_ACCURACY
+    } else {
+        (f64::from(1u32 << level) * gamma_ln() / 2.0).tanh()
+    }
 }
 
-impl Store {
-    fn new(key: i32) -> Store {
-        Store {
-            min_key: key,
-            max_key: key,
-            level: 0,
-            counts: vec![0],
-        }
-    }
+/// The representative magnitude of bucket `key` at `level`: `2ab/(a+b)` for the bucket `(a, b]`.
+fn representative(key: i32, level: u32) -> f64 {
+    let width = 1i64 << level;
+    let lo = ((i64::from(key) * width - 1) as f64 * gamma_ln()).exp();
+    let hi = (((i64::from(key) + 1) * width - 1) as f64 * gamma_ln()).exp();
+    2.0 * lo * (hi / (lo + hi))
+}
 
-    /// The smallest level at which the keys between the extremes fit in `MAX_BUCKETS` buckets.
-    fn level_for(min_key: i32, max_key: i32) -> u32 {
-        let mut level = 0;
-        while (max_key >> level) - (min_key >> level) + 1 > MAX_BUCKETS {
-            level += 1;
-        }
-        level
+/// Linear interpolation from `a` (at `t = 0`) to `b` (at `t = 1`), computed as numpy's `quantile`
+/// does (from the nearer end).
+pub fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let d = b - a;
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
     }
+}
 
-    /// Re-buckets to cover `[min_key, max_key]` at the level they need (never finer than now).
-    fn extend(&mut self, min_key: i32, max_key: i32, at_least: u32) {
-        let level = Self::level_for(min_key, max_key)
-            .max(self.level)
-            .max(at_least);
-        if (min_key, max_key, level) == (self.min_key, self.max_key, self.level) {
-            return;
-        }
-        let first = min_key >> level;
-        let mut counts = vec![0u32; ((max_key >> level) - first + 1) as usize];
-        let old_first = self.min_key >> self.level;
-        for (i, &n) in self.counts.iter().enumerate() {
-            if n > 0 {
-                // A bucket of a finer level lies inside one bucket of a coarser level.
-                let base = (old_first + i as i32) << self.level;
-                counts[((base >> level) - first) as usize] += n;
+/// The `q`-quantile of `n` values whose `i`-th smallest is `at(i)`: numpy's default (`linear`),
+/// the interpolation at rank `q·(n−1)`. NaN when `n = 0`.
+fn interpolated(n: u64, q: f64, at: impl Fn(u64) -> f64) -> f64 {
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let i = (h.floor() as u64).min(n - 1);
+    let f = h - i as f64;
+    if f > 0.0 && i + 1 < n {
+        lerp(at(i), at(i + 1), f)
+    } else {
+        at(i)
+    }
+}
+
+/// Occupied buckets of one sign: `(key, count)` sorted by key, counts positive.
+type Buckets = Vec<(i32, u32)>;
+
+/// Adds `n` to bucket `key` of `buckets`.
+fn add_to(buckets: &mut Buckets, key: i32, n: u32) {
+    match buckets.binary_search_by_key(&key, |&(k, _)| k) {
+        Ok(i) => buckets[i].1 += n,
+        Err(i) => {
+            // Grow by an eighth rather than doubling: memory is what a sketch is for.
+            if buckets.len() == buckets.capacity() {
+                buckets.reserve_exact(buckets.len() / 8 + 1);
             }
-        }
-        *self = Store {
-            min_key,
-            max_key,
-            level,
-            counts,
-        };
-    }
-
-    /// Whether the fields agree, as in every store built here: keys within what an `f64` gives
-    /// (|key| ≤ 2^20, against −2,763 at the smallest magnitude kept, 1e-12, and 70,978 at
-    /// `f64::MAX`), in order, a level that
-    /// can shift them, and one count per bucket between them, at most [`MAX_BUCKETS`]. A store
-    /// read from a file is checked before use: its fields index and size `counts`.
-    fn is_consistent(&self) -> bool {
-        const KEY_LIMIT: i32 = 1 << 20;
-        let ordered = -KEY_LIMIT <= self.min_key
-            && self.min_key <= self.max_key
-            && self.max_key <= KEY_LIMIT
-            && self.level < 24;
-        ordered && {
-            let span = (self.max_key >> self.level) - (self.min_key >> self.level) + 1;
-            span <= MAX_BUCKETS && self.counts.len() == span as usize
+            buckets.insert(i, (key, n))
         }
     }
+}
 
-    fn add(&mut self, key: i32, n: u32) {
-        self.extend(self.min_key.min(key), self.max_key.max(key), self.level);
-        let i = (key >> self.level) - (self.min_key >> self.level);
-        self.counts[i as usize] += n;
+/// Re-keys `buckets` from level `from` to the coarser level `to`, combining buckets that meet.
+fn coarsen(buckets: &mut Buckets, from: u32, to: u32) {
+    let shift = to - from;
+    let mut out: Buckets = Vec::with_capacity(buckets.len());
+    for &(k, n) in buckets.iter() {
+        let k = k >> shift;
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 += n,
+            _ => out.push((k, n)),
+        }
     }
+    *buckets = out;
+}
 
-    fn merge(&mut self, other: &Store) {
-        self.extend(
-            self.min_key.min(other.min_key),
-            self.max_key.max(other.max_key),
-            other.level,
-        );
-        let first = self.min_key >> self.level;
-        let other_first = other.min_key >> other.level;
-        for (i, &n) in other.counts.iter().enumerate() {
-            if n > 0 {
-                let base = (other_first + i as i32) << other.level;
-                self.counts[((base >> self.level) - first) as usize] += n;
+/// The sum of two sorted bucket lists at the same level.
+fn union(a: &Buckets, b: &Buckets) -> Buckets {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x.0 == y.0 => {
+                out.push((x.0, x.1 + y.1));
+                i += 1;
+                j += 1;
             }
+            (Some(&x), Some(&y)) if x.0 < y.0 => {
+                out.push(x);
+                i += 1;
+            }
+            (Some(&x), None) => {
+                out.push(x);
+                i += 1;
+            }
+            (_, Some(&y)) => {
+                out.push(y);
+                j += 1;
+            }
+            (None, None) => unreachable!(),
         }
     }
-
-    /// Buckets in ascending order of magnitude: `(smallest, largest magnitude, count)`.
-    fn buckets(&self) -> impl DoubleEndedIterator<Item = (f64, f64, u32)> + '_ {
-        let g = gamma_ln();
-        let first = self.min_key >> self.level;
-        let width = 1i64 << self.level;
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(move |(i, &n)| {
-                let lo_key = (first as i64 + i as i64) * width;
-                let hi_key = lo_key + width - 1;
-                (
-                    ((lo_key - 1) as f64 * g).exp(),
-                    (hi_key as f64 * g).exp(),
-                    n,
-                )
-            })
-    }
+    out
 }
 
 /// Quantile sketch over `f64` values (NaN values are ignored and counted separately).
@@ -153,8 +161,11 @@ pub struct Sketch {
     zeros: u64,
     min: f64,
     max: f64,
-    positive: Option<Store>,
-    negative: Option<Box<Store>>,
+    /// Buckets combine `2^level` base keys.
+    level: u32,
+    /// Buckets of positive values and of the magnitudes of negative values.
+    positive: Buckets,
+    negative: Buckets,
 }
 
 impl Sketch {
@@ -174,40 +185,74 @@ impl Sketch {
         let m = x.abs();
         if m < MIN_MAGNITUDE {
             self.zeros += 1;
-        } else if x > 0.0 {
-            let k = base_key(m);
-            self.positive.get_or_insert_with(|| Store::new(k)).add(k, 1);
+            return;
+        }
+        let key = base_key(m) >> self.level;
+        let side = if x > 0.0 {
+            &mut self.positive
         } else {
-            let k = base_key(m);
-            self.negative
-                .get_or_insert_with(|| Box::new(Store::new(k)))
-                .add(k, 1);
+            &mut self.negative
+        };
+        add_to(side, key, 1);
+        self.fit();
+    }
+
+    fn occupied(&self) -> usize {
+        self.positive.len() + self.negative.len()
+    }
+
+    /// Raises the level until the occupied buckets fit in [`MAX_BUCKETS`]: to the smallest level
+    /// at which the values' keys fit, as the level never exceeds that one (the number of occupied
+    /// buckets only grows with the values and only shrinks with the level).
+    fn fit(&mut self) {
+        while self.occupied() > MAX_BUCKETS {
+            coarsen(&mut self.positive, self.level, self.level + 1);
+            coarsen(&mut self.negative, self.level, self.level + 1);
+            self.level += 1;
+        }
+        // Growth by doubling may overshoot: memory stays within MAX_BUCKETS pairs between calls.
+        if self.positive.capacity() + self.negative.capacity() > MAX_BUCKETS {
+            self.positive.shrink_to_fit();
+            self.negative.shrink_to_fit();
         }
     }
 
-    /// Whether this sketch could have been built by [`Sketch::add`] and [`Sketch::merge`] (its
-    /// stores' keys, level and buckets agree); a sketch read from a file must be before merging.
+    /// Whether this sketch could have been built by [`Sketch::add`] and [`Sketch::merge`]: keys
+    /// sorted, distinct and within what an `f64` gives at its level, counts positive and adding
+    /// up, at most [`MAX_BUCKETS`] buckets, ordered extremes. A sketch read from a file must be
+    /// checked before use.
     pub fn is_consistent(&self) -> bool {
-        self.positive
+        if self.level > MAX_LEVEL || self.occupied() > MAX_BUCKETS {
+            return false;
+        }
+        let limit = KEY_LIMIT >> self.level;
+        let side_ok = |b: &Buckets| {
+            b.windows(2).all(|w| w[0].0 < w[1].0)
+                && b.iter()
+                    .all(|&(k, n)| n > 0 && (-limit..=limit).contains(&k))
+        };
+        let total: u64 = self
+            .positive
             .iter()
-            .chain(self.negative.as_deref())
-            .all(Store::is_consistent)
+            .chain(&self.negative)
+            .map(|&(_, n)| u64::from(n))
+            .sum::<u64>()
+            + self.zeros;
+        let extremes = self.count == 0 || (self.min <= self.max);
+        side_ok(&self.positive) && side_ok(&self.negative) && total == self.count && extremes
     }
 
     /// Adds every value of `other`: the result equals adding them one by one, in any order.
     pub fn merge(&mut self, other: &Sketch) {
-        if let Some(o) = &other.positive {
-            match &mut self.positive {
-                Some(s) => s.merge(o),
-                None => self.positive = Some(o.clone()),
-            }
+        let level = self.level.max(other.level);
+        let mut theirs = other.clone();
+        for s in [&mut *self, &mut theirs] {
+            coarsen(&mut s.positive, s.level, level);
+            coarsen(&mut s.negative, s.level, level);
+            s.level = level;
         }
-        if let Some(o) = &other.negative {
-            match &mut self.negative {
-                Some(s) => s.merge(o),
-                None => self.negative = Some(o.clone()),
-            }
-        }
+        self.positive = union(&self.positive, &theirs.positive);
+        self.negative = union(&self.negative, &theirs.negative);
         if other.count > 0 {
             if self.count == 0 {
                 self.min = other.min;
@@ -220,6 +265,7 @@ impl Sketch {
         self.count += other.count;
         self.nan += other.nan;
         self.zeros += other.zeros;
+        self.fit();
     }
 
     /// Number of non-NaN values.
@@ -242,22 +288,25 @@ impl Sketch {
         self.nan
     }
 
+    /// The combination level reached (0: base buckets).
+    pub fn level(&self) -> u32 {
+        self.level
+    }
+
+    /// The relative accuracy of this sketch's order statistics (see the module documentation):
+    /// [`RELATIVE_ACCURACY`] at level 0.
+    pub fn relative_accuracy(&self) -> f64 {
+        level_accuracy(self.level)
+    }
+
     /// The `q`-quantile, NaN when empty: linear interpolation at rank `q·(n−1)` between the
-    /// estimated order statistics on either side (as in the usual sample quantile), where the
-    /// `i`-th order statistic is read off its bucket by its position among the bucket's values,
-    /// and the first and last are the exact minimum and maximum.
+    /// order statistics on either side (numpy's default), the first and last being the exact
+    /// minimum and maximum and the others their bucket's representative value.
     pub fn quantile(&self, q: f64) -> f64 {
-        if self.count == 0 {
-            return f64::NAN;
-        }
-        if self.min == self.max {
+        if self.min == self.max && self.count > 0 {
             return self.min;
         }
-        let rank = q.clamp(0.0, 1.0) * (self.count - 1) as f64;
-        let below = rank.floor() as u64;
-        let above = rank.ceil() as u64;
-        let (a, b) = (self.order_statistic(below), self.order_statistic(above));
-        a + (rank - below as f64) * (b - a)
+        interpolated(self.count, q, |i| self.order_statistic(i))
     }
 
     /// Estimate of the `i`-th smallest value (from 0).
@@ -269,32 +318,91 @@ impl Sketch {
             return self.max;
         }
         // Ascending values: negatives from the largest magnitude down, zeros, then positives.
+        let level = self.level;
         let negatives = self
             .negative
             .iter()
-            .flat_map(|s| s.buckets().rev().map(|(lo, hi, n)| (-hi, -lo, n)));
-        let zeros = (self.zeros > 0).then_some((0.0, 0.0, self.zeros as u32));
-        let positives = self.positive.iter().flat_map(|s| s.buckets());
+            .rev()
+            .map(|&(k, n)| (-representative(k, level), u64::from(n)));
+        let zeros = (self.zeros > 0).then_some((0.0, self.zeros));
+        let positives = self
+            .positive
+            .iter()
+            .map(|&(k, n)| (representative(k, level), u64::from(n)));
         let mut seen = 0u64;
-        for (lo, hi, n) in negatives.chain(zeros).chain(positives) {
-            if seen + n as u64 > i {
-                let frac = (i - seen) as f64 / n as f64 + 0.5 / n as f64;
-                return (lo + frac * (hi - lo)).clamp(self.min, self.max);
+        for (value, n) in negatives.chain(zeros).chain(positives) {
+            seen += n;
+            if seen > i {
+                return value.clamp(self.min, self.max);
             }
-            seen += n as u64;
         }
         self.max
     }
 
-    /// Memory held by the stores, in bytes.
+    /// Memory held by the buckets, in bytes.
     pub fn heap_bytes(&self) -> usize {
-        let store = |s: &Store| s.counts.capacity() * std::mem::size_of::<u32>();
-        self.positive.as_ref().map_or(0, store)
-            + self
-                .negative
-                .as_ref()
-                .map_or(0, |s| store(s) + std::mem::size_of::<Store>())
+        (self.positive.capacity() + self.negative.capacity()) * std::mem::size_of::<(i32, u32)>()
     }
+}
+
+/// Every value, kept for statistics reported exactly (8 bytes a value).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Exact {
+    /// The non-NaN values, in the order added (runs in run order; shards appended).
+    values: Vec<f64>,
+    nan: u64,
+}
+
+impl Exact {
+    pub fn add(&mut self, x: f64) {
+        if x.is_nan() {
+            self.nan += 1;
+        } else {
+            self.values.push(x);
+        }
+    }
+
+    /// Adds every value of `other` after this one's.
+    pub fn merge(&mut self, other: &Exact) {
+        self.values.extend_from_slice(&other.values);
+        self.nan += other.nan;
+    }
+
+    /// Whether no NaN is kept among the values (as [`Exact::add`] keeps them): a store read from
+    /// a file must be checked before use.
+    pub fn is_consistent(&self) -> bool {
+        !self.values.iter().any(|x| x.is_nan())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.values.len() as u64
+    }
+
+    pub fn nan_count(&self) -> u64 {
+        self.nan
+    }
+
+    /// The values in ascending order.
+    pub fn sorted(&self) -> Vec<f64> {
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    /// The exact sample `q`-quantile (numpy's default: linear at rank `q·(n−1)`), NaN when empty.
+    pub fn quantile(&self, q: f64) -> f64 {
+        quantile_of_sorted(&self.sorted(), q)
+    }
+
+    /// Memory held by the values, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<f64>()
+    }
+}
+
+/// The `q`-quantile of ascending `sorted` values as numpy's default `quantile` computes it.
+pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> f64 {
+    interpolated(sorted.len() as u64, q, |i| sorted[i as usize])
 }
 
 /// Count, mean and sum of squared deviations, updated in a fixed order.
@@ -351,30 +459,143 @@ impl Moments {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quantiles_within_relative_accuracy() {
+    /// Exact numpy-style quantile of unsorted values.
+    fn exact(values: &[f64], q: f64) -> f64 {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        quantile_of_sorted(&v, q)
+    }
+
+    /// The stated bound for `values`: `a·((1−f)|x_i| + f|x_{i+1}|)`, plus the rounding of one
+    /// logarithm (a relative 1e-12 is far above it).
+    fn bound(values: &[f64], q: f64, a: f64) -> f64 {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let h = q * (v.len() - 1) as f64;
+        let i = h.floor() as usize;
+        let f = h - i as f64;
+        let next = v[(i + 1).min(v.len() - 1)];
+        (a + 1e-12) * ((1.0 - f) * v[i].abs() + f * next.abs()) + 1e-12
+    }
+
+    fn sketch_of(values: &[f64]) -> Sketch {
         let mut s = Sketch::default();
-        let values: Vec<f64> = (1..=1000)
-            .map(|i| 1e9 * (1.0 + i as f64 / 1000.0))
-            .collect();
-        for &v in &values {
-            s.add(v);
-        }
-        for q in [0.05, 0.25, 0.5, 0.75, 0.95] {
-            let exact = values[(q * 999.0) as usize];
-            let est = s.quantile(q);
-            assert!(
-                (est / exact - 1.0).abs() <= 2.0 * RELATIVE_ACCURACY,
-                "q={q} {est} vs {exact}"
-            );
+        values.iter().for_each(|&x| s.add(x));
+        s
+    }
+
+    fn assert_within_bound(values: &[f64], s: &Sketch) {
+        for q in [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0] {
+            let (est, ex) = (s.quantile(q), exact(values, q));
+            let b = bound(values, q, s.relative_accuracy());
+            assert!((est - ex).abs() <= b, "q={q}: {est} vs {ex}, bound {b}");
         }
     }
 
     #[test]
+    fn base_level_accuracy_is_alpha() {
+        // The representative of every base bucket is within α of both its ends.
+        for k in [-2000, -1, 0, 1, 17, 5000] {
+            let (lo, hi) = (
+                ((k - 1) as f64 * gamma_ln()).exp(),
+                (k as f64 * gamma_ln()).exp(),
+            );
+            let r = representative(k, 0);
+            assert!((r / lo - 1.0) <= RELATIVE_ACCURACY * (1.0 + 1e-9));
+            assert!((1.0 - r / hi) <= RELATIVE_ACCURACY * (1.0 + 1e-9));
+        }
+        // Level 1: ρ = γ², (γ²−1)/(γ²+1) = 2α/(1+α²).
+        let a = RELATIVE_ACCURACY;
+        assert!((level_accuracy(1) - 2.0 * a / (1.0 + a * a)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn quantiles_within_the_stated_bound() {
+        let values: Vec<f64> = (1..=1000)
+            .map(|i| 1e9 * (1.0 + i as f64 / 1000.0))
+            .collect();
+        let s = sketch_of(&values);
+        assert_eq!(s.level(), 0);
+        assert_within_bound(&values, &s);
+        // Worst case of the old interpolation inside a bucket (~2α): values at a bucket's ends.
+        let g = gamma_ln();
+        let ends: Vec<f64> = (0..200)
+            .map(|i| ((if i % 2 == 0 { 99.0 + 1e-9 } else { 100.0 }) * g).exp())
+            .collect();
+        assert_within_bound(&ends, &sketch_of(&ends));
+    }
+
+    #[test]
+    fn one_extreme_value_does_not_coarsen_the_others() {
+        // 199 ordinary values and one run 10^12 times larger: 200 occupied buckets at most, so
+        // the sketch stays at the base level and every quantile is within α.
+        let mut values: Vec<f64> = (0..199).map(|i| 1e6 * (1.0 + 0.002 * i as f64)).collect();
+        values.push(1e18);
+        values.push(-3e-9);
+        let s = sketch_of(&values);
+        assert_eq!(s.level(), 0);
+        assert_eq!(s.relative_accuracy(), RELATIVE_ACCURACY);
+        assert_within_bound(&values, &s);
+        for q in [0.05, 0.5, 0.95] {
+            let rel = (s.quantile(q) / exact(&values, q) - 1.0).abs();
+            assert!(rel <= RELATIVE_ACCURACY * (1.0 + 1e-9), "q={q}: {rel}");
+        }
+    }
+
+    #[test]
+    fn occupied_budget_and_level_rule() {
+        // Distinct base keys 0..n: the level is the smallest L with ⌈n / 2^L⌉ ≤ MAX_BUCKETS.
+        let g = gamma_ln();
+        for n in [256usize, 257, 512, 513, 5000] {
+            let values: Vec<f64> = (0..n).map(|k| ((k as f64 - 0.5) * g).exp()).collect();
+            let s = sketch_of(&values);
+            let mut want = 0;
+            while n.div_ceil(1 << want) > MAX_BUCKETS {
+                want += 1;
+            }
+            assert_eq!(s.level(), want, "n={n}");
+            assert!(s.positive.len() <= MAX_BUCKETS);
+            assert!(s.heap_bytes() <= MAX_BUCKETS * 8, "{}", s.heap_bytes());
+            assert!(s.is_consistent());
+            assert_within_bound(&values, &s);
+        }
+    }
+
+    #[test]
+    fn bounded_memory_and_order_independent_merges_over_wide_ranges() {
+        let xs: Vec<f64> = (0..5000)
+            .map(|i| {
+                let x = 10f64.powf(((i * 7919) % 5000) as f64 / 500.0);
+                if i % 7 == 0 { -x } else { x }
+            })
+            .collect();
+        let all = sketch_of(&xs);
+        assert!(all.level() > 0);
+        assert!(all.heap_bytes() <= MAX_BUCKETS * 8, "{}", all.heap_bytes());
+        // Shuffled parts merged in any grouping and order equal the single pass.
+        let (mut a, mut b, mut c) = (Sketch::default(), Sketch::default(), Sketch::default());
+        for (i, &x) in xs.iter().enumerate().rev() {
+            match i % 3 {
+                0 => a.add(x),
+                1 if i < 4000 => b.add(x),
+                _ => c.add(x),
+            }
+        }
+        let mut abc = a.clone();
+        abc.merge(&b);
+        abc.merge(&c);
+        let mut cb = c.clone();
+        cb.merge(&b);
+        let mut cba = cb;
+        cba.merge(&a);
+        assert_eq!(abc, all);
+        assert_eq!(cba, all);
+        assert_within_bound(&xs, &all);
+    }
+
+    #[test]
     fn few_values_interpolate_between_order_statistics() {
-        let mut s = Sketch::default();
-        s.add(0.6099);
-        s.add(0.6481);
+        let s = sketch_of(&[0.6099, 0.6481]);
         assert!((s.quantile(0.05) - (0.6099 + 0.05 * 0.0382)).abs() < 1e-12);
         assert!((s.quantile(0.95) - (0.6099 + 0.95 * 0.0382)).abs() < 1e-12);
         assert_eq!(s.quantile(0.0), 0.6099);
@@ -383,88 +604,56 @@ mod tests {
 
     #[test]
     fn negatives_zero_and_constants() {
-        let mut s = Sketch::default();
-        for v in [-5.0, -1.0, 0.0, 1.0, 5.0] {
-            s.add(v);
-        }
-        assert!((s.quantile(0.0) + 5.0).abs() < 5.0 * RELATIVE_ACCURACY * 2.0);
-        assert_eq!(s.quantile(0.5), 0.0);
-        let mut c = Sketch::default();
-        for _ in 0..10 {
-            c.add(1.0);
-        }
+        let values = [-5.0, -1.0, 0.0, 1e-13, 1.0, 5.0];
+        let s = sketch_of(&values);
+        assert_within_bound(&values, &s);
+        assert_eq!(s.quantile(0.4), 0.0);
+        assert_eq!(s.quantile(0.0), -5.0);
+        let c = sketch_of(&[1.0; 10]);
         assert_eq!(c.quantile(0.05), 1.0);
-    }
-
-    #[test]
-    fn bounded_memory_and_order_independent_merges_over_wide_ranges() {
-        let xs: Vec<f64> = (0..5000)
-            .map(|i| 10f64.powf(((i * 7919) % 5000) as f64 / 500.0))
-            .collect();
-        let mut all = Sketch::default();
-        xs.iter().for_each(|&x| all.add(x));
-        assert!(
-            all.heap_bytes() <= MAX_BUCKETS as usize * 4 * 2,
-            "{}",
-            all.heap_bytes()
-        );
-        // Shuffled halves merged either way round equal the single pass.
-        let (mut a, mut b) = (Sketch::default(), Sketch::default());
-        for (i, &x) in xs.iter().enumerate().rev() {
-            if i % 3 == 0 { a.add(x) } else { b.add(x) }
-        }
-        let mut ab = a.clone();
-        ab.merge(&b);
-        let mut ba = b.clone();
-        ba.merge(&a);
-        assert_eq!(ab, all);
-        assert_eq!(ba, all);
-        // Ten decades in 128 buckets: each bucket spans 2^6 base keys (at most ~90 % wide).
-        let median = all.quantile(0.5);
-        assert!(median > 1e5 / 1.9 && median < 1e5 * 1.9, "{median}");
+        assert!(Sketch::default().quantile(0.5).is_nan());
     }
 
     #[test]
     fn stores_read_from_a_file_are_checked() {
-        let mut sk = Sketch::default();
-        for x in [1e-12, 1e-9, 0.3, 7.0, 1e12, f64::MAX, -2.0, -1e300, -1e-12] {
-            sk.add(x);
-        }
+        let sk = sketch_of(&[1e-12, 1e-9, 0.3, 7.0, 1e12, f64::MAX, -2.0, -1e300, -1e-12]);
         assert!(sk.is_consistent());
-        let good = sk.positive.clone().unwrap();
         let forged = [
-            Store {
-                min_key: good.max_key + 1,
-                ..good.clone()
+            Sketch {
+                positive: sk.positive.iter().rev().copied().collect(),
+                ..sk.clone()
             },
-            Store {
-                counts: vec![1; good.counts.len() + 1],
-                ..good.clone()
+            Sketch {
+                positive: vec![(1, 0)],
+                ..sk.clone()
             },
-            Store {
+            Sketch {
                 level: 40,
-                ..good.clone()
+                ..sk.clone()
             },
-            Store {
-                min_key: i32::MIN,
-                max_key: i32::MAX,
-                level: 0,
-                counts: vec![1],
+            Sketch {
+                positive: vec![(i32::MAX, 1)],
+                ..sk.clone()
             },
-            Store {
-                min_key: 0,
-                max_key: 1000,
-                level: 0,
-                counts: vec![0; 1001],
+            Sketch {
+                count: sk.count + 1,
+                ..sk.clone()
+            },
+            Sketch {
+                positive: (0..MAX_BUCKETS as i32 + 1).map(|k| (k, 1)).collect(),
+                ..sk.clone()
             },
         ];
-        for store in forged {
-            let bad = Sketch {
-                positive: Some(store.clone()),
-                ..sk.clone()
-            };
-            assert!(!bad.is_consistent(), "{store:?}");
+        for bad in forged {
+            assert!(!bad.is_consistent(), "{bad:?}");
         }
+        assert!(
+            !Exact {
+                values: vec![f64::NAN],
+                nan: 0
+            }
+            .is_consistent()
+        );
     }
 
     #[test]
@@ -481,6 +670,25 @@ mod tests {
         }
         a.merge(&b);
         assert_eq!(a, all);
+    }
+
+    #[test]
+    fn exact_quantiles_match_numpy() {
+        // numpy.quantile([3, 1, 4, 1, 5, 9, 2, 6], q) for q = 0.05, 0.25, 0.5, 0.75, 0.95.
+        let mut e = Exact::default();
+        for x in [3.0, 1.0, 4.0, 1.0, f64::NAN, 5.0, 9.0, 2.0, 6.0] {
+            e.add(x);
+        }
+        let want = [1.0, 1.75, 3.5, 5.25, 7.95];
+        for (q, w) in [0.05, 0.25, 0.5, 0.75, 0.95].into_iter().zip(want) {
+            assert!(
+                (e.quantile(q) - w).abs() < 1e-12,
+                "q={q}: {}",
+                e.quantile(q)
+            );
+        }
+        assert_eq!((e.count(), e.nan_count()), (8, 1));
+        assert!(Exact::default().quantile(0.5).is_nan());
     }
 
     #[test]

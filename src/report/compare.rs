@@ -1,5 +1,8 @@
 //! `compare.csv` and `compare.json`: per compared scenario and headline metric, the paired
-//! difference B − A with its 95 % interval, P(B > A), and what pairing gained over independent runs.
+//! difference B − A with its 95 % interval (for a probability such as `zk_overtakes`, Newcombe's
+//! score interval of a difference of proportions), P(B > A), what pairing gained over independent
+//! runs, and whether the comparison is degenerate (`identical`: every paired difference 0, when
+//! `variance_reduction` is missing).
 
 use std::path::Path;
 
@@ -9,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::read::Csv;
 use super::tables::num;
-use crate::batch::{BatchResult, Comparison, PairedStat};
+use crate::batch::{self, BatchResult, Comparison, PairedStat};
 use crate::scenario::Scenario;
 
 /// One row of `compare.csv`.
@@ -28,7 +31,10 @@ pub struct CompareRow {
     pub p_b_gt_a: f64,
     pub unpaired_ci95_low: f64,
     pub unpaired_ci95_high: f64,
+    /// Not defined (NaN) when the comparison is degenerate.
     pub variance_reduction: f64,
+    /// Every paired difference is 0: B reproduces A run by run.
+    pub identical: bool,
 }
 
 impl CompareRow {
@@ -39,6 +45,18 @@ impl CompareRow {
             s.unpaired_half_width(),
         );
         let nan_if_empty = |x: f64| if s.n() == 0 { f64::NAN } else { x };
+        let (ci, unpaired_ci) = if batch::is_probability(metric) {
+            let [n11, n10, n01, n00] = s.indicator_table();
+            (
+                batch::newcombe_paired(n11, n10, n01, n00, true),
+                batch::newcombe_paired(n11, n10, n01, n00, false),
+            )
+        } else {
+            (
+                (mean - paired, mean + paired),
+                (mean - unpaired, mean + unpaired),
+            )
+        };
         CompareRow {
             scenario_a: a.to_string(),
             scenario_b: b.to_string(),
@@ -47,13 +65,14 @@ impl CompareRow {
             mean_a: nan_if_empty(s.a().mean),
             mean_b: nan_if_empty(s.b().mean),
             mean_diff: nan_if_empty(mean),
-            ci95_low: mean - paired,
-            ci95_high: mean + paired,
+            ci95_low: ci.0,
+            ci95_high: ci.1,
             sd_diff: s.diff().sd(),
             p_b_gt_a: nan_if_empty(s.p_b_greater()),
-            unpaired_ci95_low: mean - unpaired,
-            unpaired_ci95_high: mean + unpaired,
+            unpaired_ci95_low: unpaired_ci.0,
+            unpaired_ci95_high: unpaired_ci.1,
             variance_reduction: nan_if_empty(s.variance_reduction()),
+            identical: s.identical(),
         }
     }
 }
@@ -71,7 +90,7 @@ pub fn compare_rows(scenarios: &[&Scenario], comparison: &Comparison) -> Vec<Com
     rows
 }
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 15] = [
     "scenario_a",
     "scenario_b",
     "metric",
@@ -86,6 +105,7 @@ const HEADER: [&str; 14] = [
     "unpaired_ci95_low",
     "unpaired_ci95_high",
     "variance_reduction",
+    "identical",
 ];
 
 pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
@@ -114,6 +134,7 @@ pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
             .iter()
             .map(|&x| num(x)),
         );
+        rec.push(r.identical.to_string());
         w.write_record(&rec)?;
     }
     w.flush()?;
@@ -146,9 +167,21 @@ pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
             unpaired_ci95_low: f(11)?,
             unpaired_ci95_high: f(12)?,
             variance_reduction: f(13)?,
+            identical: t.flag(col[14])?,
         });
     }
     Ok(rows)
+}
+
+/// The variance pairing removed, for people: a percentage, or why there is none.
+pub fn variance_removed(r: &CompareRow) -> String {
+    if r.identical {
+        "none: identical runs (every difference 0)".to_string()
+    } else if r.variance_reduction.is_nan() {
+        "not defined (no variance)".to_string()
+    } else {
+        format!("{:.0} %", 100.0 * r.variance_reduction)
+    }
 }
 
 fn finite(x: f64) -> Value {
@@ -180,6 +213,7 @@ pub fn compare_json(
                             "p_b_gt_a": finite(r.p_b_gt_a),
                             "unpaired_ci95": [finite(r.unpaired_ci95_low), finite(r.unpaired_ci95_high)],
                             "variance_reduction": finite(r.variance_reduction),
+                            "identical": r.identical,
                         }),
                     )
                 })

@@ -158,8 +158,10 @@ pub fn write_run_html(dir: &Path) -> Result<()> {
     }
     let _ = writeln!(
         body,
-        "<tr><td>probability that ZK overtakes optimistic</td><td>{}</td><td></td><td></td><td></td><td></td></tr>\n</table>",
-        fmt(&summary["zk_overtakes_probability"])
+        "<tr><td>probability that ZK overtakes optimistic</td><td>{}</td><td>[{}, {}] (Wilson)</td><td></td><td></td><td></td></tr>\n</table>",
+        fmt(&summary["zk_overtakes_probability"]),
+        fmt(&summary["zk_overtakes_ci95_low"]),
+        fmt(&summary["zk_overtakes_ci95_high"])
     );
     body.push_str("<h2>Charts</h2>\n");
     body.push_str(&charts(
@@ -233,7 +235,7 @@ pub fn write_compare_html(
         let d = |x: f64| format::difference(&r.metric, x);
         let _ = writeln!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>[{}, {}]</td><td>{:.2}</td><td>{:.0} %</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>[{}, {}]</td><td>{:.2}</td><td>{}</td></tr>",
             escape(&r.scenario_b),
             escape(&r.metric),
             v(r.mean_a),
@@ -244,7 +246,7 @@ pub fn write_compare_html(
             d(r.unpaired_ci95_low),
             d(r.unpaired_ci95_high),
             r.p_b_gt_a,
-            100.0 * r.variance_reduction
+            crate::report::compare::variance_removed(r)
         );
     }
     body.push_str("</table>\n<h2>Charts</h2>\n");

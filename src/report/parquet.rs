@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, StringBuilder, StringDictionaryBuilder, UInt64Builder,
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, StringDictionaryBuilder,
+    UInt64Builder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -36,6 +37,7 @@ enum Column {
     Float,
     Category,
     Text,
+    Flag,
 }
 
 impl Column {
@@ -44,6 +46,7 @@ impl Column {
             "run" | "n" | "point" => Column::Int,
             "seed" => Column::Unsigned,
             "metric" | "chain" | "scenario_a" | "scenario_b" | "date" => Column::Category,
+            "identical" => Column::Flag,
             _ => Column::Float,
         }
     }
@@ -57,6 +60,7 @@ impl Column {
                 DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
             }
             Column::Text => DataType::Utf8,
+            Column::Flag => DataType::Boolean,
         }
     }
 }
@@ -124,6 +128,7 @@ enum Builder {
     Float(Float64Builder),
     Category(StringDictionaryBuilder<Int32Type>),
     Text(StringBuilder),
+    Flag(BooleanBuilder),
 }
 
 impl Builder {
@@ -134,6 +139,7 @@ impl Builder {
             Column::Float => Builder::Float(Float64Builder::new()),
             Column::Category => Builder::Category(StringDictionaryBuilder::new()),
             Column::Text => Builder::Text(StringBuilder::new()),
+            Column::Flag => Builder::Flag(BooleanBuilder::new()),
         }
     }
 
@@ -146,6 +152,7 @@ impl Builder {
                 Builder::Float(b) => b.append_null(),
                 Builder::Category(b) => b.append_null(),
                 Builder::Text(b) => b.append_null(),
+                Builder::Flag(b) => b.append_null(),
             }
             return Ok(());
         }
@@ -157,6 +164,7 @@ impl Builder {
                 b.append(v)?;
             }
             Builder::Text(b) => b.append_value(v),
+            Builder::Flag(b) => b.append_value(v.parse().with_context(what)?),
         }
         Ok(())
     }
@@ -168,6 +176,7 @@ impl Builder {
             Builder::Float(b) => Arc::new(b.finish()),
             Builder::Category(b) => Arc::new(b.finish()),
             Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Flag(b) => Arc::new(b.finish()),
         }
     }
 }

@@ -123,6 +123,15 @@ impl Csv {
         self.text(col).parse().map_err(|_| self.not_a(col, "count"))
     }
 
+    /// Column `col` of the current row as a flag: `true` or `false`.
+    pub fn flag(&self, col: usize) -> Result<bool, Unreadable> {
+        match self.text(col) {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(self.not_a(col, "flag (true or false)")),
+        }
+    }
+
     fn not_a(&self, col: usize, what: &str) -> Unreadable {
         let line = self.record.position().map_or(0, |p| p.line());
         Unreadable::new(

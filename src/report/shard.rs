@@ -29,8 +29,9 @@ use crate::batch::{MAX_SHARDS, Moments, Shard, blocks::blocks};
 use crate::scenario::input;
 
 /// Version of the shard folder layout; `merge` refuses other versions. 3: `files` (every file's
-/// size and SHA-256) added to `shard.json`.
-pub const FORMAT: u32 = 3;
+/// size and SHA-256) added to `shard.json`. 4: `partial.bin` keeps sparse sketches (occupied
+/// buckets only) and every run's value of the exactly reported statistics.
+pub const FORMAT: u32 = 4;
 pub const MANIFEST: &str = "shard.json";
 pub const BLOCKS: &str = "blocks.bin";
 pub const PARTIAL: &str = "partial.bin";
@@ -164,10 +165,10 @@ impl Manifest {
                     .and_then(|v| v.as_str())
                     .unwrap_or("of unknown version"),
                 env!("CARGO_PKG_VERSION"),
-                if f < u64::from(FORMAT) {
-                    " (older shards do not record their files' checksums)"
-                } else {
-                    ""
+                match f {
+                    0..=2 => " (older shards do not record their files' checksums)",
+                    3 => " (version 3 shards keep dense quantile sketches and no per-run values)",
+                    _ => "",
                 }
             ),
             None => bail!(

@@ -1,5 +1,7 @@
-//! `summary.json`: headline statistics of every per-run metric, the conservation error, and the
-//! machine-dependent figures, which all live under the one key `perf`.
+//! `summary.json`: headline statistics of every per-run metric (quantiles exact), the probability
+//! that ZK overtakes optimistic with its Wilson interval, the relative accuracy that holds for the
+//! sketched quantiles of `quantiles.csv` (the worst over its cells), the conservation error, and
+//! the machine-dependent figures, which all live under the one key `perf`.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -7,7 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::batch::{BatchResult, Stat};
 use crate::scenario::Scenario;
 
-/// mean, sd, 95 % interval of the mean, p05/p50/p95 and counts of one metric.
+/// mean, sd, 95 % interval of the mean, exact p05/p25/p50/p75/p95 (numpy's default interpolation
+/// over every run's value) and counts of one metric.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricSummary {
     pub n: u64,
@@ -16,7 +19,9 @@ pub struct MetricSummary {
     pub ci95_low: Option<f64>,
     pub ci95_high: Option<f64>,
     pub p05: Option<f64>,
+    pub p25: Option<f64>,
     pub p50: Option<f64>,
+    pub p75: Option<f64>,
     pub p95: Option<f64>,
     /// Runs where the metric has no value (e.g. ZK never overtook optimistic).
     pub missing: u64,
@@ -30,16 +35,19 @@ impl MetricSummary {
     pub fn of(stat: &Stat) -> MetricSummary {
         let m = &stat.moments();
         let half = 1.959963984540054 * m.sem();
+        let [p05, p25, p50, p75, p95] = stat.quantiles(crate::report::tables::QUANTILES);
         MetricSummary {
             n: m.count,
             mean: if m.count > 0 { finite(m.mean) } else { None },
             sd: finite(m.sd()),
             ci95_low: finite(m.mean - half),
             ci95_high: finite(m.mean + half),
-            p05: finite(stat.quantile(0.05)),
-            p50: finite(stat.quantile(0.5)),
-            p95: finite(stat.quantile(0.95)),
-            missing: stat.sketch.nan_count(),
+            p05: finite(p05),
+            p25: finite(p25),
+            p50: finite(p50),
+            p75: finite(p75),
+            p95: finite(p95),
+            missing: stat.missing(),
         }
     }
 }
@@ -53,10 +61,12 @@ pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
             serde_json::to_value(MetricSummary::of(stat)).unwrap_or(Value::Null),
         );
     }
-    let overtakes = result.run_stat("zk_overtakes_day");
-    let p_overtake = overtakes.map_or(0.0, |s| {
-        s.moments().count as f64 / result.runs.max(1) as f64
-    });
+    // Runs in which ZK overtook optimistic: those with a `zk_overtakes_day`.
+    let overtook = result
+        .run_stat("zk_overtakes_day")
+        .map_or(0, |s| s.moments().count);
+    let p_overtake = overtook as f64 / result.runs.max(1) as f64;
+    let (ci_low, ci_high) = crate::batch::wilson(overtook, result.runs);
     let wall = result.wall_seconds.max(1e-9);
     json!({
         "l2sim_version": env!("CARGO_PKG_VERSION"),
@@ -68,8 +78,10 @@ pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
         "conservation_error_max": result.conservation_error_max,
         "decisions_total": result.decisions,
         "events_total": result.events,
-        "quantile_relative_accuracy": crate::batch::RELATIVE_ACCURACY,
+        "quantile_relative_accuracy": result.quantile_relative_accuracy(),
         "zk_overtakes_probability": p_overtake,
+        "zk_overtakes_ci95_low": finite(ci_low),
+        "zk_overtakes_ci95_high": finite(ci_high),
         "metrics": metrics,
         "perf": {
             "shards": result.shards,

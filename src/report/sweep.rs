@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::read::{self, Csv};
 use super::tables::num;
-use crate::batch::Stat;
+use crate::batch::{self, Stat};
 use crate::scenario::Sweep;
 
 /// One axis of the grid: a grid field, or all zip fields together.
@@ -110,20 +110,20 @@ impl SweepRow {
         let m = &s.moments();
         let half = 1.959963984540054 * m.sem();
         let mean = if m.count > 0 { m.mean } else { f64::NAN };
+        // A probability (an indicator's mean) has its Wilson interval, inside [0, 1].
+        let (low, high) = match s.sorted_values() {
+            Some(v) if batch::is_probability(metric) => {
+                batch::wilson(v.iter().filter(|&&x| x == 1.0).count() as u64, m.count)
+            }
+            _ => (mean - half, mean + half),
+        };
+        let [p05, p50, p95] = s.quantiles([0.05, 0.5, 0.95]);
         SweepRow {
             point,
             params,
             metric: metric.to_string(),
             n: m.count,
-            stats: [
-                mean,
-                m.sd(),
-                mean - half,
-                mean + half,
-                s.quantile(0.05),
-                s.quantile(0.5),
-                s.quantile(0.95),
-            ],
+            stats: [mean, m.sd(), low, high, p05, p50, p95],
         }
     }
 }

@@ -47,9 +47,7 @@ pub fn quantile_rows(result: &BatchResult) -> Vec<QuantileRow> {
             if stat.moments().count == 0 {
                 stats[0] = f64::NAN;
             }
-            for (i, q) in QUANTILES.iter().enumerate() {
-                stats[i + 1] = stat.quantile(*q);
-            }
+            stats[1..].copy_from_slice(&stat.quantiles(QUANTILES));
             rows.push(QuantileRow {
                 day,
                 date: layout.date(k),

@@ -1,0 +1,156 @@
+//! Every probability interval l2sim writes stays in [0, 1] (differences of probabilities in
+//! [−1, 1]), in the CSV and JSON files of `run`, `compare` and `sweep`, down to 2 runs (where a
+//! Wald interval of a probability of 0.5 would reach −0.19 to 1.19), and identical scenarios are
+//! reported as a degenerate comparison. Exact, not statistical: the intervals are Wilson's and
+//! Newcombe's score intervals, inside these ranges by construction.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::l2sim_ok;
+
+fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn within(low: f64, high: f64, range: (f64, f64), what: &str) {
+    assert!(
+        range.0 <= low && low <= high && high <= range.1,
+        "{what}: [{low}, {high}] outside {range:?}"
+    );
+}
+
+/// Rows of a CSV as maps from header to field.
+fn rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn probability_intervals_stay_in_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (small, fast) = (data("small.toml"), data("small_fast_zk.toml"));
+    for runs in ["2", "9"] {
+        let out = format!("run{runs}");
+        l2sim_ok(
+            t,
+            &[
+                "run",
+                &small,
+                "--runs",
+                runs,
+                "--out",
+                &out,
+                "--no-plots",
+                "-q",
+            ],
+        );
+        let s = json(&t.join(&out).join("summary.json"));
+        let p = s["zk_overtakes_probability"].as_f64().unwrap();
+        let (l, h) = (
+            s["zk_overtakes_ci95_low"].as_f64().unwrap(),
+            s["zk_overtakes_ci95_high"].as_f64().unwrap(),
+        );
+        within(l, h, (0.0, 1.0), "summary.json zk_overtakes");
+        assert!(l <= p && p <= h && h - l > 0.1, "[{l}, {h}] around {p}");
+
+        // A scenario against itself: identical, no variance reduction; against another: in range.
+        let cmp = format!("cmp{runs}");
+        l2sim_ok(
+            t,
+            &[
+                "compare",
+                &small,
+                &small,
+                &fast,
+                "--runs",
+                runs,
+                "--out",
+                &cmp,
+                "--no-plots",
+                "-q",
+            ],
+        );
+        for r in rows(&t.join(&cmp).join("compare.csv")) {
+            let f = |k: &str| r[k].parse::<f64>().unwrap_or(f64::NAN);
+            let identical = r["identical"] == "true";
+            if identical {
+                assert_eq!(r["variance_reduction"], "", "{r:?}");
+            }
+            if r["metric"] == "zk_overtakes" {
+                for (lo, hi) in [
+                    ("ci95_low", "ci95_high"),
+                    ("unpaired_ci95_low", "unpaired_ci95_high"),
+                ] {
+                    within(f(lo), f(hi), (-1.0, 1.0), &format!("compare.csv {lo}"));
+                }
+                for m in ["mean_a", "mean_b"] {
+                    within(f(m), f(m), (0.0, 1.0), m);
+                }
+            }
+            // Empty when no run has the metric in both (the overtaking day, never reached).
+            if !r["p_b_gt_a"].is_empty() {
+                within(f("p_b_gt_a"), f("p_b_gt_a"), (0.0, 1.0), "P(B > A)");
+            }
+        }
+        let cj = json(&t.join(&cmp).join("compare.json"));
+        let same = &cj["comparisons"][0]["metrics"]["l2_share"];
+        assert_eq!(same["identical"], true);
+        assert!(same["variance_reduction"].is_null());
+        let z = &cj["comparisons"][1]["metrics"]["zk_overtakes"]["ci95"];
+        within(
+            z[0].as_f64().unwrap(),
+            z[1].as_f64().unwrap(),
+            (-1.0, 1.0),
+            "compare.json",
+        );
+
+        let sw = format!("sweep{runs}");
+        l2sim_ok(
+            t,
+            &[
+                "sweep",
+                &data("small_sweep_zip.toml"),
+                "--runs",
+                runs,
+                "--out",
+                &sw,
+                "--no-plots",
+                "-q",
+            ],
+        );
+        for r in rows(&t.join(&sw).join("sweep.csv")) {
+            if r["metric"] == "zk_overtakes" {
+                let f = |k: &str| r[k].parse::<f64>().unwrap();
+                within(
+                    f("ci95_low"),
+                    f("ci95_high"),
+                    (0.0, 1.0),
+                    "sweep.csv zk_overtakes",
+                );
+                assert!(f("ci95_low") <= f("mean") && f("mean") <= f("ci95_high"));
+            }
+        }
+    }
+}
