@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::outcome::{
-    CompareResults, Outcome, RunResults, RunTable, SweepResults, compare_dirs, finish,
+    CompareResults, Outcome, RunResults, RunTable, SweepResults, compare_dirs, finish, point_dir,
 };
 use super::plan::{Job, Plan};
 use super::system::memory_limit;
@@ -58,6 +58,9 @@ struct JobSink<'a> {
     stats: &'a mut dyn Statistics,
     record: Option<(&'a mut BlocksWriter, u64)>,
     buf: Vec<Moments>,
+    /// Moments at the end of each block's that are not recorded: those of a reference scenario
+    /// run only for the job's statistics (point 0 beside another point of a sweep shard).
+    skip: usize,
     /// The first scenario's values of every target, when the plan scores targets.
     fit: Option<(&'a Targets, Collected)>,
 }
@@ -81,7 +84,8 @@ impl batch::Sink for JobSink<'_> {
 
     fn end_block(&mut self, block: u64, moments: &[Moments]) -> anyhow::Result<()> {
         self.buf.clear();
-        self.buf.extend_from_slice(moments);
+        self.buf
+            .extend_from_slice(&moments[..moments.len().saturating_sub(self.skip)]);
         self.stats.end_block(&mut self.buf);
         if let Some((w, group)) = self.record.as_mut() {
             w.write(*group, block, &self.buf)?;
@@ -99,6 +103,9 @@ struct Destination<'a> {
     /// Only these blocks, and the shard's record of them.
     blocks: Option<Range<u64>>,
     record: Option<(&'a mut BlocksWriter, u64)>,
+    /// The last scenario is only a reference for the job's statistics: its own moments are not
+    /// recorded.
+    reference: bool,
 }
 
 /// What [`simulate`] returns: every scenario's aggregates, every run's finals when kept in
@@ -115,9 +122,20 @@ fn simulate(
 ) -> Result<Simulated> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
     let mut files = Vec::new();
+    // A sweep keeps final values only: its `--save-runs` is the points' `runs.csv`.
+    let trajectories = plan.options().save_runs && plan.keep() == Keep::Trajectory;
     for (dir, layout) in into.dirs.iter().zip(&layouts) {
-        files.push(RunFiles::create(dir, layout, plan.options().save_runs)?);
+        files.push(RunFiles::create(dir, layout, trajectories)?);
     }
+    let skip = match scenarios.last() {
+        Some(last) if into.reference => {
+            let mut r = BatchResult::empty(last, plan.keep(), plan.seed());
+            let mut n = 0;
+            batch::Blocked::each_moments(&mut r, &mut |_| n += 1);
+            n
+        }
+        _ => 0,
+    };
     let runs = plan.runs();
     let todo = into.blocks.as_ref().map_or(runs, |b| {
         (b.end * BLOCK_RUNS).min(runs) - (b.start * BLOCK_RUNS).min(runs)
@@ -131,6 +149,7 @@ fn simulate(
         stats,
         record: into.record,
         buf: Vec::new(),
+        skip,
         fit: plan
             .fit
             .as_deref()
@@ -165,6 +184,7 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         tables: dirs.is_none(),
         blocks: None,
         record: None,
+        reference: false,
     };
     Ok(match plan.job() {
         Job::Run(sc) => {
@@ -184,17 +204,12 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         }
         Job::Sweep(sw) => {
             let mut stats = sweep_stats(plan);
-            // The sweep streams nothing: its points' finals are only kept in memory.
-            let into = Destination {
-                dirs: &[],
-                ..into()
-            };
-            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into)?;
+            // The points' finals stream to `points/<p>/` with --save-runs only.
+            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into())?;
             Outcome::Sweep(SweepResults::new(
                 sw.clone(),
                 sw.base.resolved_toml(),
-                stats.metrics,
-                stats.stats,
+                stats,
                 results,
                 finals,
             ))
@@ -298,6 +313,9 @@ impl Plan {
                 .iter()
                 .map(|d| staging.path().join(d))
                 .collect(),
+            Job::Sweep(sw) if self.options().save_runs => (0..sw.points.len())
+                .map(|p| staging.path().join(point_dir(p)))
+                .collect(),
             Job::Sweep(_) => Vec::new(),
         };
         let outcome = simulate_plan(self, ctl, Some(&dirs))?;
@@ -338,15 +356,26 @@ impl Plan {
                 for (g, blocks) in units.split(range.clone()) {
                     let p = g as usize;
                     let mut one = stats.point(p);
+                    let save: Vec<PathBuf> = if self.options().save_runs {
+                        vec![dir.join(point_dir(p))]
+                    } else {
+                        Vec::new()
+                    };
+                    // Point 0 runs beside every other point: the reference of the differences.
+                    let mut batch = vec![scenarios[p]];
+                    if p > 0 {
+                        batch.push(scenarios[0]);
+                    }
                     let into = Destination {
-                        dirs: &[],
+                        dirs: &save,
                         tables: false,
                         blocks: Some(blocks),
                         record: Some((&mut writer, g)),
+                        reference: p > 0,
                     };
-                    let (mut r, _, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
+                    let (mut r, _, _) = simulate(self, ctl, &batch, &mut one, into)?;
                     results[p] = r.remove(0);
-                    stats.stats[p] = one.stats.remove(0);
+                    stats.put_point(p, one);
                 }
                 resolved.push(sw.base.resolved_toml());
                 report::write_resolved(&dir, &resolved[0], &sw.base.series_files())?;
@@ -354,6 +383,7 @@ impl Plan {
                     results,
                     paired: Vec::new(),
                     sweep: stats.stats,
+                    sweep_diffs: stats.diffs,
                 }
             }
             job => {
@@ -379,6 +409,7 @@ impl Plan {
                     tables: false,
                     blocks: Some(blocks),
                     record: Some((&mut writer, 0)),
+                    reference: false,
                 };
                 let (results, _, _) = simulate(self, ctl, &scenarios, stats, into)?;
                 for (d, sc) in dirs.iter().zip(&scenarios) {
@@ -394,6 +425,7 @@ impl Plan {
                     results,
                     paired,
                     sweep: Vec::new(),
+                    sweep_diffs: Vec::new(),
                 }
             }
         };
@@ -429,7 +461,7 @@ impl Plan {
             },
         };
         manifest.write(&dir)?;
-        let dir = super::commit(staging, ctl, false)?;
+        let dir = super::commit(staging, ctl, None)?;
         Ok(Written::Shard { dir, manifest })
     }
 }

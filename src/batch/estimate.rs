@@ -69,6 +69,10 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
         peak += chunk * kept * 8.0;
         if keep == Keep::Trajectory {
             peak += samples * cells * STAT_BYTES;
+        } else {
+            // A sweep point: a statistic and a paired difference (48 bytes) per run column.
+            let columns = cells + crate::engine::RUN_METRICS.len() as f64;
+            peak += columns * (STAT_BYTES + 48.0);
         }
         decisions_total += sc.total_review_rate_per_day() * sc.horizon_days * runs as f64;
     }

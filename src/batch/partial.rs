@@ -32,50 +32,103 @@ impl Statistics for Comparison {
     }
 }
 
-/// The headline metrics of every sweep point: `stats[p][m]` is metric `m` of point `p`.
+/// What a sweep keeps besides each point's [`BatchResult`] (whose run statistics already hold
+/// every column of `runs.csv`): per point, the statistics of the derived metrics (`zk_overtakes`)
+/// and, for every metric, the moments of the per-run difference `point − point 0` (common random
+/// numbers: run `r` of every point has the same seed). Per point and metric that is one [`Stat`]
+/// for a derived metric and one [`BlockedMoments`] (six floats) for a difference, so memory grows
+/// with points × metrics, never with runs.
 #[derive(Debug, Clone)]
 pub struct SweepStats {
+    /// Every metric of `sweep.csv`, as `runs.csv` columns: the base's run columns, with
+    /// `zk_overtakes` after `zk_overtakes_day`.
     pub metrics: Vec<String>,
+    /// The metrics that are not run columns (`derived[i]` is `metrics[..]` of `stats[p][i]`).
+    pub derived: Vec<String>,
     columns: Vec<Vec<RunColumn>>,
+    derived_columns: Vec<Vec<RunColumn>>,
+    /// Point 0's columns, the reference of the differences.
+    reference: Vec<RunColumn>,
+    /// Where point 0's output is among the outputs of one run: 0 for a whole sweep; a shard
+    /// computing another point alone runs point 0 beside it, last.
+    reference_at: usize,
+    /// `stats[p][i]`: derived metric `i` at point `p`.
     pub stats: Vec<Vec<Stat>>,
+    /// `diffs[p][m]`: moments of metric `m` at point `p` minus at point 0, run by run.
+    pub diffs: Vec<Vec<BlockedMoments>>,
 }
 
 impl SweepStats {
-    /// The headline metrics of `base` (compared with itself), found in each point's layout.
+    /// The metrics of `base` (compared with itself), found in each point's layout.
     pub fn new(base: &Layout, points: &[&Layout]) -> SweepStats {
         let metrics = headline_columns(base, base);
-        let columns = points
+        let own = base.run_columns();
+        let derived: Vec<String> = metrics
             .iter()
-            .map(|l| metrics.iter().map(|m| RunColumn::find(l, m)).collect())
+            .filter(|m| !own.contains(m))
+            .cloned()
             .collect();
-        let stats = vec![vec![Stat::default(); metrics.len()]; points.len()];
+        let find = |l: &Layout, names: &[String]| -> Vec<RunColumn> {
+            names.iter().map(|m| RunColumn::find(l, m)).collect()
+        };
         SweepStats {
+            columns: points.iter().map(|l| find(l, &metrics)).collect(),
+            derived_columns: points.iter().map(|l| find(l, &derived)).collect(),
+            reference: points.first().map_or_else(Vec::new, |l| find(l, &metrics)),
+            reference_at: 0,
+            stats: vec![vec![Stat::default(); derived.len()]; points.len()],
+            diffs: vec![vec![BlockedMoments::default(); metrics.len()]; points.len()],
             metrics,
-            columns,
-            stats,
+            derived,
         }
     }
 
-    /// The statistics of point `p` alone (a shard computes a sweep point by point).
+    /// The statistics of point `p` alone (a shard computes a sweep point by point); for
+    /// `p > 0` the batch runs point 0 after point `p`, as the reference of the differences.
     pub fn point(&mut self, p: usize) -> SweepStats {
         SweepStats {
             metrics: self.metrics.clone(),
+            derived: self.derived.clone(),
             columns: vec![self.columns[p].clone()],
+            derived_columns: vec![self.derived_columns[p].clone()],
+            reference: self.reference.clone(),
+            reference_at: usize::from(p > 0),
             stats: vec![std::mem::take(&mut self.stats[p])],
+            diffs: vec![std::mem::take(&mut self.diffs[p])],
         }
+    }
+
+    /// Puts back what [`SweepStats::point`] took, once computed.
+    pub fn put_point(&mut self, p: usize, mut one: SweepStats) {
+        self.stats[p] = one.stats.remove(0);
+        self.diffs[p] = one.diffs.remove(0);
     }
 }
 
 impl Statistics for SweepStats {
     fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]) {
-        for (p, out) in outs.iter().enumerate() {
-            for (stat, col) in self.stats[p].iter_mut().zip(&self.columns[p]) {
-                stat.add(col.value(layouts[p], out));
+        let (rl, ro) = (layouts[self.reference_at], &outs[self.reference_at]);
+        let points = self.stats.len();
+        for (p, (out, layout)) in outs.iter().zip(layouts).take(points).enumerate() {
+            for (stat, col) in self.stats[p].iter_mut().zip(&self.derived_columns[p]) {
+                stat.add(col.value(layout, out));
+            }
+            let pairs = self.columns[p].iter().zip(&self.reference);
+            for (d, (col, reference)) in self.diffs[p].iter_mut().zip(pairs) {
+                let (x, x0) = (col.value(layout, out), reference.value(rl, ro));
+                // Runs where either value is missing are left out, as in `compare`.
+                if !x.is_nan() && !x0.is_nan() {
+                    d.add(x - x0);
+                }
             }
         }
     }
+    /// Per point: the derived statistics, then the differences.
     fn end_block(&mut self, out: &mut Vec<Moments>) {
-        self.stats.end_block(out);
+        for (stats, diffs) in self.stats.iter_mut().zip(&mut self.diffs) {
+            stats.end_block(out);
+            diffs.end_block(out);
+        }
     }
 }
 
@@ -86,13 +139,18 @@ pub struct Partial {
     pub results: Vec<BatchResult>,
     pub paired: Vec<Vec<PairedStat>>,
     pub sweep: Vec<Vec<Stat>>,
+    /// A sweep's differences against point 0 ([`SweepStats::diffs`]).
+    pub sweep_diffs: Vec<Vec<BlockedMoments>>,
 }
 
 impl Blocked for Partial {
     fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
         self.results.each_moments(f);
         self.paired.each_moments(f);
-        self.sweep.each_moments(f);
+        for (stats, diffs) in self.sweep.iter_mut().zip(&mut self.sweep_diffs) {
+            stats.each_moments(f);
+            diffs.each_moments(f);
+        }
     }
 
     fn merge_shard(&mut self, other: &Self) {
@@ -113,6 +171,8 @@ impl Partial {
         shape.extend(self.paired.iter().map(Vec::len));
         shape.push(usize::MAX);
         shape.extend(self.sweep.iter().map(Vec::len));
+        shape.push(usize::MAX);
+        shape.extend(self.sweep_diffs.iter().map(Vec::len));
         shape
     }
 
@@ -134,7 +194,9 @@ impl Partial {
         }
         let g = usize::try_from(group).ok()?;
         let (result, stats) = (self.results.get_mut(g)?, self.sweep.get_mut(g)?);
-        let used = result.fold_block(block);
-        Some(used + stats.fold_block(block.get(used..).unwrap_or(&[])))
+        let diffs = self.sweep_diffs.get_mut(g)?;
+        let mut used = result.fold_block(block);
+        used += stats.fold_block(block.get(used..).unwrap_or(&[]));
+        Some(used + diffs.fold_block(block.get(used..).unwrap_or(&[])))
     }
 }

@@ -51,7 +51,10 @@ pub fn draw_sweep_charts(
 }
 
 fn stats_of<'a>(rows: &'a [SweepRow], metric: &str) -> Vec<&'a SweepRow> {
-    let mut v: Vec<&SweepRow> = rows.iter().filter(|r| r.metric == metric).collect();
+    let mut v: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| r.metric == metric && r.chain.is_empty())
+        .collect();
     v.sort_by_key(|r| r.point);
     v
 }
