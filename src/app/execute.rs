@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::error::{Error, Result};
@@ -15,8 +16,8 @@ use super::system::memory_limit;
 use super::{Control, stage};
 use crate::batch::fit::{Collected, Score, Targets, score};
 use crate::batch::{
-    self, BLOCK_RUNS, BatchConfig, BatchResult, Comparison, Moments, Partial, Shard, Statistics,
-    SweepStats, Units,
+    self, BLOCK_RUNS, BatchConfig, BatchResult, Comparison, Moments, Partial, Reference, Shard,
+    Statistics, SweepStats, Units,
 };
 use crate::engine::{Keep, Layout, RunOutput};
 use crate::report::shard::{self as shard_files, BlocksWriter, Manifest, ShardPerf};
@@ -58,9 +59,6 @@ struct JobSink<'a> {
     stats: &'a mut dyn Statistics,
     record: Option<(&'a mut BlocksWriter, u64)>,
     buf: Vec<Moments>,
-    /// Moments at the end of each block's that are not recorded: those of a reference scenario
-    /// run only for the job's statistics (point 0 beside another point of a sweep shard).
-    skip: usize,
     /// The first scenario's values of every target, when the plan scores targets.
     fit: Option<(&'a Targets, Collected)>,
 }
@@ -84,8 +82,7 @@ impl batch::Sink for JobSink<'_> {
 
     fn end_block(&mut self, block: u64, moments: &[Moments]) -> anyhow::Result<()> {
         self.buf.clear();
-        self.buf
-            .extend_from_slice(&moments[..moments.len().saturating_sub(self.skip)]);
+        self.buf.extend_from_slice(moments);
         self.stats.end_block(&mut self.buf);
         if let Some((w, group)) = self.record.as_mut() {
             w.write(*group, block, &self.buf)?;
@@ -103,9 +100,6 @@ struct Destination<'a> {
     /// Only these blocks, and the shard's record of them.
     blocks: Option<Range<u64>>,
     record: Option<(&'a mut BlocksWriter, u64)>,
-    /// The last scenario is only a reference for the job's statistics: its own moments are not
-    /// recorded.
-    reference: bool,
 }
 
 /// What [`simulate`] returns: every scenario's aggregates, every run's finals when kept in
@@ -127,15 +121,7 @@ fn simulate(
     for (dir, layout) in into.dirs.iter().zip(&layouts) {
         files.push(RunFiles::create(dir, layout, trajectories)?);
     }
-    let skip = match scenarios.last() {
-        Some(last) if into.reference => {
-            let mut r = BatchResult::empty(last, plan.keep(), plan.seed());
-            let mut n = 0;
-            batch::Blocked::each_moments(&mut r, &mut |_| n += 1);
-            n
-        }
-        _ => 0,
-    };
+
     let runs = plan.runs();
     let todo = into.blocks.as_ref().map_or(runs, |b| {
         (b.end * BLOCK_RUNS).min(runs) - (b.start * BLOCK_RUNS).min(runs)
@@ -149,7 +135,6 @@ fn simulate(
         stats,
         record: into.record,
         buf: Vec::new(),
-        skip,
         fit: plan
             .fit
             .as_deref()
@@ -184,7 +169,6 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         tables: dirs.is_none(),
         blocks: None,
         record: None,
-        reference: false,
     };
     Ok(match plan.job() {
         Job::Run(sc) => {
@@ -328,6 +312,36 @@ impl Plan {
         })
     }
 
+    /// Point 0's values in the runs of the blocks that a sweep shard computes at other points
+    /// (`split`): the reference of their differences, from one batch of point 0 over those
+    /// blocks (from the first to the last); `None` when the shard has no other point.
+    fn sweep_reference(
+        &self,
+        ctl: &Control,
+        stats: &SweepStats,
+        split: &[(u64, Range<u64>)],
+    ) -> Result<Option<Arc<Reference>>> {
+        let others = split.iter().filter(|(g, _)| *g > 0).map(|(_, b)| b);
+        let (Some(start), Some(end)) = (
+            others.clone().map(|b| b.start).min(),
+            others.map(|b| b.end).max(),
+        ) else {
+            return Ok(None);
+        };
+        let runs = self.runs();
+        let first = (start * BLOCK_RUNS).min(runs);
+        let mut reference = stats.reference(first..(end * BLOCK_RUNS).min(runs));
+        let into = Destination {
+            dirs: &[],
+            tables: false,
+            blocks: Some(start..end),
+            record: None,
+        };
+        let point0 = [self.scenarios()[0]];
+        simulate(self, ctl, &point0, &mut reference, into)?;
+        Ok(Some(Arc::new(reference)))
+    }
+
     /// Computes this plan's shard: only its units of work, recording each block's moments, then
     /// the shard's statistics and manifest (docs/SCALING.md).
     fn write_shard(&self, shard: Shard, staging: Staging, ctl: &Control) -> Result<Written> {
@@ -353,27 +367,23 @@ impl Plan {
                     .iter()
                     .map(|sc| BatchResult::empty(sc, Keep::Final, self.seed()))
                     .collect();
-                for (g, blocks) in units.split(range.clone()) {
+                let split = units.split(range.clone());
+                let reference = self.sweep_reference(ctl, &stats, &split)?;
+                for (g, blocks) in split {
                     let p = g as usize;
-                    let mut one = stats.point(p);
+                    let mut one = stats.point(p, reference.clone());
                     let save: Vec<PathBuf> = if self.options().save_runs {
                         vec![dir.join(point_dir(p))]
                     } else {
                         Vec::new()
                     };
-                    // Point 0 runs beside every other point: the reference of the differences.
-                    let mut batch = vec![scenarios[p]];
-                    if p > 0 {
-                        batch.push(scenarios[0]);
-                    }
                     let into = Destination {
                         dirs: &save,
                         tables: false,
                         blocks: Some(blocks),
                         record: Some((&mut writer, g)),
-                        reference: p > 0,
                     };
-                    let (mut r, _, _) = simulate(self, ctl, &batch, &mut one, into)?;
+                    let (mut r, _, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
                     results[p] = r.remove(0);
                     stats.put_point(p, one);
                 }
@@ -409,7 +419,6 @@ impl Plan {
                     tables: false,
                     blocks: Some(blocks),
                     record: Some((&mut writer, 0)),
-                    reference: false,
                 };
                 let (results, _, _) = simulate(self, ctl, &scenarios, stats, into)?;
                 for (d, sc) in dirs.iter().zip(&scenarios) {

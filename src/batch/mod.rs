@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, MAX_SHARDS, Shard, Units};
 pub use estimate::{Estimate, agents_ever, estimate};
 pub use paired::{Against, Comparison, PairedStat, RunColumn, headline_columns, run_value};
-pub use partial::{Partial, Statistics, SweepStats};
+pub use partial::{Partial, Reference, Statistics, SweepStats};
 pub use sketch::{Moments, RELATIVE_ACCURACY, Sketch};
 
 use crate::engine::{self, Keep, Layout, RunOutput};

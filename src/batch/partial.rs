@@ -2,6 +2,8 @@
 //! sweep's headline metrics), and [`Partial`]: everything a shard keeps so that `merge` can fold
 //! a shard set into the statistics of a single batch (see [`super::blocks`]).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -49,9 +51,9 @@ pub struct SweepStats {
     derived_columns: Vec<Vec<RunColumn>>,
     /// Point 0's columns, the reference of the differences.
     reference: Vec<RunColumn>,
-    /// Where point 0's output is among the outputs of one run: 0 for a whole sweep; a shard
-    /// computing another point alone runs point 0 beside it, last.
-    reference_at: usize,
+    /// Point 0's values when it is not in the batch (a shard computing another point alone);
+    /// `None`: point 0 is the first output of every run.
+    cached: Option<Arc<Reference>>,
     /// `stats[p][i]`: derived metric `i` at point `p`.
     pub stats: Vec<Vec<Stat>>,
     /// `diffs[p][m]`: moments of metric `m` at point `p` minus at point 0, run by run.
@@ -75,7 +77,7 @@ impl SweepStats {
             columns: points.iter().map(|l| find(l, &metrics)).collect(),
             derived_columns: points.iter().map(|l| find(l, &derived)).collect(),
             reference: points.first().map_or_else(Vec::new, |l| find(l, &metrics)),
-            reference_at: 0,
+            cached: None,
             stats: vec![vec![Stat::default(); derived.len()]; points.len()],
             diffs: vec![vec![BlockedMoments::default(); metrics.len()]; points.len()],
             metrics,
@@ -83,16 +85,25 @@ impl SweepStats {
         }
     }
 
+    /// An empty [`Reference`] for point 0's values in the runs of `runs`.
+    pub fn reference(&self, runs: std::ops::Range<u64>) -> Reference {
+        Reference {
+            columns: self.reference.clone(),
+            first_run: runs.start,
+            values: Vec::with_capacity((runs.end - runs.start) as usize * self.metrics.len()),
+        }
+    }
+
     /// The statistics of point `p` alone (a shard computes a sweep point by point); for
-    /// `p > 0` the batch runs point 0 after point `p`, as the reference of the differences.
-    pub fn point(&mut self, p: usize) -> SweepStats {
+    /// `p > 0`, point 0's values in the same runs come from `reference`.
+    pub fn point(&mut self, p: usize, reference: Option<Arc<Reference>>) -> SweepStats {
         SweepStats {
             metrics: self.metrics.clone(),
             derived: self.derived.clone(),
             columns: vec![self.columns[p].clone()],
             derived_columns: vec![self.derived_columns[p].clone()],
             reference: self.reference.clone(),
-            reference_at: usize::from(p > 0),
+            cached: reference.filter(|_| p > 0),
             stats: vec![std::mem::take(&mut self.stats[p])],
             diffs: vec![std::mem::take(&mut self.diffs[p])],
         }
@@ -107,15 +118,18 @@ impl SweepStats {
 
 impl Statistics for SweepStats {
     fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]) {
-        let (rl, ro) = (layouts[self.reference_at], &outs[self.reference_at]);
         let points = self.stats.len();
         for (p, (out, layout)) in outs.iter().zip(layouts).take(points).enumerate() {
             for (stat, col) in self.stats[p].iter_mut().zip(&self.derived_columns[p]) {
                 stat.add(col.value(layout, out));
             }
-            let pairs = self.columns[p].iter().zip(&self.reference);
-            for (d, (col, reference)) in self.diffs[p].iter_mut().zip(pairs) {
-                let (x, x0) = (col.value(layout, out), reference.value(rl, ro));
+            let pairs = self.columns[p].iter().zip(&self.reference).enumerate();
+            for (d, (m, (col, reference))) in self.diffs[p].iter_mut().zip(pairs) {
+                let x0 = match &self.cached {
+                    Some(r) => r.value(out.run, m),
+                    None => reference.value(layouts[0], &outs[0]),
+                };
+                let x = col.value(layout, out);
                 // Runs where either value is missing are left out, as in `compare`.
                 if !x.is_nan() && !x0.is_nan() {
                     d.add(x - x0);
@@ -130,6 +144,38 @@ impl Statistics for SweepStats {
             diffs.end_block(out);
         }
     }
+}
+
+/// Point 0's value of every sweep metric in a range of runs, recorded from a batch of point 0
+/// alone: the reference of a shard's differences at other points (runs × metrics floats).
+#[derive(Debug, Clone)]
+pub struct Reference {
+    columns: Vec<RunColumn>,
+    first_run: u64,
+    values: Vec<f64>,
+}
+
+impl Reference {
+    /// Point 0's value of metric `m` in run `run`; NaN outside the recorded runs.
+    fn value(&self, run: u64, m: usize) -> f64 {
+        let width = self.columns.len();
+        run.checked_sub(self.first_run)
+            .and_then(|r| self.values.get(r as usize * width + m))
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Statistics for Reference {
+    fn add(&mut self, layouts: &[&Layout], outs: &[RunOutput]) {
+        debug_assert_eq!(
+            outs[0].run,
+            self.first_run + (self.values.len() / self.columns.len().max(1)) as u64
+        );
+        let cols = self.columns.iter().map(|c| c.value(layouts[0], &outs[0]));
+        self.values.extend(cols);
+    }
+    fn end_block(&mut self, _: &mut Vec<Moments>) {}
 }
 
 /// What a shard keeps in `partial.bin`: the batch results, then the job's own statistics.

@@ -92,7 +92,7 @@ const fn unit(metric: &'static str, per: Per, unit: &'static str, meaning: &'sta
 /// The one registry of units and meanings (`metrics.csv`, Parquet metadata, docs/MODEL.md §7):
 /// every metric of [`CHAIN_METRICS`], [`SYSTEM_METRICS`] and [`RUN_METRICS`] (tested), and the
 /// indicator `zk_overtakes` that comparisons and sweeps derive from `zk_overtakes_day`.
-pub const UNITS: [Unit; 35] = [
+pub const UNITS: &[Unit] = &[
     unit("tvl_usd", Per::Chain, "USD", "capital held on the chain"),
     unit(
         "tvl_share",

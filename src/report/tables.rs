@@ -73,7 +73,7 @@ pub fn metric_and_chain(layout: &Layout, column: &str) -> (String, String) {
 pub fn write_metrics_csv(dir: &Path) -> Result<()> {
     let mut w = super::output::csv_file(&dir.join("metrics.csv"))?;
     w.write_record(["metric", "unit", "per", "meaning"])?;
-    for u in &crate::engine::UNITS {
+    for u in crate::engine::UNITS {
         w.write_record([u.metric, u.unit, u.per.as_str(), u.meaning])?;
     }
     w.flush()?;
@@ -344,4 +344,33 @@ pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> 
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_always_read_as_floats_and_seeds_as_hex() {
+        for (x, s) in [
+            (1.0, "1.0"),
+            (0.25, "0.25"),
+            (3e9, "3000000000.0"),
+            (1e21, "1e21"),
+            (-2.5e-7, "-2.5e-7"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(num(x), s);
+            let back: f64 = s.parse().unwrap();
+            assert!(back == x || (x.is_nan() && back.is_nan()), "{s}");
+        }
+        for seed in [0, 1, u64::MAX, 1 << 63] {
+            let s = seed_hex(seed);
+            assert_eq!(s.len(), 18);
+            assert_eq!(parse_seed(&s), Some(seed));
+        }
+        assert_eq!(parse_seed("12"), None);
+        assert_eq!(parse_seed("0x12"), None);
+    }
 }
