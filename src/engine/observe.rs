@@ -207,7 +207,12 @@ pub const UNITS: &[Unit] = &[
         "1/day",
         "migrations since the previous sample, per day",
     ),
-    unit("price_factor", Per::System, "-", "market price factor P(t)"),
+    unit(
+        "price_factor",
+        Per::System,
+        "dimensionless",
+        "market price factor P(t)",
+    ),
     unit("agents", Per::System, "count", "agents alive"),
     unit(
         "zk_overtakes_day",
@@ -379,6 +384,37 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/MODEL.md §7 gives every chain and system metric the registry's unit, and names every
+    /// per-run metric.
+    #[test]
+    fn the_model_documents_the_registry() {
+        let doc = include_str!("../../docs/MODEL.md");
+        let start = doc.find("## 7. Observables").unwrap();
+        let section = &doc[start..start + doc[start..].find("\n## 8").unwrap()];
+        let rows: Vec<Vec<&str>> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.split('|').map(str::trim).collect())
+            .collect();
+        for u in UNITS {
+            if u.per == Per::Run {
+                assert!(section.contains(&format!("`{}`", u.metric)), "{}", u.metric);
+                continue;
+            }
+            let named = format!("`{}`", u.metric);
+            let documented = rows
+                .iter()
+                .any(|r| r[1].contains(&named) && r[2] == u.per.as_str() && r[3] == u.unit);
+            assert!(
+                documented,
+                "{} ({}, {}) not in MODEL.md §7",
+                u.metric,
+                u.per.as_str(),
+                u.unit
+            );
+        }
+    }
 
     #[test]
     fn every_metric_has_a_unit_once() {
