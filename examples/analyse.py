@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Analyse l2sim outputs with pandas (and polars): the headline table of a run, the comparison
-table of a compare, and the TVL fan chart redrawn with matplotlib.
+"""Analyse l2sim outputs with pandas (and polars): the headline table of a run (with units from
+metrics.csv), the comparison table of a compare, a sweep's paired differences against point 0,
+and the TVL fan chart redrawn with matplotlib.
 
     python examples/analyse.py outputs/baseline [outputs/compare_baseline_vs_zk_fast_withdrawals]
         [--sweep outputs/sweep_x] [--chart tvl_fan.png] [--check]
@@ -10,7 +11,12 @@ With --check it also verifies, and exits with 1 if not, that:
   - pandas and polars read every Parquet table, with the same values as its CSV;
   - the means, standard deviations, counts and missing counts it computes from runs.* equal
     summary.json's (up to 1e-9 relative: pandas sums in another order than l2sim);
-  - the comparison table equals compare.json's entries.
+  - runs_long.* holds exactly the values of the wide runs.* (one row per run, metric and chain);
+  - the comparison table equals compare.json's entries;
+  - with a sweep run with --save-runs, each point's diff_mean of sweep.csv equals the mean over
+    runs of points/<p>/runs.csv minus points/0/runs.csv (common random numbers).
+Tables are tidy: `metric` and `chain` columns (chain empty/null for whole-system and per-run
+metrics); `seed` is a string `0x` + 16 hex digits (int(s, 16)), a u64 in Parquet.
 Needs pandas and matplotlib; pyarrow for Parquet; polars optional.
 """
 
@@ -46,11 +52,18 @@ def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-300)
 
 
+def units(folder: Path) -> dict:
+    """(metric, per) -> unit, from the folder's metrics.csv."""
+    u = pd.read_csv(folder / "metrics.csv")
+    return {(r.metric, r.per): r.unit for r in u.itertuples()}
+
+
 def headline(run: Path):
     """Per headline metric: n, mean, sd, 95 % interval from runs; p05/p50/p95 from summary.json
     (l2sim's quantile sketch)."""
     runs = table(run, "runs")
     summary = json.loads((run / "summary.json").read_text())
+    unit = units(run)
     rows = []
     for m in HEADLINE:
         col = runs[m].astype("float64")
@@ -60,7 +73,7 @@ def headline(run: Path):
         half = 1.959963984540054 * sd / math.sqrt(n) if sd is not None else None
         s = summary["metrics"][m]
         rows.append({
-            "metric": m, "n": n, "missing": int(col.isna().sum()), "mean": mean, "sd": sd,
+            "metric": m, "unit": unit.get((m, "system"), unit.get((m, "run"))), "n": n, "missing": int(col.isna().sum()), "mean": mean, "sd": sd,
             "ci95_low": None if half is None else mean - half,
             "ci95_high": None if half is None else mean + half,
             "p05": s["p05"], "p50": s["p50"], "p95": s["p95"],
@@ -80,6 +93,37 @@ def check_headline(df: pd.DataFrame, summary: dict) -> list:
     return problems
 
 
+def check_long(run: Path) -> list:
+    """runs_long (run, metric, chain, value) pivoted back is the wide runs table."""
+    wide = table(run, "runs").drop(columns=["seed"]).set_index("run")
+    long = table(run, "runs_long")
+    chain = long["chain"].astype("string").fillna("")
+    long = long.assign(column=long["metric"].astype("string").where(chain == "", long["metric"].astype("string") + "." + chain))
+    back = long.pivot(index="run", columns="column", values="value")[list(wide.columns)]
+    a, b = wide.to_numpy(dtype="float64"), back.to_numpy(dtype="float64")
+    if a.shape != b.shape or not ((a == b) | (pd.isna(a) & pd.isna(b))).all():
+        return [f"{run}: runs_long does not hold the values of runs"]
+    return []
+
+
+def check_sweep_pairs(folder: Path) -> list:
+    """diff_mean of sweep.csv against the points' saved runs (mean of point p − point 0)."""
+    problems = []
+    sw = table(folder, "sweep")
+    sw = sw[sw["chain"].astype("string").fillna("") == ""]
+    base = pd.read_csv(folder / "points" / "0" / "runs.csv").set_index("run")
+    for p in sorted(int(d.name) for d in (folder / "points").iterdir()):
+        runs = pd.read_csv(folder / "points" / str(p) / "runs.csv").set_index("run")
+        for m in ["l2_share", "zk_share_of_l2", "zk_overtakes_day"]:
+            d = (runs[m] - base[m]).dropna()
+            row = sw[(sw["point"] == p) & (sw["metric"] == m)].iloc[0]
+            if int(row["diff_n"]) != len(d) or not close(float(d.mean()) if len(d) else None,
+                                                         None if pd.isna(row["diff_mean"]) else float(row["diff_mean"])):
+                problems.append(f"sweep point {p} {m}: diff_mean {row['diff_mean']} (n {row['diff_n']}), "
+                                f"from points/: {d.mean()} (n {len(d)})")
+    return problems
+
+
 def comparison(folder: Path):
     df = table(folder, "compare")
     return df, json.loads((folder / "compare.json").read_text())
@@ -89,9 +133,11 @@ def check_comparison(df: pd.DataFrame, doc: dict) -> list:
     """Every (scenario B, metric) row of the table equals compare.json's entry."""
     problems = []
     checked = 0
+    chain = df["chain"].astype("string").fillna("")
     for c in doc["comparisons"]:
         for metric, m in c["metrics"].items():
-            rows = df[(df["scenario_b"] == c["scenario"]) & (df["metric"] == metric)]
+            rows = df[(df["scenario_b"] == c["scenario"]) & (df["metric"] == m["metric"])
+                      & (chain == m["chain"])]
             if len(rows) != 1:
                 problems.append(f"compare: {len(rows)} rows for {c['scenario']} / {metric}")
                 continue
@@ -121,7 +167,7 @@ def check_parquet(folders) -> list:
         pl = None
     found = 0
     for folder in folders:
-        for parquet in sorted(list(folder.glob("*.parquet")) + list(folder.glob("*/*.parquet"))):
+        for parquet in sorted(folder.rglob("*.parquet")):
             found += 1
             csv = parquet.with_suffix(".csv")
             a = pd.read_parquet(parquet)
@@ -131,7 +177,9 @@ def check_parquet(folders) -> list:
                 continue
             for c in a.columns:
                 x, y = a[c], b[c]
-                if str(x.dtype) == "category" or x.dtype == object:
+                if c == "seed":
+                    same = (x.astype("uint64") == y.map(lambda s: int(s, 16)).astype("uint64")).all()
+                elif str(x.dtype) == "category" or x.dtype == object:
                     same = (x.astype("string").fillna("") == y.astype("string").fillna("")).all()
                 else:
                     same = ((x.astype("float64") == y.astype("float64")) | (x.isna() & y.isna())).all()
@@ -182,7 +230,7 @@ def main() -> int:
     df, summary = headline(args.run)
     print(f"{summary['scenario']}: {summary['runs']} runs, seed {summary['seed']}")
     print(df.to_string(index=False, float_format=lambda x: f"{x:.6g}"))
-    problems = check_headline(df, summary) if args.check else []
+    problems = check_headline(df, summary) + check_long(args.run) if args.check else []
 
     folders = [args.run]
     if args.compare:
@@ -199,7 +247,9 @@ def main() -> int:
         sw = table(args.sweep, "sweep")
         zk = sw[sw["metric"] == "zk_share_of_l2"]
         print()
-        print(zk.drop(columns=["metric"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print(zk.drop(columns=["metric", "chain"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if args.check and (args.sweep / "points").is_dir():
+            problems += check_sweep_pairs(args.sweep)
         folders.append(args.sweep)
     if args.check:
         problems += check_parquet(folders)

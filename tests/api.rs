@@ -166,17 +166,47 @@ fn a_sweep_in_memory_reports_every_point() {
     }
     // Every point runs with the same seeds (common random numbers).
     assert!(finals.iter().all(|t| t.seeds == finals[0].seeds));
-    // A sweep keeps final values only.
+    // Each point's paired difference against point 0 is the mean of the per-run differences
+    // (1e-12 relative: Welford in blocks against a plain sum, rounding only).
+    for name in ["l2_share", "tvl_usd.zk", "zk_overtakes_day"] {
+        let m = s.metrics.iter().position(|m| m == name).unwrap();
+        let base = finals[0].column(name).unwrap();
+        for (p, table) in finals.iter().enumerate() {
+            let d: Vec<f64> = table
+                .column(name)
+                .unwrap()
+                .iter()
+                .zip(&base)
+                .map(|(x, x0)| x - x0)
+                .filter(|d| !d.is_nan())
+                .collect();
+            let got = &s.diffs[p][m];
+            assert_eq!(got.count, d.len() as u64, "{name} at point {p}");
+            if !d.is_empty() {
+                let want = mean(&d);
+                assert!((got.mean - want).abs() <= 1e-12 * want.abs().max(1e-300) + 1e-15);
+            }
+        }
+    }
+    let row = s
+        .rows
+        .iter()
+        .find(|r| r.point == 1 && r.metric == "tvl_usd" && r.chain == "zk")
+        .unwrap();
+    assert_eq!(row.diff_n, 24);
+    // A sweep accepts --save-runs (its points' runs.csv).
     let sweep = app::load_sweep(&data("small_sweep_2d.toml")).unwrap();
-    let err = Plan::sweep(
-        sweep,
-        BatchOptions {
-            save_runs: true,
-            ..options(2)
-        },
-    )
-    .unwrap_err();
-    assert!(err.is_input(), "{err}");
+    let opts = BatchOptions {
+        save_runs: true,
+        ..options(2)
+    };
+    let plan = Plan::sweep(sweep, opts).unwrap();
+    // The default folder: sweep_NAME, but never a doubled prefix.
+    assert_eq!(plan.name(), "sweep_small_sweep_2d");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep_zk_delay_vs_fast_exit.toml");
+    let named = Plan::sweep(app::load_sweep(&path).unwrap(), options(2)).unwrap();
+    assert_eq!(named.name(), "sweep_zk_delay_vs_fast_exit");
 }
 
 /// Writes the shards `1..=n` of `plan_of(shard)` into `dir/K`; returns their folders.

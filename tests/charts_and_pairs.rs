@@ -61,7 +61,10 @@ fn the_paired_difference_over_time_ends_at_the_horizon_comparison() {
         assert_eq!(last["chain"], "");
         // The horizon is the last sample: the same runs' differences as compare.csv's, in the
         // same order, so the same floating-point sums.
-        let Some(c) = compare.iter().find(|c| c["metric"] == last["metric"]) else {
+        let Some(c) = compare
+            .iter()
+            .find(|c| c["metric"] == last["metric"] && c["chain"].is_empty())
+        else {
             continue;
         };
         for col in ["mean_diff", "ci95_low", "ci95_high"] {

@@ -74,7 +74,7 @@ fn run_writes_every_output_file() {
     let quantiles = fs::read_to_string(out.join("quantiles.csv")).unwrap();
     assert!(quantiles.starts_with("day,metric,chain,mean,p05,p25,p50,p75,p95\n"));
     assert!(
-        quantiles.contains("\n0,tvl_usd,opt,3000000000,"),
+        quantiles.contains("\n0.0,tvl_usd,opt,3000000000.0,"),
         "day-0 TVL equals the scenario's"
     );
     assert!(
@@ -84,6 +84,15 @@ fn run_writes_every_output_file() {
     let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 7);
     assert!(runs.starts_with("run,seed,tvl_usd.l1,"));
+    // Seeds as 0x and 16 hexadecimal digits; the long table holds the same values.
+    let seed = runs.lines().nth(1).unwrap().split(',').nth(1).unwrap();
+    assert!(seed.len() == 18 && seed.starts_with("0x"), "{seed}");
+    let long = fs::read_to_string(out.join("runs_long.csv")).unwrap();
+    let columns = runs.lines().next().unwrap().split(',').count() - 2;
+    assert!(long.starts_with("run,metric,chain,value\n0,tvl_usd,l1,"));
+    assert_eq!(long.lines().count(), 1 + 6 * columns);
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(metrics.starts_with("metric,unit,per,meaning\ntvl_usd,USD,chain,"));
     let samples = 121;
     let cells = quantiles.lines().count() as usize / samples;
     let traj_rows = fs::read_to_string(out.join("trajectories.csv"))
@@ -352,12 +361,13 @@ fn compare_pairs_runs_and_narrows_the_intervals() {
         "faster, cheaper ZK gains share: {m}"
     );
     let csv = fs::read_to_string(out.join("compare.csv")).unwrap();
-    assert!(
-        csv.starts_with(
-            "scenario_a,scenario_b,metric,n,mean_a,mean_b,mean_diff,ci95_low,ci95_high,"
-        )
-    );
-    assert!(csv.contains("\nsmall,small_fast_zk,zk_share_of_l2,40,"));
+    assert!(csv.starts_with(
+        "scenario_a,scenario_b,metric,chain,n,mean_a,mean_b,mean_diff,ci95_low,ci95_high,"
+    ));
+    assert!(csv.contains("\nsmall,small_fast_zk,zk_share_of_l2,,40,"));
+    // Every column of runs.csv is compared, chain metrics with their chain.
+    assert!(csv.contains("\nsmall,small_fast_zk,bridge_fee_revenue_usd,zk,40,"));
+    assert!(csv.contains("\nsmall,small_fast_zk,hack_loss_usd,opt,40,"));
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("<svg")
@@ -471,7 +481,7 @@ fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "point,chains.zk.withdrawal_delay_days,chains.opt.fast_exit_liquidity_usd,metric,n,mean,sd,ci95_low,ci95_high,p05,p50,p95"
+        "point,chains.zk.withdrawal_delay_days,chains.opt.fast_exit_liquidity_usd,metric,chain,n,mean,sd,ci95_low,ci95_high,p05,p50,p95,diff_n,diff_mean,diff_ci95_low,diff_ci95_high"
     );
     let points: Vec<(String, String)> = csv
         .lines()
@@ -485,7 +495,7 @@ fn sweep_grid_is_the_cartesian_product_with_a_heat_map() {
     let expected: Vec<(String, String)> = ["0.02", "0.5", "3"]
         .iter()
         .flat_map(|d| {
-            ["0", "50000000"]
+            ["0", "50000000.0"]
                 .iter()
                 .map(move |l| (d.to_string(), l.to_string()))
         })

@@ -342,7 +342,7 @@ fn every_field_of_shard_json_is_checked_before_use() {
             let f = m["files"][1].clone();
             m["files"].as_array_mut().unwrap().push(f);
         },
-        "field `files[5].path`: \"partial.bin\" is listed twice",
+        "field `files[6].path`: \"partial.bin\" is listed twice",
     );
     // A shard of the layout before checksums: a clear message, not "missing field".
     forged(

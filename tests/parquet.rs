@@ -1,12 +1,13 @@
 //! `--parquet`: every table gets a Parquet copy with typed columns (day a float, run an integer,
-//! chain and metric dictionary-encoded strings, empty cells null), Snappy-compressed, holding
-//! exactly the CSV's values. Read back with the parquet crate's Arrow reader.
+//! chain and metric dictionary-encoded strings, missing values null), Snappy-compressed, holding
+//! exactly the CSV's values, with the scenario, seed, runs, version and units as key-value
+//! metadata. Read back with the parquet crate's Arrow reader.
 
 use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::types::{Float64Type, Int32Type, Int64Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -44,6 +45,11 @@ fn floats(batches: &[RecordBatch], col: usize) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// A CSV float cell as the Parquet value: `NaN` (missing) is null.
+fn missing(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|x| !x.is_nan())
+}
+
 #[test]
 fn tables_are_typed_compressed_and_equal_to_the_csv() {
     let tmp = tempfile::tempdir().unwrap();
@@ -79,10 +85,7 @@ fn tables_are_typed_compressed_and_equal_to_the_csv() {
     // Values: the CSV's, bit for bit; system metrics have a null chain.
     let csv = dir.join("quantiles.csv");
     let p50: Vec<Option<f64>> = floats(&batches, 6);
-    let want: Vec<Option<f64>> = csv_column(&csv, "p50")
-        .iter()
-        .map(|s| s.parse().ok())
-        .collect();
+    let want: Vec<Option<f64>> = csv_column(&csv, "p50").iter().map(|s| missing(s)).collect();
     assert_eq!(p50, want);
     let chains: Vec<Option<String>> = batches
         .iter()
@@ -116,9 +119,50 @@ fn tables_are_typed_compressed_and_equal_to_the_csv() {
     let overtakes = floats(&batches, i);
     let want: Vec<Option<f64>> = csv_column(&dir.join("runs.csv"), "zk_overtakes_day")
         .iter()
-        .map(|s| s.parse().ok())
+        .map(|s| missing(s))
         .collect();
     assert_eq!(overtakes, want);
+    // The seed: the CSV's hexadecimal string, as the unsigned number it is.
+    let seeds: Vec<u64> = batches
+        .iter()
+        .flat_map(|b| b.column(1).as_primitive::<UInt64Type>().values().to_vec())
+        .collect();
+    let want: Vec<u64> = csv_column(&dir.join("runs.csv"), "seed")
+        .iter()
+        .map(|s| u64::from_str_radix(s.strip_prefix("0x").unwrap(), 16).unwrap())
+        .collect();
+    assert_eq!(seeds, want);
+
+    // Every file carries the scenario, seed, runs, version and the units of every metric.
+    for table in ["quantiles", "runs", "runs_long", "trajectories"] {
+        let reader = parquet::file::reader::SerializedFileReader::new(
+            File::open(dir.join(format!("{table}.parquet"))).unwrap(),
+        )
+        .unwrap();
+        let kv: std::collections::HashMap<String, String> = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(kv["l2sim.scenario"], "small", "{table}");
+        assert_eq!(kv["l2sim.seed"], "7");
+        assert_eq!(kv["l2sim.runs"], "12");
+        assert_eq!(kv["l2sim.version"], env!("CARGO_PKG_VERSION"));
+        let units: Vec<serde_json::Value> = serde_json::from_str(&kv["l2sim.metrics"]).unwrap();
+        let tvl = units
+            .iter()
+            .find(|u| u["metric"] == "tvl_usd" && u["per"] == "chain")
+            .unwrap();
+        assert_eq!(tvl["unit"], "USD");
+        // The same rows as metrics.csv.
+        assert_eq!(
+            units.len(),
+            csv_column(&dir.join("metrics.csv"), "metric").len()
+        );
+    }
 
     // trajectories: many rows, smaller than the CSV; every column chunk Snappy-compressed.
     let traj = dir.join("trajectories.parquet");

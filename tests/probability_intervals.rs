@@ -96,7 +96,7 @@ fn probability_intervals_stay_in_range() {
             let f = |k: &str| r[k].parse::<f64>().unwrap_or(f64::NAN);
             let identical = r["identical"] == "true";
             if identical {
-                assert_eq!(r["variance_reduction"], "", "{r:?}");
+                assert_eq!(r["variance_reduction"], "NaN", "{r:?}");
             }
             if r["metric"] == "zk_overtakes" {
                 for (lo, hi) in [
@@ -109,8 +109,9 @@ fn probability_intervals_stay_in_range() {
                     within(f(m), f(m), (0.0, 1.0), m);
                 }
             }
-            // Empty when no run has the metric in both (the overtaking day, never reached).
-            if !r["p_b_gt_a"].is_empty() {
+            // NaN exactly when no run has the metric in both (the overtaking day, never reached).
+            assert_eq!(r["p_b_gt_a"] == "NaN", r["n"] == "0", "{r:?}");
+            if r["n"] != "0" {
                 within(f("p_b_gt_a"), f("p_b_gt_a"), (0.0, 1.0), "P(B > A)");
             }
         }

@@ -100,10 +100,15 @@ fn sharded_compare_merges_to_the_unsharded_bytes() {
 #[test]
 fn sharded_sweep_merges_to_the_unsharded_bytes() {
     // 6 points × 3 blocks = 18 (point, block) units: 5 shards cut points in the middle, 20 leave
-    // two empty.
+    // two empty. Differences against point 0 (in sweep.csv) and the points' runs.csv
+    // (--save-runs) are merged too.
     let tmp = tempfile::tempdir().unwrap();
     let sweep = repo("tests/data/small_sweep_2d.toml");
-    check_sharded(tmp.path(), &["sweep", &sweep, "--runs", "70"], &[3, 5, 20]);
+    check_sharded(
+        tmp.path(),
+        &["sweep", &sweep, "--runs", "70", "--save-runs", "--parquet"],
+        &[3, 5, 20],
+    );
 }
 
 #[test]

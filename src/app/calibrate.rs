@@ -245,7 +245,7 @@ impl Calibration {
             self.plots,
         )
         .map_err(Error::Other)?;
-        let dir = super::commit(staging, &writing, false)?;
+        let dir = super::commit(staging, &writing, None)?;
         Ok((dir, found))
     }
 

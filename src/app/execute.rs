@@ -4,19 +4,20 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::outcome::{
-    CompareResults, Outcome, RunResults, RunTable, SweepResults, compare_dirs, finish,
+    CompareResults, Outcome, RunResults, RunTable, SweepResults, compare_dirs, finish, point_dir,
 };
 use super::plan::{Job, Plan};
 use super::system::memory_limit;
 use super::{Control, stage};
 use crate::batch::fit::{Collected, Score, Targets, score};
 use crate::batch::{
-    self, BLOCK_RUNS, BatchConfig, BatchResult, Comparison, Moments, Partial, Shard, Statistics,
-    SweepStats, Units,
+    self, BLOCK_RUNS, BatchConfig, BatchResult, Comparison, Moments, Partial, Reference, Shard,
+    Statistics, SweepStats, Units,
 };
 use crate::engine::{Keep, Layout, RunOutput};
 use crate::report::shard::{self as shard_files, BlocksWriter, Manifest, ShardPerf};
@@ -115,9 +116,12 @@ fn simulate(
 ) -> Result<Simulated> {
     let layouts: Vec<Layout> = scenarios.iter().map(|s| Layout::new(s)).collect();
     let mut files = Vec::new();
+    // A sweep keeps final values only: its `--save-runs` is the points' `runs.csv`.
+    let trajectories = plan.options().save_runs && plan.keep() == Keep::Trajectory;
     for (dir, layout) in into.dirs.iter().zip(&layouts) {
-        files.push(RunFiles::create(dir, layout, plan.options().save_runs)?);
+        files.push(RunFiles::create(dir, layout, trajectories)?);
     }
+
     let runs = plan.runs();
     let todo = into.blocks.as_ref().map_or(runs, |b| {
         (b.end * BLOCK_RUNS).min(runs) - (b.start * BLOCK_RUNS).min(runs)
@@ -184,17 +188,12 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         }
         Job::Sweep(sw) => {
             let mut stats = sweep_stats(plan);
-            // The sweep streams nothing: its points' finals are only kept in memory.
-            let into = Destination {
-                dirs: &[],
-                ..into()
-            };
-            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into)?;
+            // The points' finals stream to `points/<p>/` with --save-runs only.
+            let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into())?;
             Outcome::Sweep(SweepResults::new(
                 sw.clone(),
                 sw.base.resolved_toml(),
-                stats.metrics,
-                stats.stats,
+                stats,
                 results,
                 finals,
             ))
@@ -298,6 +297,9 @@ impl Plan {
                 .iter()
                 .map(|d| staging.path().join(d))
                 .collect(),
+            Job::Sweep(sw) if self.options().save_runs => (0..sw.points.len())
+                .map(|p| staging.path().join(point_dir(p)))
+                .collect(),
             Job::Sweep(_) => Vec::new(),
         };
         let outcome = simulate_plan(self, ctl, Some(&dirs))?;
@@ -308,6 +310,36 @@ impl Plan {
             dir,
             outcome: Box::new(outcome),
         })
+    }
+
+    /// Point 0's values in the runs of the blocks that a sweep shard computes at other points
+    /// (`split`): the reference of their differences, from one batch of point 0 over those
+    /// blocks (from the first to the last); `None` when the shard has no other point.
+    fn sweep_reference(
+        &self,
+        ctl: &Control,
+        stats: &SweepStats,
+        split: &[(u64, Range<u64>)],
+    ) -> Result<Option<Arc<Reference>>> {
+        let others = split.iter().filter(|(g, _)| *g > 0).map(|(_, b)| b);
+        let (Some(start), Some(end)) = (
+            others.clone().map(|b| b.start).min(),
+            others.map(|b| b.end).max(),
+        ) else {
+            return Ok(None);
+        };
+        let runs = self.runs();
+        let first = (start * BLOCK_RUNS).min(runs);
+        let mut reference = stats.reference(first..(end * BLOCK_RUNS).min(runs));
+        let into = Destination {
+            dirs: &[],
+            tables: false,
+            blocks: Some(start..end),
+            record: None,
+        };
+        let point0 = [self.scenarios()[0]];
+        simulate(self, ctl, &point0, &mut reference, into)?;
+        Ok(Some(Arc::new(reference)))
     }
 
     /// Computes this plan's shard: only its units of work, recording each block's moments, then
@@ -335,18 +367,25 @@ impl Plan {
                     .iter()
                     .map(|sc| BatchResult::empty(sc, Keep::Final, self.seed()))
                     .collect();
-                for (g, blocks) in units.split(range.clone()) {
+                let split = units.split(range.clone());
+                let reference = self.sweep_reference(ctl, &stats, &split)?;
+                for (g, blocks) in split {
                     let p = g as usize;
-                    let mut one = stats.point(p);
+                    let mut one = stats.point(p, reference.clone());
+                    let save: Vec<PathBuf> = if self.options().save_runs {
+                        vec![dir.join(point_dir(p))]
+                    } else {
+                        Vec::new()
+                    };
                     let into = Destination {
-                        dirs: &[],
+                        dirs: &save,
                         tables: false,
                         blocks: Some(blocks),
                         record: Some((&mut writer, g)),
                     };
                     let (mut r, _, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
                     results[p] = r.remove(0);
-                    stats.stats[p] = one.stats.remove(0);
+                    stats.put_point(p, one);
                 }
                 resolved.push(sw.base.resolved_toml());
                 report::write_resolved(&dir, &resolved[0], &sw.base.series_files())?;
@@ -354,6 +393,7 @@ impl Plan {
                     results,
                     paired: Vec::new(),
                     sweep: stats.stats,
+                    sweep_diffs: stats.diffs,
                 }
             }
             job => {
@@ -394,6 +434,7 @@ impl Plan {
                     results,
                     paired,
                     sweep: Vec::new(),
+                    sweep_diffs: Vec::new(),
                 }
             }
         };
@@ -429,7 +470,7 @@ impl Plan {
             },
         };
         manifest.write(&dir)?;
-        let dir = super::commit(staging, ctl, false)?;
+        let dir = super::commit(staging, ctl, None)?;
         Ok(Written::Shard { dir, manifest })
     }
 }

@@ -331,7 +331,7 @@ pub fn plot(dest: &Path, metrics: &[String], ctl: &Control) -> Result<Vec<PathBu
     let staging = super::stage_redraw(dest, ctl)?;
     let dir = staging.path().to_path_buf();
     let drawn = redraw_folder(&dir, metrics).map_err(|e| in_place_of(e, &dir, dest))?;
-    super::commit(staging, ctl, false)?;
+    super::commit(staging, ctl, None)?;
     Ok(drawn
         .into_iter()
         .map(|d| match d.strip_prefix(&dir) {

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::execute::{Written, compare_results, sweep_stats_of};
-use super::outcome::{Outcome, RunResults, SweepResults, compare_dirs, finish};
+use super::outcome::{Outcome, RunResults, SweepResults, compare_dirs, finish, point_dir};
 use super::{Control, stage};
-use crate::batch::{BatchResult, Blocked, Comparison, Partial};
+use crate::batch::{BatchResult, Blocked, Comparison, Partial, Units};
 use crate::engine::Keep;
 use crate::engine::Layout;
 use crate::report::shard::{self, BlocksReader, JobKind, Manifest};
@@ -378,6 +378,7 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
                 results: empty_partial(&[&scenario], Keep::Trajectory, m.seed),
                 paired: Vec::new(),
                 sweep: Vec::new(),
+                sweep_diffs: Vec::new(),
             };
             check_against(set, &[&scenario], &[&scenario.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &[&scenario]);
@@ -414,6 +415,7 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
                 results: empty_partial(&refs, Keep::Trajectory, m.seed),
                 paired: comparison.against.iter().map(|a| a.all_stats()).collect(),
                 sweep: Vec::new(),
+                sweep_diffs: Vec::new(),
             };
             let names: Vec<&str> = refs.iter().map(|s| s.name.as_str()).collect();
             check_against(set, &refs, &names, expected, &partial)?;
@@ -437,18 +439,15 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
             let expected = Partial {
                 results: empty_partial(&points, Keep::Final, m.seed),
                 paired: Vec::new(),
-                sweep: stats.stats,
+                sweep: stats.stats.clone(),
+                sweep_diffs: stats.diffs.clone(),
             };
             check_against(set, &[&sw.base], &[&sw.base.name], expected, &partial)?;
             attach_layouts(&mut partial.results, &points);
-            Outcome::Sweep(SweepResults::new(
-                sw,
-                text,
-                stats.metrics,
-                partial.sweep,
-                partial.results,
-                None,
-            ))
+            let mut stats = stats;
+            stats.stats = partial.sweep;
+            stats.diffs = partial.sweep_diffs;
+            Outcome::Sweep(SweepResults::new(sw, text, stats, partial.results, None))
         }
     })
 }
@@ -502,6 +501,23 @@ fn check_out<'a>(out: &Path, inputs: impl Iterator<Item = &'a PathBuf>) -> Resul
     Ok(())
 }
 
+/// The shards (in shard order) whose units of work met sweep point `point`.
+fn point_shards(set: &ShardSet, point: u64) -> Vec<PathBuf> {
+    set.dirs
+        .iter()
+        .zip(&set.manifests)
+        .filter(|(_, m)| {
+            let units = Units {
+                groups: m.groups,
+                blocks: m.blocks_per_group,
+            };
+            let [start, end] = m.units;
+            units.split(start..end).iter().any(|(g, _)| *g == point)
+        })
+        .map(|(d, _)| d.clone())
+        .collect()
+}
+
 /// Checks a shard set, then writes exactly what the unsharded command writes (all but the
 /// machine-dependent `perf` figures).
 pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Written> {
@@ -531,16 +547,26 @@ pub fn merge(dirs: &[PathBuf], opts: &MergeOptions, ctl: &Control) -> Result<Wri
         }
     };
     let staging = stage(&out, ctl)?;
-    let subs: Vec<String> = match &outcome {
-        Outcome::Run(_) => vec![String::new()],
-        Outcome::Compare(c) => c.dirs(),
+    // Each sub-folder's tables, from the shards that computed them: every shard for a run or a
+    // compare; for a sweep's points (`--save-runs`), the shards whose units met the point.
+    let subs: Vec<(String, Vec<PathBuf>)> = match &outcome {
+        Outcome::Run(_) => vec![(String::new(), set.dirs.clone())],
+        Outcome::Compare(c) => c
+            .dirs()
+            .into_iter()
+            .map(|d| (d, set.dirs.clone()))
+            .collect(),
+        Outcome::Sweep(s) if m.save_runs => (0..s.sweep.points.len())
+            .map(|p| (point_dir(p), point_shards(&set, p as u64)))
+            .collect(),
         Outcome::Sweep(_) => Vec::new(),
     };
-    for sub in &subs {
+    let trajectories = m.save_runs && !matches!(outcome, Outcome::Sweep(_));
+    for (sub, dirs) in &subs {
         if ctl.is_cancelled() {
             return Err(Error::Interrupted);
         }
-        shard::concat_tables(&set.dirs, sub, &staging.path().join(sub), m.save_runs)
+        shard::concat_tables(dirs, sub, &staging.path().join(sub), trajectories)
             .map_err(|e| Error::input(None, format!("{e:#}")))?;
     }
     let dir = finish(

@@ -94,12 +94,17 @@ fn staged(out: &Path, staging: anyhow::Result<Staging>, ctl: &Control) -> Result
 
 /// Moves a finished staging folder into place unless the job was asked to stop meanwhile: a
 /// signal that arrives while tables or charts are written still leaves the earlier result alone.
-pub(crate) fn commit(staging: Staging, ctl: &Control, parquet: bool) -> Result<std::path::PathBuf> {
+/// With `parquet` (its key-value metadata), the tables get their Parquet copies first.
+pub(crate) fn commit(
+    staging: Staging,
+    ctl: &Control,
+    parquet: Option<&[(String, String)]>,
+) -> Result<std::path::PathBuf> {
     if ctl.is_cancelled() {
         return Err(Error::Interrupted);
     }
-    if parquet {
-        report::parquet::convert_folder(staging.path()).map_err(Error::Other)?;
+    if let Some(metadata) = parquet {
+        report::parquet::convert_folder(staging.path(), metadata).map_err(Error::Other)?;
         if ctl.is_cancelled() {
             return Err(Error::Interrupted);
         }

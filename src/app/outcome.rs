@@ -102,22 +102,30 @@ impl CompareResults {
         compare_dirs(&self.scenarios)
     }
 
-    /// The paired row of `metric` for scenario `b` against the first.
+    /// The paired row of `metric` (a `runs.csv` column: `metric.chain` for a chain metric) for
+    /// scenario `b` against the first.
     pub fn row(&self, b: &str, metric: &str) -> Option<&CompareRow> {
         self.rows
             .iter()
-            .find(|r| r.scenario_b == b && r.metric == metric)
+            .find(|r| r.scenario_b == b && r.column() == metric)
     }
 }
 
-/// The name of a job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME`.
+/// The name of a job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME` (the
+/// name itself when it already starts with `sweep_`: never `sweep_sweep_…`).
 pub(super) fn folder_name(scenarios: &[&Scenario], sweep: bool) -> String {
     let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     match (names.as_slice(), sweep) {
+        ([one], true) if one.starts_with("sweep_") => one.to_string(),
         ([one], true) => format!("sweep_{one}"),
         ([one], false) => one.to_string(),
         (many, _) => format!("compare_{}", many.join("_vs_")),
     }
+}
+
+/// The sub-folder of sweep point `p` (`--save-runs`): `points/<p>`.
+pub(super) fn point_dir(p: usize) -> String {
+    format!("points/{p}")
 }
 
 pub(super) fn compare_dirs(scenarios: &[Scenario]) -> Vec<String> {
@@ -128,15 +136,19 @@ pub(super) fn compare_dirs(scenarios: &[Scenario]) -> Vec<String> {
         .collect()
 }
 
-/// The results of `sweep`: per point, the final values' statistics of the headline metrics.
+/// The results of `sweep`: per point, the final values' statistics of every metric, and their
+/// paired differences against point 0.
 #[derive(Debug, Clone)]
 pub struct SweepResults {
     pub sweep: Sweep,
     /// `scenario.resolved.toml` of the sweep (its base, with `[sweep]`).
     pub resolved_toml: String,
+    /// Every metric, as a `runs.csv` column (`metric.chain`), and the derived `zk_overtakes`.
     pub metrics: Vec<String>,
     /// `stats[p][m]`: metric `m` at point `p`.
     pub stats: Vec<Vec<Stat>>,
+    /// `diffs[p][m]`: moments of the per-run difference of metric `m`, point `p` − point 0.
+    pub diffs: Vec<Vec<crate::batch::Moments>>,
     pub results: Vec<BatchResult>,
     pub finals: Option<Vec<RunTable>>,
     /// The rows of `sweep.csv` and the contents of `sweep.json`.
@@ -148,11 +160,33 @@ impl SweepResults {
     pub(super) fn new(
         sweep: Sweep,
         resolved_toml: String,
-        metrics: Vec<String>,
-        stats: Vec<Vec<Stat>>,
+        computed: crate::batch::SweepStats,
         results: Vec<BatchResult>,
         finals: Option<Vec<RunTable>>,
     ) -> SweepResults {
+        // A run column's statistics are the point's own; a derived metric's, the sweep's.
+        let stats: Vec<Vec<Stat>> = results
+            .iter()
+            .zip(&computed.stats)
+            .map(|(r, derived)| {
+                let of = |m: &String| match computed.derived.iter().position(|d| d == m) {
+                    Some(i) => derived[i].clone(),
+                    None => r.run_stat(m).cloned().unwrap_or_default(),
+                };
+                computed.metrics.iter().map(of).collect()
+            })
+            .collect();
+        let diffs: Vec<Vec<crate::batch::Moments>> = computed
+            .diffs
+            .iter()
+            .map(|d| d.iter().map(|m| m.get()).collect())
+            .collect();
+        let metrics = computed.metrics;
+        let layout = Layout::new(&sweep.base);
+        let cells: Vec<(String, String)> = metrics
+            .iter()
+            .map(|m| report::metric_and_chain(&layout, m))
+            .collect();
         let mut rows = Vec::new();
         for (p, point) in sweep.points.iter().enumerate() {
             let params: Vec<String> = point
@@ -160,8 +194,8 @@ impl SweepResults {
                 .iter()
                 .map(|(_, v)| report::sweep::param_label(v))
                 .collect();
-            for (metric, stat) in metrics.iter().zip(&stats[p]) {
-                rows.push(SweepRow::of(p, params.clone(), metric, stat));
+            for ((cell, stat), diff) in cells.iter().zip(&stats[p]).zip(&diffs[p]) {
+                rows.push(SweepRow::of(p, params.clone(), cell.clone(), stat, diff));
             }
         }
         let info = SweepInfo {
@@ -181,6 +215,7 @@ impl SweepResults {
             resolved_toml,
             metrics,
             stats,
+            diffs,
             results,
             finals,
             rows,
@@ -226,6 +261,29 @@ impl Outcome {
             Outcome::Compare(c) => folder_name(&c.scenarios.iter().collect::<Vec<_>>(), false),
             Outcome::Sweep(s) => folder_name(&[&s.sweep.base], true),
         }
+    }
+
+    /// The key-value metadata of the folder's Parquet files: scenario, seed, runs, version
+    /// (units are added by the writer, from the registry).
+    pub fn parquet_metadata(&self) -> Vec<(String, String)> {
+        let (scenarios, seed, runs): (Vec<&str>, u64, u64) = match self {
+            Outcome::Run(r) => (vec![&r.scenario.name], r.result.seed, r.result.runs),
+            Outcome::Compare(c) => (
+                c.scenarios.iter().map(|s| s.name.as_str()).collect(),
+                c.results[0].seed,
+                c.results[0].runs,
+            ),
+            Outcome::Sweep(s) => (vec![&s.sweep.base.name], s.info.seed, s.info.runs),
+        };
+        vec![
+            ("l2sim.scenario".to_string(), scenarios.join(",")),
+            ("l2sim.seed".to_string(), seed.to_string()),
+            ("l2sim.runs".to_string(), runs.to_string()),
+            (
+                "l2sim.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ]
     }
 
     /// The folder's JSON document: `summary.json`, `compare.json` or `sweep.json`.
@@ -307,5 +365,6 @@ pub(super) fn finish(
             report::write_sweep_report(dir, &s.sweep.fields, &s.info, &s.rows, plots)?;
         }
     }
-    super::commit(staging, ctl, parquet)
+    let metadata = parquet.then(|| outcome.parquet_metadata());
+    super::commit(staging, ctl, metadata.as_deref())
 }

@@ -166,6 +166,7 @@ fn compare_summary(c: &CompareResults) -> String {
             "peak_in_transit_usd",
         ]
         .contains(&r.metric.as_str())
+            && r.chain.is_empty()
     }) {
         let _ = writeln!(
             s,
@@ -191,7 +192,11 @@ fn sweep_summary(sw: &SweepResults) -> String {
         "zk_share_of_l2 (95% CI)",
         "l2_share (95% CI)"
     );
-    let metric = |m: &'static str| sw.rows.iter().filter(move |r| r.metric == m);
+    let metric = |m: &'static str| {
+        sw.rows
+            .iter()
+            .filter(move |r| r.metric == m && r.chain.is_empty())
+    };
     let ci = |r: &crate::report::sweep::SweepRow| {
         format!("{:.4} [{:.4}, {:.4}]", r.stats[0], r.stats[2], r.stats[3])
     };

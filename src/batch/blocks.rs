@@ -93,6 +93,14 @@ pub trait Blocked {
     }
 }
 
+impl Blocked for BlockedMoments {
+    fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
+        f(self);
+    }
+
+    fn merge_shard(&mut self, _: &Self) {}
+}
+
 impl<T: Blocked> Blocked for Vec<T> {
     fn each_moments(&mut self, f: &mut dyn FnMut(&mut BlockedMoments)) {
         for x in self {

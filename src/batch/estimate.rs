@@ -78,6 +78,10 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
         if keep == Keep::Trajectory {
             let buckets = (runs as f64).min(MAX_BUCKETS as f64);
             peak += (samples - 1.0).max(0.0) * cells * (STAT_BYTES + BUCKET_BYTES * buckets);
+        } else {
+            // A sweep point: a statistic and a paired difference (48 bytes) per run column.
+            let columns = cells + crate::engine::RUN_METRICS.len() as f64;
+            peak += columns * (STAT_BYTES + 48.0);
         }
         // Every run's value of each run column (and, in a sweep, of each headline metric: fewer
         // than the run columns), kept for exact quantiles.

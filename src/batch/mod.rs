@@ -27,7 +27,7 @@ pub use paired::{
     Against, Comparison, OVER_TIME, OverTime, PairedStat, RunColumn, headline_columns,
     is_probability, newcombe_paired, run_value, wilson,
 };
-pub use partial::{Partial, Statistics, SweepStats};
+pub use partial::{Partial, Reference, Statistics, SweepStats};
 pub use sketch::{
     Exact, MAX_BUCKETS, Moments, RELATIVE_ACCURACY, Sketch, level_accuracy, quantile_of_sorted,
 };

@@ -7,35 +7,20 @@ use serde::{Deserialize, Serialize};
 use super::{Blocked, BlockedMoments, Moments};
 use crate::engine::{Layout, RunOutput};
 
-/// Metrics compared between scenarios: final values by kind and chain, shares, first passage,
-/// capital in transit and fee revenue. Chain metrics are kept when both scenarios have the chain.
+/// Metrics compared between scenarios: every column of A's `runs.csv` that B has too (chain
+/// metrics of chains both scenarios have), with the derived indicator `zk_overtakes` after
+/// `zk_overtakes_day`.
 pub fn headline_columns(a: &Layout, b: &Layout) -> Vec<String> {
-    let cols_a = a.run_columns();
     let cols_b = b.run_columns();
-    let fixed = [
-        "l2_share",
-        "zk_share_of_l2",
-        "alt_l1_share",
-        "tvl_total_usd",
-        "tvl_l1_usd",
-        "tvl_optimistic_usd",
-        "tvl_zk_usd",
-        "tvl_alt_l1_usd",
-        "zk_overtakes",
-        "zk_overtakes_day",
-        "peak_in_transit_usd",
-        "mean_in_transit_usd",
-        "l1_data_revenue_usd",
-        "lp_fee_revenue_usd",
-        "hack_loss_usd",
-        "migrations",
-    ];
-    let mut out: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
-    for prefix in ["tvl_usd.", "fee_revenue_usd."] {
-        for c in cols_a.iter().filter(|c| c.starts_with(prefix)) {
-            if cols_b.contains(c) {
-                out.push(c.clone());
-            }
+    let mut out = Vec::new();
+    for c in a.run_columns() {
+        if !cols_b.contains(&c) {
+            continue;
+        }
+        let overtakes = c == "zk_overtakes_day";
+        out.push(c);
+        if overtakes {
+            out.push("zk_overtakes".to_string());
         }
     }
     out

@@ -132,13 +132,16 @@ struct BatchArgs {
     /// Worker threads (default: every core). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder (default: outputs/<name>/).
+    /// Output folder (default: outputs/<name>/, where <name> is the scenario's name for run,
+    /// compare_<A>_vs_<B> for compare, sweep_<name> for sweep, or the name alone when it
+    /// already starts with sweep_).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Skip the charts.
     #[arg(long)]
     no_plots: bool,
-    /// Also write every run's trajectories to trajectories.csv.
+    /// Also write every run's trajectories to trajectories.csv (run, compare); for a sweep,
+    /// every run's final values of every point to points/<point>/runs.csv.
     #[arg(long)]
     save_runs: bool,
     /// Also write every table as Parquet beside its CSV (quantiles.parquet, runs.parquet, ...):

@@ -11,7 +11,9 @@ mod streams;
 mod world;
 
 pub use alias::AliasTable;
-pub use observe::{CHAIN_METRICS, Cell, Layout, RUN_METRICS, SYSTEM_METRICS, sys};
+pub use observe::{
+    CHAIN_METRICS, Cell, Layout, Per, RUN_METRICS, SYSTEM_METRICS, UNITS, Unit, sys, unit_of,
+};
 pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};
 pub use world::{

@@ -55,6 +55,227 @@ pub const RUN_METRICS: [&str; 8] = [
     "conservation_error",
 ];
 
+/// What a metric is recorded for: each chain, the whole system, or the run as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Per {
+    Chain,
+    System,
+    Run,
+}
+
+impl Per {
+    /// As written in the `per` column of `metrics.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Per::Chain => "chain",
+            Per::System => "system",
+            Per::Run => "run",
+        }
+    }
+}
+
+/// The unit and meaning of one metric: one entry of [`UNITS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub metric: &'static str,
+    pub per: Per,
+    pub unit: &'static str,
+    pub meaning: &'static str,
+}
+
+const fn unit(metric: &'static str, per: Per, unit: &'static str, meaning: &'static str) -> Unit {
+    Unit {
+        metric,
+        per,
+        unit,
+        meaning,
+    }
+}
+
+/// The one registry of units and meanings (`metrics.csv`, Parquet metadata, docs/MODEL.md §7):
+/// every metric of [`CHAIN_METRICS`], [`SYSTEM_METRICS`] and [`RUN_METRICS`] (tested), and the
+/// indicator `zk_overtakes` that comparisons and sweeps derive from `zk_overtakes_day`.
+pub const UNITS: &[Unit] = &[
+    unit("tvl_usd", Per::Chain, "USD", "capital held on the chain"),
+    unit(
+        "tvl_share",
+        Per::Chain,
+        "fraction",
+        "of total TVL (transit excluded)",
+    ),
+    unit(
+        "fee_usd",
+        Per::Chain,
+        "USD",
+        "fee of one typical transaction now",
+    ),
+    unit(
+        "yield_apy",
+        Per::Chain,
+        "fraction/yr",
+        "perceived yield: organic + incentives + speculative",
+    ),
+    unit(
+        "fast_exit_utilisation",
+        Per::Chain,
+        "fraction",
+        "share of the LP pool paid out and not yet refilled",
+    ),
+    unit(
+        "fee_revenue_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "sequencer/validator revenue (activity + migrations)",
+    ),
+    unit(
+        "lp_fee_revenue_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "fast-exit fees earned by the chain's LPs",
+    ),
+    unit(
+        "bridge_fee_revenue_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "bridge fees paid to enter the chain",
+    ),
+    unit(
+        "hack_loss_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "capital lost in hacks",
+    ),
+    unit("tvl_total_usd", Per::System, "USD", "TVL of every chain"),
+    unit("tvl_l1_usd", Per::System, "USD", "TVL of the L1"),
+    unit(
+        "tvl_optimistic_usd",
+        Per::System,
+        "USD",
+        "TVL of the optimistic rollups",
+    ),
+    unit("tvl_zk_usd", Per::System, "USD", "TVL of the ZK rollups"),
+    unit("tvl_alt_l1_usd", Per::System, "USD", "TVL of the alt-L1s"),
+    unit(
+        "in_transit_usd",
+        Per::System,
+        "USD",
+        "capital in canonical withdrawals and bridges",
+    ),
+    unit(
+        "l2_share",
+        Per::System,
+        "fraction",
+        "(optimistic + ZK) / (L1 + optimistic + ZK)",
+    ),
+    unit(
+        "zk_share_of_l2",
+        Per::System,
+        "fraction",
+        "ZK / (optimistic + ZK)",
+    ),
+    unit("alt_l1_share", Per::System, "fraction", "alt-L1 / total"),
+    unit("l1_share", Per::System, "fraction", "L1 / total"),
+    unit(
+        "optimistic_share",
+        Per::System,
+        "fraction",
+        "optimistic / total",
+    ),
+    unit("zk_share", Per::System, "fraction", "ZK / total"),
+    unit(
+        "zk_minus_optimistic_usd",
+        Per::System,
+        "USD",
+        "ZK TVL - optimistic TVL",
+    ),
+    unit(
+        "l1_data_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "data fees paid by rollups to the L1",
+    ),
+    unit(
+        "lp_fee_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "fast-exit fees earned by LPs, over chains",
+    ),
+    unit(
+        "hack_loss_usd",
+        Per::System,
+        "USD, cumulative",
+        "capital lost in hacks, over chains",
+    ),
+    unit(
+        "canonical_withdrawals_usd",
+        Per::System,
+        "USD, cumulative",
+        "capital that entered a canonical withdrawal",
+    ),
+    unit(
+        "migrations_per_day",
+        Per::System,
+        "1/day",
+        "migrations since the previous sample, per day",
+    ),
+    unit(
+        "price_factor",
+        Per::System,
+        "dimensionless",
+        "market price factor P(t)",
+    ),
+    unit("agents", Per::System, "count", "agents alive"),
+    unit(
+        "zk_overtakes_day",
+        Per::Run,
+        "day",
+        "first sample day at which ZK TVL exceeds optimistic TVL; NaN if never",
+    ),
+    unit(
+        "mean_in_transit_usd",
+        Per::Run,
+        "USD",
+        "capital in transit, mean over samples",
+    ),
+    unit(
+        "peak_in_transit_usd",
+        Per::Run,
+        "USD",
+        "capital in transit, largest over samples",
+    ),
+    unit("migrations", Per::Run, "count", "migrations over the run"),
+    unit(
+        "fast_exits",
+        Per::Run,
+        "count",
+        "withdrawals through a fast-exit LP",
+    ),
+    unit(
+        "canonical_exits",
+        Per::Run,
+        "count",
+        "withdrawals through the canonical bridge",
+    ),
+    unit("decisions", Per::Run, "count", "reviews that scored chains"),
+    unit(
+        "conservation_error",
+        Per::Run,
+        "fraction",
+        "largest relative error of the capital ledger over the samples",
+    ),
+    unit(
+        "zk_overtakes",
+        Per::Run,
+        "0/1",
+        "1 if ZK TVL ever exceeded optimistic TVL, else 0 (compare and sweep only)",
+    ),
+];
+
+/// The registry entry of `metric` recorded `per`.
+pub fn unit_of(metric: &str, per: Per) -> Option<&'static Unit> {
+    UNITS.iter().find(|u| u.metric == metric && u.per == per)
+}
+
 /// Index of each system metric in [`SYSTEM_METRICS`].
 pub mod sys {
     pub const TVL_TOTAL: usize = 0;
@@ -145,6 +366,16 @@ impl Layout {
         CHAIN_METRICS.len() * self.n_chains + m
     }
 
+    /// `(metric, chain)` of every column of `runs.csv` after `run,seed`, in column order
+    /// (final cells, then run metrics; chain empty for system and run metrics).
+    pub fn run_cells(&self) -> Vec<(&'static str, String)> {
+        self.cells
+            .iter()
+            .map(|c| (c.metric, c.chain.clone().unwrap_or_default()))
+            .chain(RUN_METRICS.iter().map(|&m| (m, String::new())))
+            .collect()
+    }
+
     /// Column names of `runs.csv` after `run,seed`: final cells, then run metrics.
     pub fn run_columns(&self) -> Vec<String> {
         self.cells
@@ -161,5 +392,76 @@ impl Layout {
 
     pub fn n_cells(&self) -> usize {
         self.cells.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/MODEL.md §7 gives every chain and system metric the registry's unit, and names every
+    /// per-run metric.
+    #[test]
+    fn the_model_documents_the_registry() {
+        let doc = include_str!("../../docs/MODEL.md");
+        let start = doc.find("## 7. Observables").unwrap();
+        let section = &doc[start..start + doc[start..].find("\n## 8").unwrap()];
+        let rows: Vec<Vec<&str>> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.split('|').map(str::trim).collect())
+            .collect();
+        for u in UNITS {
+            if u.per == Per::Run {
+                assert!(section.contains(&format!("`{}`", u.metric)), "{}", u.metric);
+                continue;
+            }
+            let named = format!("`{}`", u.metric);
+            let documented = rows
+                .iter()
+                .any(|r| r[1].contains(&named) && r[2] == u.per.as_str() && r[3] == u.unit);
+            assert!(
+                documented,
+                "{} ({}, {}) not in MODEL.md §7",
+                u.metric,
+                u.per.as_str(),
+                u.unit
+            );
+        }
+    }
+
+    #[test]
+    fn every_metric_has_a_unit_once() {
+        let lists = [
+            (&CHAIN_METRICS[..], Per::Chain),
+            (&SYSTEM_METRICS[..], Per::System),
+            (&RUN_METRICS[..], Per::Run),
+        ];
+        for (list, per) in lists {
+            for m in list {
+                assert!(
+                    unit_of(m, per).is_some(),
+                    "{m} ({per:?}) has no entry in UNITS"
+                );
+            }
+        }
+        for (i, u) in UNITS.iter().enumerate() {
+            assert!(!u.unit.is_empty() && !u.meaning.is_empty(), "{}", u.metric);
+            let known = lists
+                .iter()
+                .any(|(list, per)| *per == u.per && list.contains(&u.metric));
+            assert!(
+                known || u.metric == "zk_overtakes",
+                "{} is in no list",
+                u.metric
+            );
+            assert!(
+                UNITS[..i]
+                    .iter()
+                    .all(|v| (v.metric, v.per) != (u.metric, u.per)),
+                "{} twice",
+                u.metric
+            );
+        }
     }
 }

@@ -1,8 +1,8 @@
-//! `compare.csv` and `compare.json`: per compared scenario and headline metric, the paired
-//! difference B − A with its 95 % interval (for a probability such as `zk_overtakes`, Newcombe's
-//! score interval of a difference of proportions), P(B > A), what pairing gained over independent
-//! runs, and whether the comparison is degenerate (`identical`: every paired difference 0, when
-//! `variance_reduction` is missing).
+//! `compare.csv` and `compare.json`: per compared scenario and metric (every column of
+//! `runs.csv`, the chain in its own column), the paired difference B − A with its 95 % interval
+//! (for a probability such as `zk_overtakes`, Newcombe's score interval of a difference of
+//! proportions), P(B > A), what pairing gained over independent runs, and whether the comparison
+//! is degenerate (`identical`: every paired difference 0, when `variance_reduction` is missing).
 
 use std::path::Path;
 
@@ -21,6 +21,8 @@ pub struct CompareRow {
     pub scenario_a: String,
     pub scenario_b: String,
     pub metric: String,
+    /// The chain of a chain metric, empty for whole-system and per-run metrics.
+    pub chain: String,
     pub n: u64,
     pub mean_a: f64,
     pub mean_b: f64,
@@ -38,14 +40,19 @@ pub struct CompareRow {
 }
 
 impl CompareRow {
-    fn of(a: &str, b: &str, metric: &str, s: &PairedStat) -> CompareRow {
+    /// The metric's column name in `runs.csv`: `metric.chain`, or `metric`.
+    pub fn column(&self) -> String {
+        super::tables::column_of(&self.metric, &self.chain)
+    }
+
+    fn of(a: &str, b: &str, (metric, chain): (String, String), s: &PairedStat) -> CompareRow {
         let (mean, paired, unpaired) = (
             s.diff().mean,
             s.paired_half_width(),
             s.unpaired_half_width(),
         );
         let nan_if_empty = |x: f64| if s.n() == 0 { f64::NAN } else { x };
-        let (ci, unpaired_ci) = if batch::is_probability(metric) {
+        let (ci, unpaired_ci) = if batch::is_probability(&metric) {
             let [n11, n10, n01, n00] = s.indicator_table();
             (
                 batch::newcombe_paired(n11, n10, n01, n00, true),
@@ -60,7 +67,8 @@ impl CompareRow {
         CompareRow {
             scenario_a: a.to_string(),
             scenario_b: b.to_string(),
-            metric: metric.to_string(),
+            metric,
+            chain,
             n: s.n(),
             mean_a: nan_if_empty(s.a().mean),
             mean_b: nan_if_empty(s.b().mean),
@@ -80,20 +88,23 @@ impl CompareRow {
 /// The rows of `compare.csv`: every compared scenario against the first, metric by metric.
 pub fn compare_rows(scenarios: &[&Scenario], comparison: &Comparison) -> Vec<CompareRow> {
     let a = &scenarios[0].name;
+    let layout = crate::engine::Layout::new(scenarios[0]);
     let mut rows = Vec::new();
     for (k, against) in comparison.against.iter().enumerate() {
         let b = &scenarios[k + 1].name;
-        for (metric, stat) in against.metrics.iter().zip(&against.stats) {
-            rows.push(CompareRow::of(a, b, metric, stat));
+        for (column, stat) in against.metrics.iter().zip(&against.stats) {
+            let cell = super::tables::metric_and_chain(&layout, column);
+            rows.push(CompareRow::of(a, b, cell, stat));
         }
     }
     rows
 }
 
-const HEADER: [&str; 15] = [
+const HEADER: [&str; 16] = [
     "scenario_a",
     "scenario_b",
     "metric",
+    "chain",
     "n",
     "mean_a",
     "mean_b",
@@ -116,6 +127,7 @@ pub fn write_compare_csv(path: &Path, rows: &[CompareRow]) -> Result<()> {
             r.scenario_a.clone(),
             r.scenario_b.clone(),
             r.metric.clone(),
+            r.chain.clone(),
             r.n.to_string(),
         ];
         rec.extend(
@@ -156,18 +168,19 @@ pub fn read_compare_csv(path: &Path) -> Result<Vec<CompareRow>> {
             scenario_a: s(0),
             scenario_b: s(1),
             metric: s(2),
-            n: t.count(col[3])?,
-            mean_a: f(4)?,
-            mean_b: f(5)?,
-            mean_diff: f(6)?,
-            ci95_low: f(7)?,
-            ci95_high: f(8)?,
-            sd_diff: f(9)?,
-            p_b_gt_a: f(10)?,
-            unpaired_ci95_low: f(11)?,
-            unpaired_ci95_high: f(12)?,
-            variance_reduction: f(13)?,
-            identical: t.flag(col[14])?,
+            chain: s(3),
+            n: t.count(col[4])?,
+            mean_a: f(5)?,
+            mean_b: f(6)?,
+            mean_diff: f(7)?,
+            ci95_low: f(8)?,
+            ci95_high: f(9)?,
+            sd_diff: f(10)?,
+            p_b_gt_a: f(11)?,
+            unpaired_ci95_low: f(12)?,
+            unpaired_ci95_high: f(13)?,
+            variance_reduction: f(14)?,
+            identical: t.flag(col[15])?,
         });
     }
     Ok(rows)
@@ -202,8 +215,10 @@ pub fn compare_json(
                 .filter(|r| r.scenario_b == b.name)
                 .map(|r| {
                     (
-                        r.metric.clone(),
+                        r.column(),
                         json!({
+                            "metric": r.metric,
+                            "chain": r.chain,
                             "n": r.n,
                             "mean_a": finite(r.mean_a),
                             "mean_b": finite(r.mean_b),

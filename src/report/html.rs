@@ -237,7 +237,7 @@ pub fn write_compare_html(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>[{}, {}]</td><td>{:.2}</td><td>{}</td></tr>",
             escape(&r.scenario_b),
-            escape(&r.metric),
+            escape(&r.column()),
             v(r.mean_a),
             v(r.mean_b),
             d(r.mean_diff),
@@ -309,7 +309,7 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
     body.push_str("<th>zk_share_of_l2</th><th>l2_share</th><th>alt_l1_share</th><th>P(ZK overtakes)</th></tr>\n");
     let by = |m: &str| {
         rows.iter()
-            .filter(|r| r.metric == m)
+            .filter(|r| r.metric == m && r.chain.is_empty())
             .cloned()
             .collect::<Vec<_>>()
     };
@@ -335,7 +335,7 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
         }
         body.push_str("</tr>\n");
     }
-    body.push_str("</table>\n<p class=\"note\">Every metric, with sd and p05/p50/p95, is in <code>sweep.csv</code>.</p>\n");
+    body.push_str("</table>\n<p class=\"note\">Every metric and chain, with sd, p05/p50/p95 and the paired difference against point 0 (<code>diff_mean</code>, <code>diff_ci95_low</code>, <code>diff_ci95_high</code>), is in <code>sweep.csv</code>; units in <code>metrics.csv</code>.</p>\n");
     let _ = writeln!(
         body,
         "<h2>Scenario</h2>\n<details><summary>scenario.resolved.toml (with its [sweep] table)</summary><pre>{}</pre></details>",

@@ -23,8 +23,9 @@ pub use output::{
 };
 pub use summary::{MetricSummary, summary_json};
 pub use tables::{
-    QUANTILES, QuantileRow, RunFiles, RunsWriter, TrajectoriesWriter, num, quantile_rows,
-    read_quantiles, read_run_columns, write_quantiles,
+    QUANTILES, QuantileRow, RunFiles, RunsWriter, TrajectoriesWriter, column_of, metric_and_chain,
+    num, parse_seed, quantile_rows, read_quantiles, read_run_columns, seed_hex, write_metrics_csv,
+    write_quantiles,
 };
 
 use std::path::Path;
@@ -51,8 +52,9 @@ pub fn write_resolved(dir: &Path, text: &str, series: &[(String, &str)]) -> Resu
     Ok(())
 }
 
-/// Writes `scenario.resolved.toml`, `quantiles.csv`, `summary.json` and (unless `plots` is false)
-/// the charts into `dir`; `runs.csv` and `trajectories.csv` were streamed there during the batch.
+/// Writes `scenario.resolved.toml`, `metrics.csv`, `quantiles.csv`, `summary.json` and (unless
+/// `plots` is false) the charts into `dir`; `runs.csv`, `runs_long.csv` and `trajectories.csv`
+/// were streamed there during the batch.
 pub fn write_run_report(
     dir: &Path,
     scenario: &Scenario,
@@ -60,6 +62,7 @@ pub fn write_run_report(
     plots: bool,
 ) -> Result<()> {
     write_resolved(dir, &scenario.resolved_toml(), &scenario.series_files())?;
+    write_metrics_csv(dir)?;
     let rows = quantile_rows(result);
     write_quantiles(&dir.join("quantiles.csv"), &rows)?;
     let summary = summary_json(scenario, result);
@@ -101,7 +104,7 @@ pub fn draw_charts_from_files(dir: &Path, scenario: &Scenario, rows: &[QuantileR
     draw_run_charts(&charts, &data)
 }
 
-/// Writes `compare.csv`, `compare.json` and (unless `plots` is false) the compare charts into
+/// Writes `compare.csv`, `metrics.csv`, `compare.json` and (unless `plots` is false) the compare charts into
 /// `dir`; each scenario's own run folder is in `run_dirs` (the reference first).
 pub fn write_compare_report(
     dir: &Path,
@@ -114,6 +117,7 @@ pub fn write_compare_report(
 ) -> Result<()> {
     compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
     paired_time::write(&dir.join(paired_time::FILE), over_time)?;
+    write_metrics_csv(dir)?;
     let json = compare::compare_json(scenarios, results, rows);
     std::fs::write(
         dir.join("compare.json"),
@@ -167,7 +171,7 @@ pub fn draw_compare_charts_from_files(dir: &Path, run_dirs: &[std::path::PathBuf
     draw_compare_charts(&charts, &data)
 }
 
-/// Writes `sweep.csv`, `sweep.json`, the sweep chart and `report.html` into `dir`.
+/// Writes `sweep.csv`, `metrics.csv`, `sweep.json`, the sweep chart and `report.html` into `dir`.
 pub fn write_sweep_report(
     dir: &Path,
     fields: &[String],
@@ -176,6 +180,7 @@ pub fn write_sweep_report(
     plots: bool,
 ) -> Result<()> {
     sweep::write_sweep_csv(&dir.join("sweep.csv"), fields, rows)?;
+    write_metrics_csv(dir)?;
     sweep::write_sweep_json(&dir.join("sweep.json"), info)?;
     if plots {
         draw_sweep_charts_from_files(dir, &[])?;
@@ -192,18 +197,17 @@ pub fn draw_sweep_charts_from_files(dir: &Path, metrics: &[String]) -> Result<()
     let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
     let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
     let csv = dir.join("sweep.csv");
+    let columns: Vec<String> = rows
+        .iter()
+        .filter(|r| r.point == rows[0].point)
+        .map(|r| tables::column_of(&r.metric, &r.chain))
+        .collect();
     for m in metrics {
-        if !rows.iter().any(|r| &r.metric == m) {
-            let mut known: Vec<&str> = Vec::new();
-            for r in rows.iter().filter(|r| r.point == rows[0].point) {
-                known.push(&r.metric);
-            }
+        if !columns.contains(m) {
+            let known = columns.join(", ");
             return Err(read::Unreadable::new(
                 &csv,
-                format!(
-                    "--metric {m:?}: no such metric here; it has {}",
-                    known.join(", ")
-                ),
+                format!("--metric {m:?}: no such metric here; it has {known}"),
             )
             .into());
         }

@@ -1,13 +1,19 @@
 //! Parquet copies of the CSV tables (`--parquet`): `quantiles.parquet`, `runs.parquet`,
-//! `trajectories.parquet`, `compare.parquet`, `sweep.parquet`, beside their CSV namesakes.
+//! `runs_long.parquet`, `trajectories.parquet`, `compare.parquet`, `sweep.parquet`, beside their
+//! CSV namesakes (and under a sweep's `points/<p>/`).
 //!
 //! Each is converted from the CSV l2sim has just written, so both hold the same values (numbers
-//! round-trip exactly through the shortest decimal form). Columns are typed: `run`, `n` and
-//! `point` are 64-bit integers, `seed` unsigned; `metric`, `chain`, `date`, `scenario_a`,
+//! round-trip exactly through the shortest decimal form). Columns are typed: `run`, `n`, `diff_n`
+//! and `point` are 64-bit integers, `seed` unsigned (from its hexadecimal CSV form); `metric`,
+//! `chain`, `date`, `scenario_a`,
 //! `scenario_b` are dictionary-encoded strings (a category in pandas); the swept fields of `sweep` are numbers
-//! when every value is one, else strings; every other column is a 64-bit float. Empty cells are
-//! nulls. Pages are Snappy-compressed. Rows are read and written in batches, so memory stays
-//! bounded for a large `trajectories.csv`.
+//! when every value is one, else strings; every other column is a 64-bit float. Missing values
+//! (`NaN` in the CSV, or an empty string cell) are nulls. Pages are Snappy-compressed. Rows are
+//! read and written in batches, so memory stays bounded for a large `trajectories.csv`.
+//!
+//! Every file carries key-value metadata: `l2sim.scenario`, `l2sim.seed`, `l2sim.runs`,
+//! `l2sim.version` and `l2sim.metrics`, the units registry of `metrics.csv` as a JSON array of
+//! `{metric, per, unit, meaning}`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,10 +28,18 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 /// The tables that get a Parquet copy.
-pub const TABLES: [&str; 5] = ["quantiles", "runs", "trajectories", "compare", "sweep"];
+pub const TABLES: [&str; 6] = [
+    "quantiles",
+    "runs",
+    "runs_long",
+    "trajectories",
+    "compare",
+    "sweep",
+];
 
 /// Rows per record batch (and row group).
 const BATCH_ROWS: usize = 65_536;
@@ -43,7 +57,7 @@ enum Column {
 impl Column {
     fn of(name: &str) -> Column {
         match name {
-            "run" | "n" | "point" => Column::Int,
+            "run" | "n" | "diff_n" | "point" => Column::Int,
             "seed" => Column::Unsigned,
             "metric" | "chain" | "scenario_a" | "scenario_b" | "date" => Column::Category,
             "identical" => Column::Flag,
@@ -65,10 +79,7 @@ impl Column {
     }
 }
 
-/// Writes a `.parquet` copy of every l2sim table in `dir` and its sub-folders (one level, for
-/// `compare`); returns the files written.
-pub fn convert_folder(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut folders = vec![dir.to_path_buf()];
+fn sub_folders(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .flatten()
@@ -76,14 +87,50 @@ pub fn convert_folder(dir: &Path) -> Result<Vec<PathBuf>> {
         .filter(|p| p.is_dir())
         .collect();
     subs.sort();
-    folders.extend(subs);
+    Ok(subs)
+}
+
+/// The key-value metadata of every file: `metadata` (scenario, seed, runs, version), then the
+/// units registry as `l2sim.metrics`.
+fn key_values(metadata: &[(String, String)]) -> Vec<KeyValue> {
+    let units: Vec<serde_json::Value> = crate::engine::UNITS
+        .iter()
+        .map(|u| {
+            serde_json::json!({
+                "metric": u.metric, "per": u.per.as_str(), "unit": u.unit, "meaning": u.meaning,
+            })
+        })
+        .collect();
+    metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .chain([KeyValue::new(
+            "l2sim.metrics".to_string(),
+            serde_json::Value::Array(units).to_string(),
+        )])
+        .collect()
+}
+
+/// Writes a `.parquet` copy of every l2sim table in `dir` and its sub-folders (one level, for
+/// `compare`; two for a sweep's `points/<p>/`), each with `metadata` and the units as key-value
+/// metadata; returns the files written.
+pub fn convert_folder(dir: &Path, metadata: &[(String, String)]) -> Result<Vec<PathBuf>> {
+    let mut folders = vec![dir.to_path_buf()];
+    for sub in sub_folders(dir)? {
+        let points = sub.file_name().is_some_and(|n| n == "points");
+        if points {
+            folders.extend(sub_folders(&sub)?);
+        }
+        folders.push(sub);
+    }
+    let kv = key_values(metadata);
     let mut written = Vec::new();
     for folder in folders {
         for table in TABLES {
             let csv = folder.join(format!("{table}.csv"));
             if csv.is_file() {
                 let out = folder.join(format!("{table}.parquet"));
-                csv_to_parquet(table, &csv, &out)?;
+                csv_to_parquet(table, &csv, &out, &kv)?;
                 written.push(out);
             }
         }
@@ -143,9 +190,9 @@ impl Builder {
         }
     }
 
-    /// Appends one CSV cell; empty is null.
+    /// Appends one CSV cell; empty (and a float's `NaN`) is null.
     fn push(&mut self, v: &str, what: &dyn Fn() -> String) -> Result<()> {
-        if v.is_empty() {
+        if v.is_empty() || (v == "NaN" && matches!(self, Builder::Float(_))) {
             match self {
                 Builder::Int(b) => b.append_null(),
                 Builder::Unsigned(b) => b.append_null(),
@@ -158,7 +205,9 @@ impl Builder {
         }
         match self {
             Builder::Int(b) => b.append_value(v.parse().with_context(what)?),
-            Builder::Unsigned(b) => b.append_value(v.parse().with_context(what)?),
+            Builder::Unsigned(b) => {
+                b.append_value(super::tables::parse_seed(v).with_context(what)?)
+            }
             Builder::Float(b) => b.append_value(v.parse().with_context(what)?),
             Builder::Category(b) => {
                 b.append(v)?;
@@ -181,8 +230,8 @@ impl Builder {
     }
 }
 
-/// Converts one l2sim CSV table to Parquet.
-pub fn csv_to_parquet(table: &str, csv: &Path, out: &Path) -> Result<()> {
+/// Converts one l2sim CSV table to Parquet, with key-value metadata `kv`.
+pub fn csv_to_parquet(table: &str, csv: &Path, out: &Path, kv: &[KeyValue]) -> Result<()> {
     let mut r =
         csv::Reader::from_path(csv).with_context(|| format!("reading {}", csv.display()))?;
     let header = r.headers()?.clone();
@@ -197,6 +246,7 @@ pub fn csv_to_parquet(table: &str, csv: &Path, out: &Path) -> Result<()> {
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("l2sim {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(kv.to_vec()))
         .build();
     let file = super::output::NamedFile::create(out)?;
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;

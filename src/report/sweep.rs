@@ -1,5 +1,6 @@
-//! `sweep.csv` (tidy: one row per grid point and metric, the swept fields as columns) and
-//! `sweep.json` (the axes, for charts and readers that want the grid's shape).
+//! `sweep.csv` (tidy: one row per grid point, metric and chain, the swept fields as columns; each
+//! point's statistics and its paired difference against point 0) and `sweep.json` (the axes, for
+//! charts and readers that want the grid's shape).
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::read::{self, Csv};
 use super::tables::num;
-use crate::batch::{self, Stat};
+use crate::batch::{self, Moments, Stat};
 use crate::scenario::Sweep;
 
 /// One axis of the grid: a grid field, or all zip fields together.
@@ -100,29 +101,52 @@ pub struct SweepRow {
     pub point: usize,
     pub params: Vec<String>,
     pub metric: String,
+    /// The chain of a chain metric, empty for whole-system and per-run metrics.
+    pub chain: String,
     pub n: u64,
     /// mean, sd, ci95_low, ci95_high, p05, p50, p95.
     pub stats: [f64; 7],
+    /// Runs paired with point 0 (both values present).
+    pub diff_n: u64,
+    /// The mean per-run difference `point − point 0` and its 95 % interval.
+    pub diff: [f64; 3],
+}
+
+/// Mean and 95 % interval of the mean (`mean ± 1.96·sd/√n`); NaN without values.
+fn mean_interval(m: &Moments) -> [f64; 3] {
+    let half = 1.959963984540054 * m.sem();
+    let mean = if m.count > 0 { m.mean } else { f64::NAN };
+    [mean, mean - half, mean + half]
 }
 
 impl SweepRow {
-    pub fn of(point: usize, params: Vec<String>, metric: &str, s: &Stat) -> SweepRow {
+    /// The row of `metric` (and `chain`) at `point`: `s` across runs, `diff` the moments of the
+    /// per-run difference against point 0.
+    pub fn of(
+        point: usize,
+        params: Vec<String>,
+        (metric, chain): (String, String),
+        s: &Stat,
+        diff: &Moments,
+    ) -> SweepRow {
         let m = &s.moments();
-        let half = 1.959963984540054 * m.sem();
-        let mean = if m.count > 0 { m.mean } else { f64::NAN };
+        let [mean, w_low, w_high] = mean_interval(m);
         // A probability (an indicator's mean) has its Wilson interval, inside [0, 1].
         let (low, high) = match s.sorted_values() {
-            Some(v) if batch::is_probability(metric) => {
+            Some(v) if batch::is_probability(&metric) => {
                 batch::wilson(v.iter().filter(|&&x| x == 1.0).count() as u64, m.count)
             }
-            _ => (mean - half, mean + half),
+            _ => (w_low, w_high),
         };
         let [p05, p50, p95] = s.quantiles([0.05, 0.5, 0.95]);
         SweepRow {
             point,
             params,
-            metric: metric.to_string(),
+            metric,
+            chain,
             n: m.count,
+            diff_n: diff.count,
+            diff: mean_interval(diff),
             stats: [mean, m.sd(), low, high, p05, p50, p95],
         }
     }
@@ -131,14 +155,19 @@ impl SweepRow {
 /// The columns of [`SweepRow::stats`] in `sweep.csv`.
 const STAT_COLUMNS: [&str; 7] = ["mean", "sd", "ci95_low", "ci95_high", "p05", "p50", "p95"];
 
+/// The columns of [`SweepRow::diff`] in `sweep.csv`, after `diff_n`.
+const DIFF_COLUMNS: [&str; 3] = ["diff_mean", "diff_ci95_low", "diff_ci95_high"];
+
 pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Result<()> {
     let mut w = super::output::csv_file(path)?;
     let mut header = vec!["point".to_string()];
     header.extend(fields.iter().cloned());
     header.extend(
-        ["metric", "n"]
+        ["metric", "chain", "n"]
             .iter()
             .chain(&STAT_COLUMNS)
+            .chain(&["diff_n"])
+            .chain(&DIFF_COLUMNS)
             .map(|s| s.to_string()),
     );
     w.write_record(&header)?;
@@ -146,8 +175,11 @@ pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Res
         let mut rec = vec![r.point.to_string()];
         rec.extend(r.params.iter().cloned());
         rec.push(r.metric.clone());
+        rec.push(r.chain.clone());
         rec.push(r.n.to_string());
         rec.extend(r.stats.iter().map(|&x| num(x)));
+        rec.push(r.diff_n.to_string());
+        rec.extend(r.diff.iter().map(|&x| num(x)));
         w.write_record(&rec)?;
     }
     w.flush()?;
@@ -159,6 +191,11 @@ pub fn write_sweep_csv(path: &Path, fields: &[String], rows: &[SweepRow]) -> Res
 pub fn read_sweep_csv(path: &Path, fields: &[String]) -> Result<Vec<SweepRow>> {
     let mut t = Csv::open(path)?;
     let (point, metric, n) = (t.column("point")?, t.column("metric")?, t.column("n")?);
+    let (chain, diff_n) = (t.column("chain")?, t.column("diff_n")?);
+    let mut diff = [0; DIFF_COLUMNS.len()];
+    for (d, name) in diff.iter_mut().zip(DIFF_COLUMNS) {
+        *d = t.column(name)?;
+    }
     let params = fields
         .iter()
         .map(|f| t.column(f))
@@ -173,12 +210,19 @@ pub fn read_sweep_csv(path: &Path, fields: &[String]) -> Result<Vec<SweepRow>> {
         for (v, &i) in values.iter_mut().zip(&stats) {
             *v = t.number(i)?;
         }
+        let mut diffs = [0.0; DIFF_COLUMNS.len()];
+        for (v, &i) in diffs.iter_mut().zip(&diff) {
+            *v = t.number(i)?;
+        }
         rows.push(SweepRow {
             point: t.count(point)? as usize,
             params: params.iter().map(|&i| t.text(i).to_string()).collect(),
             metric: t.text(metric).to_string(),
+            chain: t.text(chain).to_string(),
             n: t.count(n)?,
             stats: values,
+            diff_n: t.count(diff_n)?,
+            diff: diffs,
         });
     }
     Ok(rows)

@@ -1,7 +1,12 @@
-//! Tidy CSV tables: `quantiles.csv`, `runs.csv`, `trajectories.csv`.
+//! Tidy CSV tables: `quantiles.csv`, `runs.csv`, `runs_long.csv`, `trajectories.csv`,
+//! `metrics.csv`.
 //!
-//! Numbers are written with Rust's shortest round-trip formatting, missing values as empty fields,
-//! so that pandas, polars and R read them with no cleaning and the bytes never depend on threads.
+//! Column types never depend on the data, so that pandas and polars infer the same schema for a
+//! 2-run and a 200-run folder: every float is written in Rust's shortest round-trip form with a
+//! decimal point or an exponent (`1.0`, `0.25`, `1e21`), a missing value as `NaN` (never an empty
+//! field, which polars reads as a string when a column is all empty), integers as integers, and
+//! run seeds (u64, beyond i64) as a `0x` and 16 hexadecimal digits string. The bytes never depend
+//! on threads.
 
 use std::io::BufWriter;
 use std::path::Path;
@@ -15,13 +20,64 @@ use crate::engine::{Layout, RunOutput};
 /// Quantiles written for every (day, metric, chain).
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-/// A number as a CSV field: shortest round-trip form, empty when NaN.
+/// A float as a CSV field: shortest round-trip form that always reads as a float (`1.0`, not
+/// `1`; `1e21`), `NaN` when missing, `inf`/`-inf`.
 pub fn num(x: f64) -> String {
     if x.is_nan() {
-        String::new()
+        "NaN".to_string()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
     } else {
-        format!("{x}")
+        format!("{x:?}")
     }
+}
+
+/// A run seed as a CSV field: `0x` and 16 hexadecimal digits (a seed does not fit an i64, and a
+/// string column reads the same in every tool; `int(s, 16)` in Python gives it back).
+pub fn seed_hex(seed: u64) -> String {
+    format!("0x{seed:016x}")
+}
+
+/// Reads a seed written by [`seed_hex`].
+pub fn parse_seed(s: &str) -> Option<u64> {
+    let hex = s.strip_prefix("0x")?;
+    (hex.len() == 16)
+        .then(|| u64::from_str_radix(hex, 16).ok())
+        .flatten()
+}
+
+/// The `runs.csv` column of a metric and chain (empty: none): `metric.chain`, or `metric`.
+pub fn column_of(metric: &str, chain: &str) -> String {
+    if chain.is_empty() {
+        metric.to_string()
+    } else {
+        format!("{metric}.{chain}")
+    }
+}
+
+/// The metric and chain (empty for system and per-run metrics) of a `runs.csv` column of
+/// `layout`; a derived column (`zk_overtakes`) is a metric of its own.
+pub fn metric_and_chain(layout: &Layout, column: &str) -> (String, String) {
+    layout
+        .run_columns()
+        .iter()
+        .zip(layout.run_cells())
+        .find(|(c, _)| *c == column)
+        .map_or((column.to_string(), String::new()), |(_, (m, chain))| {
+            (m.to_string(), chain)
+        })
+}
+
+/// Writes `metrics.csv`: `metric,unit,per,meaning` for every metric of the registry
+/// ([`crate::engine::UNITS`]).
+pub fn write_metrics_csv(dir: &Path) -> Result<()> {
+    let mut w = super::output::csv_file(&dir.join("metrics.csv"))?;
+    w.write_record(["metric", "unit", "per", "meaning"])?;
+    for u in crate::engine::UNITS {
+        w.write_record([u.metric, u.unit, u.per.as_str(), u.meaning])?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// One row of `quantiles.csv`.
@@ -111,19 +167,37 @@ pub fn read_quantiles(path: &Path) -> Result<Vec<QuantileRow>> {
     Ok(rows)
 }
 
-/// Streams `runs.csv` rows as runs finish.
+type CsvOut = csv::Writer<BufWriter<super::output::NamedFile>>;
+
+fn csv_out(path: &Path) -> Result<CsvOut> {
+    Ok(csv::Writer::from_writer(BufWriter::new(
+        super::output::NamedFile::create(path)?,
+    )))
+}
+
+/// Streams `runs.csv` (wide: `run,seed`, then one column per `metric.chain`) and `runs_long.csv`
+/// (tidy: `run,metric,chain,value`, the same values) as runs finish.
 pub struct RunsWriter {
-    w: csv::Writer<BufWriter<super::output::NamedFile>>,
+    w: CsvOut,
+    long: CsvOut,
+    /// (metric, chain) of every run column, for `runs_long.csv`.
+    cells: Vec<(&'static str, String)>,
 }
 
 impl RunsWriter {
+    /// Creates `runs.csv` at `path` and `runs_long.csv` beside it.
     pub fn create(path: &Path, layout: &Layout) -> Result<RunsWriter> {
-        let mut w =
-            csv::Writer::from_writer(BufWriter::new(super::output::NamedFile::create(path)?));
+        let mut w = csv_out(path)?;
         let mut header = vec!["run".to_string(), "seed".to_string()];
         header.extend(layout.run_columns());
         w.write_record(&header)?;
-        Ok(RunsWriter { w })
+        let mut long = csv_out(&path.with_file_name("runs_long.csv"))?;
+        long.write_record(["run", "metric", "chain", "value"])?;
+        Ok(RunsWriter {
+            w,
+            long,
+            cells: layout.run_cells(),
+        })
     }
 
     pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
@@ -138,27 +212,32 @@ impl RunsWriter {
         seed: u64,
         values: impl Iterator<Item = f64>,
     ) -> Result<()> {
-        let mut rec = vec![run.to_string(), seed.to_string()];
+        let run = run.to_string();
+        let mut rec = vec![run.clone(), seed_hex(seed)];
         rec.extend(values.map(num));
+        for ((metric, chain), value) in self.cells.iter().zip(&rec[2..]) {
+            self.long
+                .write_record([run.as_str(), metric, chain, value])?;
+        }
         self.w.write_record(&rec)?;
         Ok(())
     }
 
     pub fn finish(mut self) -> Result<()> {
         self.w.flush()?;
+        self.long.flush()?;
         Ok(())
     }
 }
 
 /// Streams `trajectories.csv` (`--save-runs`): one row per run, sample and cell.
 pub struct TrajectoriesWriter {
-    w: csv::Writer<BufWriter<super::output::NamedFile>>,
+    w: CsvOut,
 }
 
 impl TrajectoriesWriter {
     pub fn create(path: &Path, layout: &Layout) -> Result<TrajectoriesWriter> {
-        let mut w =
-            csv::Writer::from_writer(BufWriter::new(super::output::NamedFile::create(path)?));
+        let mut w = csv_out(path)?;
         if layout.dates.is_some() {
             w.write_record(["run", "day", "date", "metric", "chain", "value"])?;
         } else {
@@ -201,8 +280,8 @@ impl TrajectoriesWriter {
     }
 }
 
-/// The tables streamed into a run folder while the batch runs: `runs.csv`, and with
-/// `--save-runs` `trajectories.csv`.
+/// The tables streamed into a run folder while the batch runs: `runs.csv`, `runs_long.csv`, and
+/// with `--save-runs` `trajectories.csv`.
 pub struct RunFiles {
     runs: RunsWriter,
     trajectories: Option<TrajectoriesWriter>,
@@ -263,4 +342,33 @@ pub fn read_run_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>> 
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_always_read_as_floats_and_seeds_as_hex() {
+        for (x, s) in [
+            (1.0, "1.0"),
+            (0.25, "0.25"),
+            (3e9, "3000000000.0"),
+            (1e21, "1e21"),
+            (-2.5e-7, "-2.5e-7"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(num(x), s);
+            let back: f64 = s.parse().unwrap();
+            assert!(back == x || (x.is_nan() && back.is_nan()), "{s}");
+        }
+        for seed in [0, 1, u64::MAX, 1 << 63] {
+            let s = seed_hex(seed);
+            assert_eq!(s.len(), 18);
+            assert_eq!(parse_seed(&s), Some(seed));
+        }
+        assert_eq!(parse_seed("12"), None);
+        assert_eq!(parse_seed("0x12"), None);
+    }
 }

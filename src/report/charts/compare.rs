@@ -145,7 +145,11 @@ fn differences<DB: DrawingBackend>(
     let metrics = ["l2_share", "zk_share_of_l2", "alt_l1_share"];
     let rows: Vec<&CompareRow> = metrics
         .iter()
-        .flat_map(|m| data.compare.iter().filter(move |r| r.metric == *m))
+        .flat_map(|m| {
+            data.compare
+                .iter()
+                .filter(move |r| r.metric == *m && r.chain.is_empty())
+        })
         .collect();
     let lo = rows
         .iter()

@@ -83,8 +83,13 @@ pub fn draw_sweep_charts(
     Ok(drawn)
 }
 
-fn stats_of<'a>(rows: &'a [SweepRow], metric: &str) -> Vec<&'a SweepRow> {
-    let mut v: Vec<&SweepRow> = rows.iter().filter(|r| r.metric == metric).collect();
+/// The rows of one `runs.csv` column (`metric`, or `metric.chain` for a chain's), by point.
+fn stats_of<'a>(rows: &'a [SweepRow], column: &str) -> Vec<&'a SweepRow> {
+    let (metric, chain) = column.split_once('.').unwrap_or((column, ""));
+    let mut v: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| r.metric == metric && r.chain == chain)
+        .collect();
     v.sort_by_key(|r| r.point);
     v
 }
