@@ -11,7 +11,9 @@ mod streams;
 mod world;
 
 pub use alias::AliasTable;
-pub use observe::{CHAIN_METRICS, Cell, Layout, RUN_METRICS, SYSTEM_METRICS, sys};
+pub use observe::{
+    CHAIN_METRICS, Cell, EventKind, Layout, RUN_METRICS, RunEvent, SYSTEM_METRICS, sys,
+};
 pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};
 pub use world::{
@@ -40,6 +42,9 @@ pub struct RunOutput {
     pub decisions: u64,
     /// Queue events processed.
     pub events: u64,
+    /// What happened, in the order it happened (hacks, panics, airdrops, launches, scheduled
+    /// events, ZK overtaking optimistic and falling back).
+    pub log: Vec<RunEvent>,
 }
 
 impl RunOutput {

@@ -4,10 +4,10 @@
 //! The layout is derived from the scenario alone, so every run of a scenario has the same cells in
 //! the same order, and batch aggregation can treat a run's samples as one flat `Vec<f64>`.
 
-use crate::scenario::Scenario;
+use crate::scenario::{Calendar, Scenario};
 
 /// Observables recorded per chain at every sample (metric names as in `quantiles.csv`).
-pub const CHAIN_METRICS: [&str; 9] = [
+pub const CHAIN_METRICS: [&str; 11] = [
     "tvl_usd",
     "tvl_share",
     "fee_usd",
@@ -17,10 +17,12 @@ pub const CHAIN_METRICS: [&str; 9] = [
     "lp_fee_revenue_usd",
     "bridge_fee_revenue_usd",
     "hack_loss_usd",
+    "execution_revenue_usd",
+    "data_margin_usd",
 ];
 
 /// Whole-system observables recorded at every sample (`chain` column empty).
-pub const SYSTEM_METRICS: [&str; 17] = [
+pub const SYSTEM_METRICS: [&str; 23] = [
     "tvl_total_usd",
     "tvl_l1_usd",
     "tvl_optimistic_usd",
@@ -38,10 +40,16 @@ pub const SYSTEM_METRICS: [&str; 17] = [
     "migrations_per_day",
     "price_factor",
     "agents",
+    "users_fees_paid_usd",
+    "l1_validator_revenue_usd",
+    "sequencer_revenue_usd",
+    "sequencer_data_margin_usd",
+    "alt_l1_validator_revenue_usd",
+    "bridge_fee_revenue_usd",
 ];
 
 /// Per-run metrics that are not a final sample value (appended to `runs.csv`).
-pub const RUN_METRICS: [&str; 8] = [
+pub const RUN_METRICS: [&str; 13] = [
     "zk_overtakes_day",
     "mean_in_transit_usd",
     "peak_in_transit_usd",
@@ -50,6 +58,11 @@ pub const RUN_METRICS: [&str; 8] = [
     "canonical_exits",
     "decisions",
     "conservation_error",
+    "hacked_optimistic",
+    "hacked_zk",
+    "hacked_alt_l1",
+    "panicked",
+    "zk_overtook",
 ];
 
 /// Index of each system metric in [`SYSTEM_METRICS`].
@@ -71,6 +84,58 @@ pub mod sys {
     pub const MIGRATIONS_PER_DAY: usize = 14;
     pub const PRICE_FACTOR: usize = 15;
     pub const AGENTS: usize = 16;
+    pub const USERS_FEES_PAID: usize = 17;
+    pub const L1_VALIDATOR_REVENUE: usize = 18;
+    pub const SEQUENCER_REVENUE: usize = 19;
+    pub const SEQUENCER_DATA_MARGIN: usize = 20;
+    pub const ALT_L1_VALIDATOR_REVENUE: usize = 21;
+    pub const BRIDGE_FEE_REVENUE: usize = 22;
+}
+
+/// What happened in a run, recorded as it happens (`events.csv`): the engine keeps these in
+/// [`super::RunOutput::log`] without consuming any random number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    /// A hack (scheduled or stochastic); amount: what users lost, USD.
+    Hack,
+    /// The panic after a hack; amount: the capital that left in it, USD.
+    Panic,
+    /// An airdrop paid; amount: its value, USD.
+    Airdrop,
+    /// A chain launched; amount 0.
+    Launch,
+    /// A scheduled event other than a hack, by its `kind` in the scenario (`fee_change`, ...);
+    /// amount: incentives committed, an airdrop's expected value, capital removed, else 0.
+    Scheduled(&'static str),
+    /// At a sample, ZK rollups' TVL passed optimistic rollups'; amount: ZK − optimistic TVL.
+    ZkOvertakes,
+    /// At a sample, ZK TVL fell back to optimistic or below; amount: ZK − optimistic TVL.
+    ZkFallsBack,
+}
+
+impl EventKind {
+    /// The `kind` column of `events.csv`.
+    pub fn label(self) -> String {
+        match self {
+            EventKind::Hack => "hack".into(),
+            EventKind::Panic => "panic".into(),
+            EventKind::Airdrop => "airdrop".into(),
+            EventKind::Launch => "launch".into(),
+            EventKind::Scheduled(tag) => format!("scheduled_{tag}"),
+            EventKind::ZkOvertakes => "zk_overtakes".into(),
+            EventKind::ZkFallsBack => "zk_falls_back".into(),
+        }
+    }
+}
+
+/// One row of a run's event log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunEvent {
+    pub day: f64,
+    pub kind: EventKind,
+    /// Index of the chain concerned; `None` for whole-system events.
+    pub chain: Option<u16>,
+    pub amount_usd: f64,
 }
 
 /// One cell: a metric, and the chain it belongs to (`None` for whole-system metrics).
@@ -98,6 +163,10 @@ pub struct Layout {
     pub dates: Option<Vec<String>>,
     pub cells: Vec<Cell>,
     pub n_chains: usize,
+    /// The scenario's calendar (dates of events), when it has one.
+    pub calendar: Option<Calendar>,
+    /// Chain ids, in scenario order.
+    pub chain_ids: Vec<String>,
 }
 
 impl Layout {
@@ -126,6 +195,8 @@ impl Layout {
             sample_days,
             cells,
             n_chains: scenario.chains.len(),
+            calendar: scenario.calendar,
+            chain_ids: scenario.chains.iter().map(|c| c.id.clone()).collect(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod shard;
 mod summary;
 pub mod sweep;
 mod tables;
+pub mod value;
 
 pub use charts::{
     ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
@@ -60,7 +61,11 @@ pub fn write_run_report(
     write_resolved(dir, &scenario.resolved_toml(), &scenario.series_files())?;
     let rows = quantile_rows(result);
     write_quantiles(&dir.join("quantiles.csv"), &rows)?;
-    let summary = summary_json(scenario, result);
+    let mut summary = summary_json(scenario, result);
+    let flow = value::value_rows(scenario, result);
+    value::write_value_csv(&dir.join("value_flow.csv"), &flow)?;
+    summary["value_flow"] = value::value_flow_json(&flow);
+    summary["conditional"] = value::conditional_json(&dir.join("runs.csv"))?;
     std::fs::write(
         dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
@@ -110,6 +115,9 @@ pub fn write_compare_report(
     plots: bool,
 ) -> Result<()> {
     compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
+    let dirs: Vec<&Path> = run_dirs.iter().map(|d| d.as_path()).collect();
+    let flow = value::paired_value_rows(scenarios, &dirs)?;
+    value::write_paired_value_csv(&dir.join("value_flow.csv"), &flow)?;
     let json = compare::compare_json(scenarios, results, rows);
     std::fs::write(
         dir.join("compare.json"),

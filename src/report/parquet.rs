@@ -24,7 +24,15 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 /// The tables that get a Parquet copy.
-pub const TABLES: [&str; 5] = ["quantiles", "runs", "trajectories", "compare", "sweep"];
+pub const TABLES: [&str; 7] = [
+    "quantiles",
+    "runs",
+    "trajectories",
+    "compare",
+    "sweep",
+    "events",
+    "value_flow",
+];
 
 /// Rows per record batch (and row group).
 const BATCH_ROWS: usize = 65_536;
@@ -43,7 +51,8 @@ impl Column {
         match name {
             "run" | "n" | "point" => Column::Int,
             "seed" => Column::Unsigned,
-            "metric" | "chain" | "scenario_a" | "scenario_b" | "date" => Column::Category,
+            "metric" | "chain" | "scenario_a" | "scenario_b" | "date" | "kind" | "recipient"
+            | "verdict" => Column::Category,
             _ => Column::Float,
         }
     }

@@ -203,10 +203,11 @@ impl TrajectoriesWriter {
     }
 }
 
-/// The tables streamed into a run folder while the batch runs: `runs.csv`, and with
+/// The tables streamed into a run folder while the batch runs: `runs.csv`, `events.csv`, and with
 /// `--save-runs` `trajectories.csv`.
 pub struct RunFiles {
     runs: RunsWriter,
+    events: super::value::EventsWriter,
     trajectories: Option<TrajectoriesWriter>,
 }
 
@@ -224,25 +225,36 @@ impl RunFiles {
         };
         Ok(RunFiles {
             runs: RunsWriter::create(&dir.join("runs.csv"), layout)?,
+            events: super::value::EventsWriter::create(&dir.join("events.csv"))?,
             trajectories,
         })
     }
 
     pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
         self.runs.write(layout, out)?;
+        self.events.write(layout, out)?;
         if let Some(t) = self.trajectories.as_mut() {
             t.write(layout, out)?;
         }
         Ok(())
     }
 
-    /// A `runs.csv` row from values kept in memory.
-    pub fn write_values(&mut self, run: u64, seed: u64, values: &[f64]) -> Result<()> {
+    /// A `runs.csv` row, and the run's `events.csv` rows, from values kept in memory.
+    pub fn write_values(
+        &mut self,
+        layout: &Layout,
+        run: u64,
+        seed: u64,
+        values: &[f64],
+        log: &[crate::engine::RunEvent],
+    ) -> Result<()> {
+        self.events.write_events(layout, run, log)?;
         self.runs.write_values(run, seed, values.iter().copied())
     }
 
     pub fn finish(self) -> Result<()> {
         self.runs.finish()?;
+        self.events.finish()?;
         if let Some(t) = self.trajectories {
             t.finish()?;
         }
