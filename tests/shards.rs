@@ -28,6 +28,14 @@ fn assert_same_output(a: &Path, b: &Path) {
         b.display()
     );
     assert!(fa.len() > 3, "{fa:?}");
+    // Every run folder's event log is among the files compared byte for byte.
+    let count = |name: &str| fa.iter().filter(|f| f.ends_with(name)).count();
+    assert_eq!(
+        count("events.csv"),
+        count("runs.csv"),
+        "an events.csv beside every runs.csv in {}",
+        a.display()
+    );
     for f in fa {
         let (x, y) = (fs::read(a.join(&f)).unwrap(), fs::read(b.join(&f)).unwrap());
         let name = f.file_name().unwrap().to_string_lossy();

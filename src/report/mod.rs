@@ -4,6 +4,7 @@
 pub mod calibrate;
 mod charts;
 pub mod compare;
+mod events;
 pub mod html;
 mod output;
 pub mod parquet;
@@ -16,6 +17,7 @@ pub mod value;
 
 pub use charts::{
     ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
+    draw_value_chart,
 };
 pub use output::{
     MARKER, Refused, STAGING_SENTINEL, Staging, abandon_all, create_new_file, sha256_file,
@@ -101,7 +103,8 @@ pub fn draw_charts_from_files(dir: &Path, scenario: &Scenario, rows: &[QuantileR
         final_zk_share_of_l2: zk,
         zk_overtakes_day: overtakes,
     };
-    draw_run_charts(&charts, &data)
+    draw_run_charts(&charts, &data)?;
+    draw_value_chart(&charts, &scenario.name, data.runs, rows)
 }
 
 /// Writes `compare.csv`, `compare.json` and (unless `plots` is false) the compare charts into

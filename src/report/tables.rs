@@ -207,7 +207,7 @@ impl TrajectoriesWriter {
 /// `--save-runs` `trajectories.csv`.
 pub struct RunFiles {
     runs: RunsWriter,
-    events: super::value::EventsWriter,
+    events: super::events::EventsWriter,
     trajectories: Option<TrajectoriesWriter>,
 }
 
@@ -225,7 +225,7 @@ impl RunFiles {
         };
         Ok(RunFiles {
             runs: RunsWriter::create(&dir.join("runs.csv"), layout)?,
-            events: super::value::EventsWriter::create(&dir.join("events.csv"))?,
+            events: super::events::EventsWriter::create(&dir.join("events.csv"))?,
             trajectories,
         })
     }

@@ -1,6 +1,6 @@
 //! Who earns the fees, and why things happened: `value_flow.csv` (revenue by recipient at the
-//! horizon, across runs), its paired B − A version in a compare folder, `events.csv` (what happened
-//! in every run), and the conditional probabilities of `summary.json` (docs/MODEL.md §7).
+//! horizon, across runs), its paired B − A version in a compare folder (`events.csv`, what
+//! happened in every run, is written by `events`), and the conditional probabilities of `summary.json` (docs/MODEL.md §7).
 //!
 //! Every amount is in USD, cumulative from day 0 to the horizon. Floats are written with a
 //! decimal point or an exponent (`1.0`, `2.5e9`) so that every numeric column reads as float
@@ -8,28 +8,17 @@
 //! strings.
 
 use std::fmt::Write as _;
-use std::io::BufWriter;
 use std::path::Path;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use super::output::NamedFile;
 use super::read::{self, Csv};
 use super::summary::MetricSummary;
 use crate::batch::{BatchResult, Moments};
-use crate::engine::{Layout, RunEvent, RunOutput};
 use crate::scenario::{ChainKind, Scenario};
 
-/// A float as `value_flow.csv` and `events.csv` write it: always with a decimal point or an
-/// exponent (`{:?}`), empty for NaN.
-pub fn float(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x:?}")
-    }
-}
+pub use super::events::float;
 
 /// One recipient (or payer) of value: a row of `value_flow.csv` before its statistics.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,49 +280,6 @@ pub fn conditional_json(runs_csv: &Path) -> Result<Value> {
     Ok(Value::Array(out))
 }
 
-/// Streams `events.csv`: `run,day,date,kind,chain,amount_usd`, one row per event of every run.
-pub struct EventsWriter {
-    w: csv::Writer<BufWriter<NamedFile>>,
-}
-
-impl EventsWriter {
-    pub fn create(path: &Path) -> Result<EventsWriter> {
-        let mut w = csv::Writer::from_writer(BufWriter::new(NamedFile::create(path)?));
-        w.write_record(["run", "day", "date", "kind", "chain", "amount_usd"])?;
-        Ok(EventsWriter { w })
-    }
-
-    pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
-        self.write_events(layout, out.run, &out.log)
-    }
-
-    /// The rows of run `run`'s events, in the order they happened.
-    pub fn write_events(&mut self, layout: &Layout, run: u64, log: &[RunEvent]) -> Result<()> {
-        let run = run.to_string();
-        for e in log {
-            let date = layout.calendar.map(|c| c.label(e.day)).unwrap_or_default();
-            let chain = e
-                .chain
-                .and_then(|c| layout.chain_ids.get(c as usize))
-                .map_or("", |s| s.as_str());
-            self.w.write_record([
-                run.as_str(),
-                &float(e.day),
-                &date,
-                &e.kind.label(),
-                chain,
-                &float(e.amount_usd),
-            ])?;
-        }
-        Ok(())
-    }
-
-    pub fn finish(mut self) -> Result<()> {
-        self.w.flush()?;
-        Ok(())
-    }
-}
-
 /// One row of a compare folder's `value_flow.csv`: the paired difference B − A of a recipient's
 /// cumulative amount, from the per-run values of the scenarios' `runs.csv` (common random
 /// numbers, run by run).
@@ -348,8 +294,8 @@ pub struct PairedValueRow {
     pub mean_diff: f64,
     pub ci95_low: f64,
     pub ci95_high: f64,
-    /// `gains`, `loses` (for a loss or a payment: users gain when it falls) or `unclear` (the
-    /// interval holds 0).
+    /// `gains`, `loses` (for a loss or a payment: users gain when it falls), `unclear` (the
+    /// interval holds 0) or `unchanged` (equal in every run).
     pub verdict: &'static str,
 }
 
@@ -398,6 +344,7 @@ pub fn paired_value_rows(
             };
             let revenue = r.kind == "revenue";
             let verdict = match up {
+                None if md.mean == 0.0 && lo == hi => "unchanged",
                 None => "unclear",
                 Some(up) if up == revenue => "gains",
                 Some(_) => "loses",
