@@ -342,7 +342,8 @@ fn every_field_of_shard_json_is_checked_before_use() {
             let f = m["files"][1].clone();
             m["files"].as_array_mut().unwrap().push(f);
         },
-        "field `files[5].path`: \"partial.bin\" is listed twice",
+        // The shard lists six files (blocks.bin, events.csv, ...): the copy of the second is the seventh.
+        "field `files[6].path`: \"events.csv\" is listed twice",
     );
     // A shard of the layout before checksums: a clear message, not "missing field".
     forged(
