@@ -342,7 +342,9 @@ fn every_field_of_shard_json_is_checked_before_use() {
             let f = m["files"][1].clone();
             m["files"].as_array_mut().unwrap().push(f);
         },
-        "field `files[6].path`: \"partial.bin\" is listed twice",
+        // The shard lists seven files (blocks.bin, events.csv, partial.bin, ...): the copy of
+        // the second is the eighth.
+        "field `files[7].path`: \"events.csv\" is listed twice",
     );
     // A shard of the layout before checksums: a clear message, not "missing field".
     forged(

@@ -19,6 +19,8 @@ pub struct RunTable {
     pub seeds: Vec<u64>,
     /// Row-major: run `i` is `values[i·columns.len()..(i+1)·columns.len()]`.
     values: Vec<f64>,
+    /// Every run's event log (the rows of `events.csv`), by run.
+    pub logs: Vec<Vec<crate::engine::RunEvent>>,
 }
 
 impl RunTable {
@@ -34,6 +36,7 @@ impl RunTable {
         self.seeds.push(out.seed);
         self.values.extend_from_slice(out.final_sample(layout));
         self.values.extend_from_slice(&out.run_metrics);
+        self.logs.push(out.log.clone());
     }
 
     /// Number of runs.
@@ -321,7 +324,13 @@ impl Outcome {
 fn write_finals(dir: &Path, layout: &Layout, table: &RunTable) -> Result<()> {
     let mut files = report::RunFiles::create(dir, layout, false)?;
     for i in 0..table.len() {
-        files.write_values(table.runs[i], table.seeds[i], table.row(i))?;
+        files.write_values(
+            layout,
+            table.runs[i],
+            table.seeds[i],
+            table.row(i),
+            &table.logs[i],
+        )?;
     }
     Ok(files.finish()?)
 }

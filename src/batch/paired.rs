@@ -17,7 +17,8 @@ pub fn headline_columns(a: &Layout, b: &Layout) -> Vec<String> {
         if !cols_b.contains(&c) {
             continue;
         }
-        let overtakes = c == "zk_overtakes_day";
+        // Scenarios written before `zk_overtakes` was a column of runs.csv derive it.
+        let overtakes = c == "zk_overtakes_day" && !cols_b.iter().any(|c| c == "zk_overtakes");
         out.push(c);
         if overtakes {
             out.push("zk_overtakes".to_string());

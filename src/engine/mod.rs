@@ -12,7 +12,8 @@ mod world;
 
 pub use alias::AliasTable;
 pub use observe::{
-    CHAIN_METRICS, Cell, Layout, Per, RUN_METRICS, SYSTEM_METRICS, UNITS, Unit, sys, unit_of,
+    CHAIN_METRICS, Cell, EventKind, Layout, Per, RUN_METRICS, RunEvent, SYSTEM_METRICS, UNITS,
+    Unit, sys, unit_of,
 };
 pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};
@@ -42,6 +43,9 @@ pub struct RunOutput {
     pub decisions: u64,
     /// Queue events processed.
     pub events: u64,
+    /// What happened, in the order it happened (hacks, panics, airdrops, launches, scheduled
+    /// events, ZK overtaking optimistic and falling back).
+    pub log: Vec<RunEvent>,
 }
 
 impl RunOutput {

@@ -4,10 +4,10 @@
 //! The layout is derived from the scenario alone, so every run of a scenario has the same cells in
 //! the same order, and batch aggregation can treat a run's samples as one flat `Vec<f64>`.
 
-use crate::scenario::Scenario;
+use crate::scenario::{Calendar, Scenario};
 
 /// Observables recorded per chain at every sample (metric names as in `quantiles.csv`).
-pub const CHAIN_METRICS: [&str; 9] = [
+pub const CHAIN_METRICS: [&str; 11] = [
     "tvl_usd",
     "tvl_share",
     "fee_usd",
@@ -17,10 +17,12 @@ pub const CHAIN_METRICS: [&str; 9] = [
     "lp_fee_revenue_usd",
     "bridge_fee_revenue_usd",
     "hack_loss_usd",
+    "execution_revenue_usd",
+    "data_margin_usd",
 ];
 
 /// Whole-system observables recorded at every sample (`chain` column empty).
-pub const SYSTEM_METRICS: [&str; 20] = [
+pub const SYSTEM_METRICS: [&str; 26] = [
     "tvl_total_usd",
     "tvl_l1_usd",
     "tvl_optimistic_usd",
@@ -41,10 +43,16 @@ pub const SYSTEM_METRICS: [&str; 20] = [
     "l1_share",
     "optimistic_share",
     "zk_share",
+    "users_fees_paid_usd",
+    "l1_validator_revenue_usd",
+    "sequencer_revenue_usd",
+    "sequencer_data_margin_usd",
+    "alt_l1_validator_revenue_usd",
+    "bridge_fee_revenue_usd",
 ];
 
 /// Per-run metrics that are not a final sample value (appended to `runs.csv`).
-pub const RUN_METRICS: [&str; 8] = [
+pub const RUN_METRICS: [&str; 13] = [
     "zk_overtakes_day",
     "mean_in_transit_usd",
     "peak_in_transit_usd",
@@ -53,6 +61,11 @@ pub const RUN_METRICS: [&str; 8] = [
     "canonical_exits",
     "decisions",
     "conservation_error",
+    "hacked_optimistic",
+    "hacked_zk",
+    "hacked_alt_l1",
+    "panicked",
+    "zk_overtakes",
 ];
 
 /// What a metric is recorded for: each chain, the whole system, or the run as a whole.
@@ -145,6 +158,18 @@ pub const UNITS: &[Unit] = &[
         "USD, cumulative",
         "capital lost in hacks",
     ),
+    unit(
+        "execution_revenue_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "fee_revenue_usd minus the data margin: execution fees of sequencer/validators",
+    ),
+    unit(
+        "data_margin_usd",
+        Per::Chain,
+        "USD, cumulative",
+        "a rollup sequencer's data margin (0 with data_cost_pass_through = 1)",
+    ),
     unit("tvl_total_usd", Per::System, "USD", "TVL of every chain"),
     unit("tvl_l1_usd", Per::System, "USD", "TVL of the L1"),
     unit(
@@ -182,6 +207,42 @@ pub const UNITS: &[Unit] = &[
         "optimistic / total",
     ),
     unit("zk_share", Per::System, "fraction", "ZK / total"),
+    unit(
+        "users_fees_paid_usd",
+        Per::System,
+        "USD, cumulative",
+        "every fee users paid (activity, migrations, bridges, fast exits)",
+    ),
+    unit(
+        "l1_validator_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "fee_revenue_usd of the L1",
+    ),
+    unit(
+        "sequencer_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "fee_revenue_usd summed over the rollups",
+    ),
+    unit(
+        "sequencer_data_margin_usd",
+        Per::System,
+        "USD, cumulative",
+        "data_margin_usd summed over the rollups",
+    ),
+    unit(
+        "alt_l1_validator_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "fee_revenue_usd summed over the alt-L1s",
+    ),
+    unit(
+        "bridge_fee_revenue_usd",
+        Per::System,
+        "USD, cumulative",
+        "bridge fees summed over chains",
+    ),
     unit(
         "zk_minus_optimistic_usd",
         Per::System,
@@ -264,10 +325,34 @@ pub const UNITS: &[Unit] = &[
         "largest relative error of the capital ledger over the samples",
     ),
     unit(
+        "hacked_optimistic",
+        Per::Run,
+        "0/1",
+        "1 if a hack (scheduled or stochastic) hit an optimistic rollup, else 0",
+    ),
+    unit(
+        "hacked_zk",
+        Per::Run,
+        "0/1",
+        "1 if a hack hit a ZK rollup, else 0",
+    ),
+    unit(
+        "hacked_alt_l1",
+        Per::Run,
+        "0/1",
+        "1 if a hack hit an alt-L1, else 0",
+    ),
+    unit(
+        "panicked",
+        Per::Run,
+        "0/1",
+        "1 if capital fled in a panic, else 0",
+    ),
+    unit(
         "zk_overtakes",
         Per::Run,
         "0/1",
-        "1 if ZK TVL ever exceeded optimistic TVL, else 0 (compare and sweep only)",
+        "1 if ZK TVL ever exceeded optimistic TVL (zk_overtakes_day set), else 0",
     ),
 ];
 
@@ -298,6 +383,58 @@ pub mod sys {
     pub const L1_SHARE: usize = 17;
     pub const OPTIMISTIC_SHARE: usize = 18;
     pub const ZK_SHARE: usize = 19;
+    pub const USERS_FEES_PAID: usize = 20;
+    pub const L1_VALIDATOR_REVENUE: usize = 21;
+    pub const SEQUENCER_REVENUE: usize = 22;
+    pub const SEQUENCER_DATA_MARGIN: usize = 23;
+    pub const ALT_L1_VALIDATOR_REVENUE: usize = 24;
+    pub const BRIDGE_FEE_REVENUE: usize = 25;
+}
+
+/// What happened in a run, recorded as it happens (`events.csv`): the engine keeps these in
+/// [`super::RunOutput::log`] without consuming any random number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind {
+    /// A hack (scheduled or stochastic); amount: what users lost, USD.
+    Hack,
+    /// The panic after a hack; amount: the capital that left in it, USD.
+    Panic,
+    /// An airdrop paid; amount: its value, USD.
+    Airdrop,
+    /// A chain launched; amount 0.
+    Launch,
+    /// A scheduled event other than a hack, by its `kind` in the scenario (`fee_change`, ...);
+    /// amount: incentives committed, an airdrop's expected value, capital removed, else 0.
+    Scheduled(&'static str),
+    /// At a sample, ZK rollups' TVL passed optimistic rollups'; amount: ZK − optimistic TVL.
+    ZkOvertakes,
+    /// At a sample, ZK TVL fell back to optimistic or below; amount: ZK − optimistic TVL.
+    ZkFallsBack,
+}
+
+impl EventKind {
+    /// The `kind` column of `events.csv`.
+    pub fn label(self) -> String {
+        match self {
+            EventKind::Hack => "hack".into(),
+            EventKind::Panic => "panic".into(),
+            EventKind::Airdrop => "airdrop".into(),
+            EventKind::Launch => "launch".into(),
+            EventKind::Scheduled(tag) => format!("scheduled_{tag}"),
+            EventKind::ZkOvertakes => "zk_overtakes".into(),
+            EventKind::ZkFallsBack => "zk_falls_back".into(),
+        }
+    }
+}
+
+/// One row of a run's event log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunEvent {
+    pub day: f64,
+    pub kind: EventKind,
+    /// Index of the chain concerned; `None` for whole-system events.
+    pub chain: Option<u16>,
+    pub amount_usd: f64,
 }
 
 /// One cell: a metric, and the chain it belongs to (`None` for whole-system metrics).
@@ -325,6 +462,10 @@ pub struct Layout {
     pub dates: Option<Vec<String>>,
     pub cells: Vec<Cell>,
     pub n_chains: usize,
+    /// The scenario's calendar (dates of events), when it has one.
+    pub calendar: Option<Calendar>,
+    /// Chain ids, in scenario order.
+    pub chain_ids: Vec<String>,
 }
 
 impl Layout {
@@ -353,6 +494,8 @@ impl Layout {
             sample_days,
             cells,
             n_chains: scenario.chains.len(),
+            calendar: scenario.calendar,
+            chain_ids: scenario.chains.iter().map(|c| c.id.clone()).collect(),
         }
     }
 

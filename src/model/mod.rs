@@ -13,8 +13,11 @@ pub struct ChainView {
     pub launched: bool,
     /// Fee of one typical transaction, USD.
     pub fee_usd: f64,
-    /// Part of `fee_usd` that pays the L1 for data (rollups), USD.
+    /// What the chain pays the L1 for the data of one transaction (rollups), USD.
     pub data_fee_usd: f64,
+    /// Sequencer's data margin on one transaction: what users are charged for data minus
+    /// `data_fee_usd` (0 with full pass-through; [`chain_fee`]), USD.
+    pub data_margin_usd: f64,
     /// Total yield on capital held here, fraction per year.
     pub yield_apy: f64,
     /// `log10(confirmation_s)`.
@@ -66,13 +69,53 @@ impl MarketView<'_> {
     }
 }
 
-/// Fee of one transaction on a chain, split into (total, L1 data part), in USD.
+/// Fee of one transaction on a chain and its parts, in USD ([`chain_fee`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainFee {
+    /// What the user pays: execution + the data charge.
+    pub fee_usd: f64,
+    /// What the chain pays the L1 for the transaction's data now.
+    pub data_cost_usd: f64,
+    /// Data charge − data cost, kept by the sequencer (negative when costs rose).
+    pub data_margin_usd: f64,
+}
+
+/// Fee of one transaction on a chain (`docs/MODEL.md` §2).
 ///
-/// `fee = tx_cost · shock · congestion + data_cost_factor · fee_l1`, where `shock = exp(X)` is the
-/// chain's own OU fee shock (1 for rollups) and `fee_l1` the L1's fee at this instant.
-pub fn chain_fee_usd(chain: &Chain, shock: f64, congestion: f64, fee_l1_usd: f64) -> (f64, f64) {
+/// `execution = tx_cost · shock · congestion` (`shock = exp(X)`, the chain's own OU fee shock,
+/// 1 for rollups), `data cost = f · fee_l1` with `f` the data-cost factor now and `fee_l1` the
+/// L1's fee at this instant. Users are charged for data `(f₀ + π·(f − f₀)) · fee_l1`, where `f₀`
+/// is the factor as written (day 0) and `π = data_cost_pass_through`: a change of the data cost
+/// after day 0 reaches users only by the fraction `π`, and the sequencer keeps the margin
+/// `(1 − π)·(f₀ − f)·fee_l1`. With `π = 1` (or `f = f₀`) the charge is exactly the cost, the
+/// margin 0, and the fee `execution + f · fee_l1`, bit for bit.
+pub fn chain_fee(
+    chain: &Chain,
+    day0_data_cost_factor: f64,
+    shock: f64,
+    congestion: f64,
+    fee_l1_usd: f64,
+) -> ChainFee {
     let data = chain.data_cost_factor * fee_l1_usd;
-    (chain.tx_cost_usd * shock * congestion + data, data)
+    let (pi, f0, f) = (
+        chain.data_cost_pass_through,
+        day0_data_cost_factor,
+        chain.data_cost_factor,
+    );
+    let charged = if pi == 1.0 || f == f0 {
+        data
+    } else {
+        (f0 + pi * (f - f0)) * fee_l1_usd
+    };
+    ChainFee {
+        fee_usd: chain.tx_cost_usd * shock * congestion + charged,
+        data_cost_usd: data,
+        data_margin_usd: if pi == 1.0 || f == f0 {
+            0.0
+        } else {
+            charged - data
+        },
+    }
 }
 
 /// `max(1, demand / capacity)^elasticity`; capacity 0 means unlimited.

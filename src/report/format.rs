@@ -1,6 +1,19 @@
 //! Numbers as a reader wants them in reports and summaries: the unit a metric's name implies
 //! and a precision that fits the value (`85.7 B USD`, `0.107`, `4.4e-15`, `day 361`), never
-//! `8.573e10` or `0.0000` for a value that is not zero.
+//! `8.573e10` or `0.0000` for a value that is not zero; and [`num`], a float as every CSV file
+//! writes it (the one leaf every table writer uses).
+
+/// A float as a CSV field: shortest round-trip form that always reads as a float (`1.0`, not
+/// `1`; `1e21`), `NaN` when missing, `inf`/`-inf`.
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".to_string()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        format!("{x:?}")
+    }
+}
 
 /// How a metric's values read, from its name (`tvl_usd.arbitrum`, `zk_overtakes_day`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

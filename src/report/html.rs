@@ -171,8 +171,10 @@ pub fn write_run_html(dir: &Path) -> Result<()> {
             "share_by_kind",
             "zk_vs_optimistic",
             "final_distribution",
+            "value_distribution",
         ],
     ));
+    body.push_str(&super::value::run_section(dir, escape)?);
     body.push_str("<h2>Scenario</h2>\n");
     body.push_str(&scenario_tables(&sc));
     let _ = writeln!(
@@ -249,7 +251,9 @@ pub fn write_compare_html(
             crate::report::compare::variance_removed(r)
         );
     }
-    body.push_str("</table>\n<h2>Charts</h2>\n");
+    body.push_str("</table>\n");
+    body.push_str(&super::value::compare_section(dir, escape)?);
+    body.push_str("<h2>Charts</h2>\n");
     body.push_str(&charts(
         dir,
         &["compare_trajectories", "compare_differences"],

@@ -4,6 +4,7 @@
 pub mod calibrate;
 mod charts;
 pub mod compare;
+mod events;
 pub mod format;
 pub mod html;
 mod output;
@@ -14,9 +15,11 @@ pub mod shard;
 mod summary;
 pub mod sweep;
 mod tables;
+pub mod value;
 
 pub use charts::{
     ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
+    draw_value_chart,
 };
 pub use output::{
     MARKER, Refused, STAGING_SENTINEL, Staging, abandon_all, create_new_file, sha256_file,
@@ -65,7 +68,11 @@ pub fn write_run_report(
     write_metrics_csv(dir)?;
     let rows = quantile_rows(result);
     write_quantiles(&dir.join("quantiles.csv"), &rows)?;
-    let summary = summary_json(scenario, result);
+    let mut summary = summary_json(scenario, result);
+    let flow = value::value_rows(scenario, result);
+    value::write_value_csv(&dir.join("value_flow.csv"), &flow)?;
+    summary["value_flow"] = value::value_flow_json(&flow);
+    summary["conditional"] = value::conditional_json(&dir.join("runs.csv"))?;
     std::fs::write(
         dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
@@ -101,7 +108,8 @@ pub fn draw_charts_from_files(dir: &Path, scenario: &Scenario, rows: &[QuantileR
         final_zk_share_of_l2: zk,
         zk_overtakes_day: overtakes,
     };
-    draw_run_charts(&charts, &data)
+    draw_run_charts(&charts, &data)?;
+    draw_value_chart(&charts, &scenario.name, data.runs, rows)
 }
 
 /// Writes `compare.csv`, `metrics.csv`, `compare.json` and (unless `plots` is false) the compare charts into
@@ -118,6 +126,9 @@ pub fn write_compare_report(
     compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
     paired_time::write(&dir.join(paired_time::FILE), over_time)?;
     write_metrics_csv(dir)?;
+    let dirs: Vec<&Path> = run_dirs.iter().map(|d| d.as_path()).collect();
+    let flow = value::paired_value_rows(scenarios, &dirs)?;
+    value::write_paired_value_csv(&dir.join("value_flow.csv"), &flow)?;
     let json = compare::compare_json(scenarios, results, rows);
     std::fs::write(
         dir.join("compare.json"),

@@ -32,13 +32,15 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 /// The tables that get a Parquet copy.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 8] = [
     "quantiles",
     "runs",
     "runs_long",
     "trajectories",
     "compare",
     "sweep",
+    "events",
+    "value_flow",
 ];
 
 /// Rows per record batch (and row group).
@@ -59,7 +61,8 @@ impl Column {
         match name {
             "run" | "n" | "diff_n" | "point" => Column::Int,
             "seed" => Column::Unsigned,
-            "metric" | "chain" | "scenario_a" | "scenario_b" | "date" => Column::Category,
+            "metric" | "chain" | "scenario_a" | "scenario_b" | "date" | "kind" | "recipient"
+            | "verdict" => Column::Category,
             "identical" => Column::Flag,
             _ => Column::Float,
         }

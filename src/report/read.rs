@@ -80,6 +80,11 @@ impl Csv {
         })
     }
 
+    /// The positions of columns `names`, in their order (see [`Csv::column`]).
+    pub fn columns(&self, names: &[&str]) -> Result<Vec<usize>, Unreadable> {
+        names.iter().map(|c| self.column(c)).collect()
+    }
+
     /// The position of column `name`, if the file has it.
     pub fn optional_column(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == name)

@@ -517,9 +517,9 @@ pub fn concat_csv(parts: &[std::path::PathBuf], dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Concatenates the shards' `runs.csv`, `runs_long.csv` (and, with `save_runs`,
-/// `trajectories.csv`) of
-/// sub-folder `sub` (empty: the shard folder itself) into `dest`, in shard order.
+/// Concatenates the shards' `runs.csv`, `runs_long.csv`, `events.csv` (and, with `save_runs`,
+/// `trajectories.csv`) of sub-folder `sub` (empty: the shard folder itself) into `dest`, in
+/// shard order.
 pub fn concat_tables(
     shard_dirs: &[std::path::PathBuf],
     sub: &str,
@@ -527,7 +527,7 @@ pub fn concat_tables(
     save_runs: bool,
 ) -> Result<()> {
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
-    let mut tables = vec!["runs.csv", "runs_long.csv"];
+    let mut tables = vec!["runs.csv", "runs_long.csv", "events.csv"];
     if save_runs {
         tables.push("trajectories.csv");
     }

@@ -20,17 +20,7 @@ use crate::engine::{Layout, RunOutput};
 /// Quantiles written for every (day, metric, chain).
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-/// A float as a CSV field: shortest round-trip form that always reads as a float (`1.0`, not
-/// `1`; `1e21`), `NaN` when missing, `inf`/`-inf`.
-pub fn num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".to_string()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else {
-        format!("{x:?}")
-    }
-}
+pub use super::format::num;
 
 /// A run seed as a CSV field: `0x` and 16 hexadecimal digits (a seed does not fit an i64, and a
 /// string column reads the same in every tool; `int(s, 16)` in Python gives it back).
@@ -280,10 +270,11 @@ impl TrajectoriesWriter {
     }
 }
 
-/// The tables streamed into a run folder while the batch runs: `runs.csv`, `runs_long.csv`, and
-/// with `--save-runs` `trajectories.csv`.
+/// The tables streamed into a run folder while the batch runs: `runs.csv`, `runs_long.csv`,
+/// `events.csv`, and with `--save-runs` `trajectories.csv`.
 pub struct RunFiles {
     runs: RunsWriter,
+    events: super::events::EventsWriter,
     trajectories: Option<TrajectoriesWriter>,
 }
 
@@ -301,25 +292,36 @@ impl RunFiles {
         };
         Ok(RunFiles {
             runs: RunsWriter::create(&dir.join("runs.csv"), layout)?,
+            events: super::events::EventsWriter::create(&dir.join("events.csv"))?,
             trajectories,
         })
     }
 
     pub fn write(&mut self, layout: &Layout, out: &RunOutput) -> Result<()> {
         self.runs.write(layout, out)?;
+        self.events.write(layout, out)?;
         if let Some(t) = self.trajectories.as_mut() {
             t.write(layout, out)?;
         }
         Ok(())
     }
 
-    /// A `runs.csv` row from values kept in memory.
-    pub fn write_values(&mut self, run: u64, seed: u64, values: &[f64]) -> Result<()> {
+    /// A `runs.csv` row, and the run's `events.csv` rows, from values kept in memory.
+    pub fn write_values(
+        &mut self,
+        layout: &Layout,
+        run: u64,
+        seed: u64,
+        values: &[f64],
+        log: &[crate::engine::RunEvent],
+    ) -> Result<()> {
+        self.events.write_events(layout, run, log)?;
         self.runs.write_values(run, seed, values.iter().copied())
     }
 
     pub fn finish(self) -> Result<()> {
         self.runs.finish()?;
+        self.events.finish()?;
         if let Some(t) = self.trajectories {
             t.finish()?;
         }

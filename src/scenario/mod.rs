@@ -125,6 +125,8 @@ pub struct Chain {
     pub initial_tvl_usd: f64,
     pub tx_cost_usd: f64,
     pub data_cost_factor: f64,
+    /// Fraction of a data-cost change after day 0 passed to users (`model::chain_fee`).
+    pub data_cost_pass_through: f64,
     pub capacity_tx_per_day: f64,
     pub congestion_elasticity: f64,
     pub gas_volatility: f64,

@@ -344,6 +344,16 @@ pub struct RawChain {
     #[schemars(extend("x-unit" = "fraction"))]
     #[serde(default)]
     pub data_cost_factor: f64,
+    /// Rollups: fraction of a change of the data cost after day 0 (a `fee_change` or `parameter`
+    /// event on `data_cost_factor`, e.g. EIP-4844 blobs) that reaches users' fee; the rest is the
+    /// sequencer's data margin, `(1 − π)·(f₀ − f)·fee_l1` per transaction (docs/MODEL.md §2).
+    /// Default 1: the L1 data fee of the OP Stack and Arbitrum follows the L1 data price through an
+    /// oracle, and L2 fees fell ~90 % at Dencun (March 2024); evidence of margins widening after
+    /// it (onchaineconomics.io "where your fees go", ASXN "EIP-4844 & sequencer margins") makes
+    /// 0.5–1 the plausible range.
+    #[schemars(extend("x-unit" = "fraction"))]
+    #[serde(default = "default_pass_through")]
+    pub data_cost_pass_through: f64,
     /// 0 means unlimited (no congestion).
     #[serde(default)]
     #[schemars(extend("x-unit" = "tx/day"))]
@@ -731,6 +741,10 @@ pub struct RawEvent {
 fn one() -> f64 {
     1.0
 }
+fn default_pass_through() -> f64 {
+    1.0
+}
+
 fn default_runs() -> u64 {
     200
 }

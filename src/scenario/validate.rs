@@ -956,6 +956,11 @@ fn check_chain(
         initial_tvl_usd,
         tx_cost_usd: field(ck, "tx_cost_usd", c.tx_cost_usd),
         data_cost_factor: field(ck, "data_cost_factor", c.data_cost_factor),
+        data_cost_pass_through: ck.num(
+            &p("data_cost_pass_through"),
+            c.data_cost_pass_through,
+            Bound::Between(0.0, 1.0),
+        ),
         capacity_tx_per_day: field(ck, "capacity_tx_per_day", c.capacity_tx_per_day),
         congestion_elasticity: field(ck, "congestion_elasticity", c.congestion_elasticity),
         gas_volatility: field(ck, "gas_volatility", c.gas_volatility),

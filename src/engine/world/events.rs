@@ -5,6 +5,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::{Ev, IN_TRANSIT, World, draw_capital, draw_tastes};
+use crate::engine::observe::EventKind;
 use crate::engine::queue::Priority;
 use crate::scenario::{ChainField, EventAction, SeriesTarget};
 
@@ -24,6 +25,8 @@ impl World<'_> {
             };
             let (demand, v) = (demand.max(0.0), self.views[c]);
             self.chains[c].fee_revenue_usd += demand * (v.fee_usd - v.data_fee_usd);
+            self.chains[c].data_margin_usd += demand * v.data_margin_usd;
+            self.users_fees_usd += demand * v.fee_usd;
             self.l1_data_revenue_usd += demand * v.data_fee_usd;
         }
         for c in 0..self.chains.len() {
@@ -173,6 +176,7 @@ impl World<'_> {
 
     pub(super) fn apply_event(&mut self, i: usize) {
         let ev = &self.sc.events[i];
+        self.record_scheduled(&ev.action);
         match ev.action.clone() {
             EventAction::Incentives {
                 chain,
@@ -230,10 +234,15 @@ impl World<'_> {
             } => self.hack(chain, loss * (1.0 - reimbursed)),
             EventAction::UserInflow { .. } => self.inflow(i, 0),
             EventAction::CapitalOutflow { fraction } => {
+                let mut removed = 0.0;
                 for c in 0..self.chains.len() {
                     let lost = self.tvl_usd(c) * fraction;
                     self.ledger.outflows += lost;
+                    removed += lost;
                     self.shrink(c, fraction);
+                }
+                if let Some(e) = self.log.last_mut() {
+                    e.amount_usd = removed;
                 }
             }
             EventAction::Allow { segment, chains } => self.segments[segment].allowed |= chains,
@@ -254,6 +263,34 @@ impl World<'_> {
             }
         }
         self.refresh_fees();
+    }
+
+    /// Logs a scheduled event (a hack is logged by [`World::hack`] with its loss instead).
+    fn record_scheduled(&mut self, action: &EventAction) {
+        let (tag, chain, amount) = match *action {
+            EventAction::Hack { .. } => return,
+            EventAction::Incentives {
+                chain,
+                usd_per_day,
+                duration_days,
+            } => ("incentives", Some(chain), usd_per_day * duration_days),
+            EventAction::Airdrop {
+                chain,
+                expected_value_usd,
+                ..
+            } => ("airdrop", Some(chain), expected_value_usd),
+            EventAction::FeeChange { chains, .. } => (
+                "fee_change",
+                (chains.count_ones() == 1).then(|| chains.trailing_zeros() as usize),
+                0.0,
+            ),
+            EventAction::DelayChange { chain, .. } => ("delay_change", Some(chain), 0.0),
+            EventAction::UserInflow { .. } => ("user_inflow", None, 0.0),
+            EventAction::CapitalOutflow { .. } => ("capital_outflow", None, 0.0),
+            EventAction::Allow { .. } => ("allow", None, 0.0),
+            EventAction::Parameter { chain, .. } => ("parameter", Some(chain), 0.0),
+        };
+        self.record(EventKind::Scheduled(tag), chain, amount);
     }
 
     /// Scales every balance on chain `c` by `1 - fraction` (hack loss, capital outflow).
@@ -290,6 +327,12 @@ impl World<'_> {
                 ch.airdrops.remove(k);
             }
             let tvl = self.tvl_usd(chain);
+            let paid = if value_usd > 0.0 && tvl > 0.0 {
+                value_usd
+            } else {
+                0.0
+            };
+            self.record(EventKind::Airdrop, Some(chain), paid);
             if value_usd > 0.0 && tvl > 0.0 {
                 self.chains[chain].index *= 1.0 + value_usd / tvl;
                 self.ledger.yield_earned += value_usd;
@@ -304,6 +347,8 @@ impl World<'_> {
         let lost = self.tvl_usd(c) * loss;
         self.ledger.hack_losses += lost;
         self.chains[c].hack_loss_usd += lost;
+        self.hacked_kinds |= 1 << self.chains[c].params.kind as u8;
+        self.record(EventKind::Hack, Some(c), lost);
         self.shrink(c, loss);
         let sc = self.sc;
         let m = &sc.market;
@@ -318,6 +363,7 @@ impl World<'_> {
         }
         self.refresh_fees();
         let contagion = m.contagion;
+        let mut fled = 0.0;
         for i in 0..self.agent_units.len() {
             let a = self.agent_chain[i];
             if a == IN_TRANSIT {
@@ -340,9 +386,13 @@ impl World<'_> {
             if u < p && self.agent_units[i] > 0.0 {
                 let b = self.decide(i, u_choice, Some(a));
                 if b != a {
+                    fled += self.agent_capital_usd(i);
                     self.migrate(i, b);
                 }
             }
+        }
+        if fled > 0.0 {
+            self.record(EventKind::Panic, Some(c), fled);
         }
     }
 

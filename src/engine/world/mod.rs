@@ -77,6 +77,10 @@ struct ChainState {
     lp_fee_revenue_usd: f64,
     bridge_fee_revenue_usd: f64,
     hack_loss_usd: f64,
+    /// Cumulative data margin of the sequencer (`model::chain_fee`), USD; part of `fee_revenue_usd`.
+    data_margin_usd: f64,
+    /// The data-cost factor at day 0 (`f₀` of the pass-through).
+    data_cost_day0: f64,
 }
 
 /// Running totals for the conservation check, in USD.
@@ -154,6 +158,13 @@ pub(super) struct World<'a> {
     decisions: u64,
     events: u64,
     zk_overtakes_day: f64,
+    /// Whether ZK TVL exceeded optimistic TVL at the last sample.
+    zk_ahead: bool,
+    /// Chain kinds hacked in the run, one bit per `ChainKind`.
+    hacked_kinds: u8,
+    /// Every fee users paid (activity and migrations), USD.
+    users_fees_usd: f64,
+    log: Vec<super::observe::RunEvent>,
     transit_sum: f64,
     transit_peak: f64,
 }
@@ -212,6 +223,9 @@ impl<'a> World<'a> {
         // Series that start at day 0 set their fields before anything happens.
         // (A price factor is relative to its first value, so it is 1 at day 0.)
         w.apply_series();
+        for ch in &mut w.chains {
+            ch.data_cost_day0 = ch.params.data_cost_factor;
+        }
         w.rebuild_alias();
         w.refresh_fees();
         w.schedule_start();
@@ -254,6 +268,8 @@ impl<'a> World<'a> {
                 lp_fee_revenue_usd: 0.0,
                 bridge_fee_revenue_usd: 0.0,
                 hack_loss_usd: 0.0,
+                data_margin_usd: 0.0,
+                data_cost_day0: c.data_cost_factor,
             })
             .collect();
         World {
@@ -313,6 +329,10 @@ impl<'a> World<'a> {
             decisions: 0,
             events: 0,
             zk_overtakes_day: f64::NAN,
+            zk_ahead: false,
+            hacked_kinds: 0,
+            users_fees_usd: 0.0,
+            log: Vec::new(),
             transit_sum: 0.0,
             transit_peak: 0.0,
         }
@@ -517,6 +537,7 @@ impl<'a> World<'a> {
                 Ev::AirdropPaid(i) => self.pay_airdrop(i as usize),
                 Ev::Inflow { event, slot } => self.inflow(event as usize, slot),
                 Ev::Launch(c) => {
+                    self.record(super::observe::EventKind::Launch, Some(c as usize), 0.0);
                     self.chains[c as usize].launched = true;
                     self.schedule_random_hack(c as usize);
                     self.dirty |= 1 << c;
@@ -536,6 +557,16 @@ impl<'a> World<'a> {
                 }
             }
         }
+    }
+
+    /// Appends to the run's event log (no randomness, no effect on the run).
+    fn record(&mut self, kind: super::observe::EventKind, chain: Option<usize>, amount_usd: f64) {
+        self.log.push(super::observe::RunEvent {
+            day: self.now,
+            kind,
+            chain: chain.map(|c| c as u16),
+            amount_usd,
+        });
     }
 
     fn tvl_usd(&self, c: usize) -> f64 {
@@ -576,16 +607,17 @@ impl<'a> World<'a> {
                 ch.params.capacity_tx_per_day,
                 ch.params.congestion_elasticity,
             );
-            model::chain_fee_usd(&ch.params, shock, cong, fee_l1)
+            model::chain_fee(&ch.params, ch.data_cost_day0, shock, cong, fee_l1)
         };
-        let (fee_l1, _) = fee_of(&self.chains[l1], 0.0);
+        let fee_l1 = fee_of(&self.chains[l1], 0.0).fee_usd;
         for c in 0..self.chains.len() {
             let ch = &self.chains[c];
-            let (fee, data) = fee_of(ch, fee_l1);
+            let fee = fee_of(ch, fee_l1);
             let p = &ch.params;
             let v = &mut self.views[c];
-            v.fee_usd = fee;
-            v.data_fee_usd = data;
+            v.fee_usd = fee.fee_usd;
+            v.data_fee_usd = fee.data_cost_usd;
+            v.data_margin_usd = fee.data_margin_usd;
             v.log10_confirmation = p.confirmation_s.log10();
             v.risk_apy = (p.hack_rate_per_year + ch.risk_shock_per_year) * p.hack_loss.mean()
                 + p.risk_premium_apy;
@@ -798,6 +830,9 @@ impl<'a> World<'a> {
         let scale = if gross > k { k / gross } else { 1.0 };
         self.chains[a].fee_revenue_usd += wallets * (from.fee_usd - from.data_fee_usd) * scale;
         self.chains[b].fee_revenue_usd += wallets * (to.fee_usd - to.data_fee_usd) * scale;
+        self.chains[a].data_margin_usd += wallets * from.data_margin_usd * scale;
+        self.chains[b].data_margin_usd += wallets * to.data_margin_usd * scale;
+        self.users_fees_usd += gross * scale;
         self.l1_data_revenue_usd += wallets * (from.data_fee_usd + to.data_fee_usd) * scale;
         self.chains[b].bridge_fee_revenue_usd += bridge * scale;
         self.chains[a].lp_fee_revenue_usd += fast_fee * scale;

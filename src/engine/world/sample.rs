@@ -4,7 +4,13 @@
 use super::{Ev, World};
 use crate::engine::Keep;
 use crate::engine::RunOutput;
-use crate::engine::observe::{CHAIN_METRICS, RUN_METRICS, sys};
+use crate::engine::observe::{CHAIN_METRICS, EventKind, RUN_METRICS, sys};
+use crate::scenario::ChainKind;
+
+/// A run's yes/no metric as a number: 1 or 0.
+fn flag(yes: bool) -> f64 {
+    if yes { 1.0 } else { 0.0 }
+}
 
 impl World<'_> {
     /// Records every cell at sample `k`, and checks conservation against the agents themselves.
@@ -43,12 +49,24 @@ impl World<'_> {
                 ch.lp_fee_revenue_usd,
                 ch.bridge_fee_revenue_usd,
                 ch.hack_loss_usd,
+                ch.fee_revenue_usd - ch.data_margin_usd,
+                ch.data_margin_usd,
             ];
             for (m, value) in values.into_iter().enumerate() {
                 out[layout.chain_cell(m, c)] = value;
             }
         }
-        debug_assert_eq!(CHAIN_METRICS.len(), 9);
+        debug_assert_eq!(CHAIN_METRICS.len(), 11);
+        // Revenue by recipient group (docs/MODEL.md §7, value flow).
+        let mut groups = [0.0; 4];
+        let (mut margin, mut bridges) = (0.0, 0.0);
+        for ch in &self.chains {
+            groups[ch.params.kind as usize] += ch.fee_revenue_usd;
+            bridges += ch.bridge_fee_revenue_usd;
+            if ch.params.kind.is_rollup() {
+                margin += ch.data_margin_usd;
+            }
+        }
         let [l1, opt, zk, alt] = by_kind;
         let l2 = opt + zk;
         let interval = self.now - self.last_sample_day;
@@ -87,10 +105,25 @@ impl World<'_> {
         );
         set(sys::PRICE_FACTOR, self.price);
         set(sys::AGENTS, self.agent_units.len() as f64);
+        set(sys::USERS_FEES_PAID, self.users_fees_usd);
+        set(sys::L1_VALIDATOR_REVENUE, groups[0]);
+        set(sys::SEQUENCER_REVENUE, groups[1] + groups[2]);
+        set(sys::SEQUENCER_DATA_MARGIN, margin);
+        set(sys::ALT_L1_VALIDATOR_REVENUE, groups[3]);
+        set(sys::BRIDGE_FEE_REVENUE, bridges);
         self.migrations_at_last_sample = self.migrations;
         self.last_sample_day = self.now;
         if self.zk_overtakes_day.is_nan() && zk > opt {
             self.zk_overtakes_day = self.now;
+        }
+        if (zk > opt) != self.zk_ahead {
+            self.zk_ahead = zk > opt;
+            let kind = if self.zk_ahead {
+                EventKind::ZkOvertakes
+            } else {
+                EventKind::ZkFallsBack
+            };
+            self.record(kind, None, zk - opt);
         }
         self.transit_sum += transit;
         self.transit_peak = self.transit_peak.max(transit);
@@ -139,6 +172,11 @@ impl World<'_> {
             self.canonical_exits as f64,
             self.decisions as f64,
             self.conservation_error_max,
+            flag(self.hacked_kinds & (1 << ChainKind::Optimistic as u8) != 0),
+            flag(self.hacked_kinds & (1 << ChainKind::Zk as u8) != 0),
+            flag(self.hacked_kinds & (1 << ChainKind::AltL1 as u8) != 0),
+            flag(self.log.iter().any(|e| e.kind == EventKind::Panic)),
+            flag(!self.zk_overtakes_day.is_nan()),
         ]);
         RunOutput {
             run,
@@ -148,6 +186,7 @@ impl World<'_> {
             conservation_error_max: self.conservation_error_max,
             decisions: self.decisions,
             events: self.events,
+            log: self.log,
         }
     }
 }

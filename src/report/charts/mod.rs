@@ -8,11 +8,13 @@ mod compare;
 mod fit;
 mod run;
 mod sweep;
+mod value;
 
 pub use compare::{CompareChartData, draw_compare_charts};
 pub use fit::draw_fit_chart;
 pub use run::{ChartData, draw_run_charts};
 pub use sweep::draw_sweep_charts;
+pub use value::draw_value_chart;
 
 use std::collections::HashMap;
 use std::sync::Once;
