@@ -401,7 +401,8 @@ pub enum EventKind {
     Panic,
     /// An airdrop paid; amount: its value, USD.
     Airdrop,
-    /// A chain launched; amount 0.
+    /// A chain launched; amount: its TVL then (day 0: the capital it starts with; a chain that
+    /// launches later starts empty, 0).
     Launch,
     /// A scheduled event other than a hack, by its `kind` in the scenario (`fee_change`, ...);
     /// amount: incentives committed, an airdrop's expected value, capital removed, else 0.

@@ -488,6 +488,14 @@ impl<'a> World<'a> {
     }
 
     pub(super) fn run(&mut self, cancel: Option<&AtomicBool>) {
+        // Every chain live from the start enters the log with the capital it starts with, so a
+        // run's log is never empty and says where the capital was on day 0.
+        for c in 0..self.chains.len() {
+            if self.chains[c].launched {
+                let tvl = self.tvl_usd(c);
+                self.record(super::observe::EventKind::Launch, Some(c), tvl);
+            }
+        }
         loop {
             // The review stream competes with the queue as if it held priority Activity.
             let review_first = match self.queue.peek() {
