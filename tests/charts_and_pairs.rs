@@ -74,6 +74,18 @@ fn the_paired_difference_over_time_ends_at_the_horizon_comparison() {
     }
     assert!(checked >= 6, "only {checked} metrics in both files");
     assert!(is_png(&dir.join("charts/compare_paired_over_time.png")));
+    // Who gains and who loses, paired; and each scenario's own value flow and event log.
+    assert!(is_png(&dir.join("charts/value_distribution.png")));
+    for sub in ["A_small", "B_small_fast_zk"] {
+        assert!(is_png(&dir.join(sub).join("charts/value_distribution.png")));
+        let launches = rows(&dir.join(sub).join("events.csv"))
+            .into_iter()
+            .filter(|e| e["kind"] == "launch" && e["day"] == "0.0")
+            .count();
+        // Every run logs every chain live from day 0.
+        assert_eq!(launches % 40, 0, "{sub}: {launches} launches");
+        assert!(launches > 0);
+    }
 }
 
 #[test]

@@ -46,6 +46,15 @@ fn rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// Every indicator's mean is a probability: the overtaking and the hack and panic flags.
+const INDICATORS: [&str; 5] = [
+    "zk_overtakes",
+    "hacked_optimistic",
+    "hacked_zk",
+    "hacked_alt_l1",
+    "panicked",
+];
+
 #[test]
 fn probability_intervals_stay_in_range() {
     let tmp = tempfile::tempdir().unwrap();
@@ -74,6 +83,34 @@ fn probability_intervals_stay_in_range() {
         );
         within(l, h, (0.0, 1.0), "summary.json zk_overtakes");
         assert!(l <= p && p <= h && h - l > 0.1, "[{l}, {h}] around {p}");
+        for m in &INDICATORS[1..] {
+            let st = &s["metrics"][m];
+            let (lo, hi) = (
+                st["ci95_low"].as_f64().unwrap(),
+                st["ci95_high"].as_f64().unwrap(),
+            );
+            within(lo, hi, (0.0, 1.0), &format!("summary.json {m}"));
+            // Wilson's interval has width even when every run agrees (p = 0 or 1).
+            assert!(hi - lo > 0.05, "{m}: [{lo}, {hi}]");
+        }
+        // The conditional probabilities (given a flag, and given its absence).
+        let conditional = s["conditional"].as_array().unwrap();
+        assert_eq!(conditional.len(), 4);
+        for c in conditional {
+            for side in ["given", "given_not"] {
+                let (lo, hi) = (&c[side]["wilson95_low"], &c[side]["wilson95_high"]);
+                if c[side]["runs"] == 0 {
+                    assert!(lo.is_null() && hi.is_null(), "{c}");
+                } else {
+                    within(
+                        lo.as_f64().unwrap(),
+                        hi.as_f64().unwrap(),
+                        (0.0, 1.0),
+                        "conditional",
+                    );
+                }
+            }
+        }
 
         // A scenario against itself: identical, no variance reduction; against another: in range.
         let cmp = format!("cmp{runs}");
@@ -98,7 +135,7 @@ fn probability_intervals_stay_in_range() {
             if identical {
                 assert_eq!(r["variance_reduction"], "NaN", "{r:?}");
             }
-            if r["metric"] == "zk_overtakes" {
+            if INDICATORS.contains(&r["metric"].as_str()) {
                 for (lo, hi) in [
                     ("ci95_low", "ci95_high"),
                     ("unpaired_ci95_low", "unpaired_ci95_high"),
@@ -142,7 +179,8 @@ fn probability_intervals_stay_in_range() {
             ],
         );
         for r in rows(&t.join(&sw).join("sweep.csv")) {
-            if r["metric"] == "zk_overtakes" {
+            // Every indicator's mean is a probability: zk_overtakes and the hack and panic flags.
+            if INDICATORS.contains(&r["metric"].as_str()) {
                 let f = |k: &str| r[k].parse::<f64>().unwrap();
                 within(
                     f("ci95_low"),

@@ -71,10 +71,13 @@ impl RunColumn {
     }
 }
 
-/// Whether a compared or swept metric is an indicator (0 or 1 in each run), whose mean is a
-/// probability reported with a score interval ([`wilson`], [`newcombe_paired`]).
+/// Whether a compared or swept metric is an indicator (0 or 1 in each run: unit `0/1` in the
+/// registry, e.g. `zk_overtakes`, `hacked_optimistic`), whose mean is a probability reported with
+/// a score interval ([`wilson`], [`newcombe_paired`]).
 pub fn is_probability(metric: &str) -> bool {
-    metric == "zk_overtakes"
+    crate::engine::UNITS
+        .iter()
+        .any(|u| u.metric == metric && u.unit == "0/1")
 }
 
 /// z of a two-sided 95 % interval.

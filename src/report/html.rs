@@ -256,7 +256,12 @@ pub fn write_compare_html(
     body.push_str("<h2>Charts</h2>\n");
     body.push_str(&charts(
         dir,
-        &["compare_trajectories", "compare_differences"],
+        &[
+            "compare_paired_over_time",
+            "value_distribution",
+            "compare_differences",
+            "compare_trajectories",
+        ],
     ));
     for (d, (sc, text)) in run_dirs.iter().zip(&scenarios) {
         let folder = d
@@ -301,7 +306,24 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
         );
     }
     body.push_str("</ul>\n<h2>Charts</h2>\n");
-    let chart = charts(dir, &["sweep_lines", "sweep_heatmap"]);
+    // The grid's chart, then any metric's drawn by `plot --metric` (`sweep_<metric>`), by name.
+    let mut names = vec!["sweep_lines".to_string(), "sweep_heatmap".to_string()];
+    let mut extra: Vec<String> = std::fs::read_dir(dir.join("charts"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stem = name.strip_suffix(".svg")?.to_string();
+                    (stem.starts_with("sweep_") && !names.contains(&stem)).then_some(stem)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    extra.sort();
+    names.extend(extra);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let chart = charts(dir, &names);
     if chart.is_empty() {
         body.push_str("<p class=\"note\">Charts are drawn for sweeps with one or two axes.</p>\n");
     }

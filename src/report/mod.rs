@@ -18,8 +18,8 @@ mod tables;
 pub mod value;
 
 pub use charts::{
-    ChartData, CompareChartData, draw_compare_charts, draw_run_charts, draw_sweep_charts,
-    draw_value_chart,
+    ChartData, CompareChartData, draw_compare_charts, draw_compare_value_chart, draw_run_charts,
+    draw_sweep_charts, draw_value_chart,
 };
 pub use output::{
     MARKER, Refused, STAGING_SENTINEL, Staging, abandon_all, create_new_file, sha256_file,
@@ -179,7 +179,8 @@ pub fn draw_compare_charts_from_files(dir: &Path, run_dirs: &[std::path::PathBuf
         zk_share_diffs: diffs,
         runs: zk[0].len() as u64,
     };
-    draw_compare_charts(&charts, &data)
+    draw_compare_charts(&charts, &data)?;
+    draw_compare_value_chart(&charts, &data.scenarios[0], data.runs, &rows)
 }
 
 /// Writes `sweep.csv`, `metrics.csv`, `sweep.json`, the sweep chart and `report.html` into `dir`.

@@ -32,16 +32,24 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 impl MetricSummary {
-    pub fn of(stat: &Stat) -> MetricSummary {
+    /// The summary of `metric`'s values `stat`; an indicator's mean (a probability, such as
+    /// `hacked_optimistic`) has its Wilson interval, inside [0, 1].
+    pub fn of(metric: &str, stat: &Stat) -> MetricSummary {
         let m = &stat.moments();
         let half = 1.959963984540054 * m.sem();
+        let (low, high) = if crate::batch::is_probability(metric) {
+            let ones = (m.mean * m.count as f64).round() as u64;
+            crate::batch::wilson(ones, m.count)
+        } else {
+            (m.mean - half, m.mean + half)
+        };
         let [p05, p25, p50, p75, p95] = stat.quantiles(crate::report::tables::QUANTILES);
         MetricSummary {
             n: m.count,
             mean: if m.count > 0 { finite(m.mean) } else { None },
             sd: finite(m.sd()),
-            ci95_low: finite(m.mean - half),
-            ci95_high: finite(m.mean + half),
+            ci95_low: finite(low),
+            ci95_high: finite(high),
             p05: finite(p05),
             p25: finite(p25),
             p50: finite(p50),
@@ -58,7 +66,7 @@ pub fn summary_json(scenario: &Scenario, result: &BatchResult) -> Value {
     for (name, stat) in result.run_columns.iter().zip(&result.run_stats) {
         metrics.insert(
             name.clone(),
-            serde_json::to_value(MetricSummary::of(stat)).unwrap_or(Value::Null),
+            serde_json::to_value(MetricSummary::of(name, stat)).unwrap_or(Value::Null),
         );
     }
     // Runs in which ZK overtook optimistic: those with a `zk_overtakes_day`.

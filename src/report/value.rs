@@ -121,7 +121,11 @@ pub struct ValueRow {
 /// The rows of `value_flow.csv` from a batch's per-run statistics.
 pub fn value_rows(scenario: &Scenario, result: &BatchResult) -> Vec<ValueRow> {
     let all = recipients(&chains_of(scenario));
-    let summary = |metric: &str| result.run_stat(metric).map(MetricSummary::of);
+    let summary = |metric: &str| {
+        result
+            .run_stat(metric)
+            .map(|s| MetricSummary::of(metric, s))
+    };
     let nan = f64::NAN;
     let fees = summary("users_fees_paid_usd")
         .and_then(|s| s.mean)

@@ -163,7 +163,7 @@ fn differences<DB: DrawingBackend>(
     let n = rows.len().max(1) as f64;
     let labels: Vec<String> = rows
         .iter()
-        .map(|r| format!("{} · {}", r.metric, r.scenario_b))
+        .map(|r| format!("{} · {}", r.metric, shortened(&r.scenario_b, 14)))
         .collect();
     let mut chart = ChartBuilder::on(&left)
         .caption(
@@ -179,24 +179,12 @@ fn differences<DB: DrawingBackend>(
         .configure_mesh()
         .light_line_style(RGBColor(238, 238, 238))
         .y_labels(rows.len().max(1))
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| super::category(&labels, *y, false))
         .x_desc("difference of the final-day share (B − A)")
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
-    chart
-        .draw_series(LineSeries::new(
-            [(0.0, -0.5), (0.0, n - 0.5)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(err)?;
+    super::zero_line(&mut chart, n)?;
     for (i, r) in rows.iter().enumerate() {
         let k = data
             .scenarios
@@ -334,4 +322,15 @@ type PanelSpec = (&'static str, &'static str, f64, fn(f64) -> String);
 /// A tick label in percentage points.
 fn points(v: f64) -> String {
     percent(v).replace(" %", " pp")
+}
+
+/// `name` cut to `max` characters with an ellipsis, for labels that must fit their area (the
+/// colour and the legend name the scenario in full).
+fn shortened(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
 }

@@ -14,7 +14,7 @@ pub use compare::{CompareChartData, draw_compare_charts};
 pub use fit::draw_fit_chart;
 pub use run::{ChartData, draw_run_charts};
 pub use sweep::draw_sweep_charts;
-pub use value::draw_value_chart;
+pub use value::{draw_compare_value_chart, draw_value_chart};
 
 use std::collections::HashMap;
 use std::sync::Once;
@@ -476,6 +476,42 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     } else {
         ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
     }
+}
+
+/// The label of category `y` of an axis of categories at integer positions (`labels[0]` at 0,
+/// or at the top when `top_down`), empty between them.
+pub(super) fn category(labels: &[String], y: f64, top_down: bool) -> String {
+    let i = y.round();
+    if (y - i).abs() > 1e-6 || i < 0.0 {
+        return String::new();
+    }
+    let i = i as usize;
+    let i = if top_down {
+        match labels.len().checked_sub(1 + i) {
+            Some(i) => i,
+            None => return String::new(),
+        }
+    } else {
+        i
+    };
+    labels.get(i).cloned().unwrap_or_default()
+}
+
+/// The vertical line at x = 0 across categories `-0.5..n-0.5`.
+pub(super) fn zero_line<
+    DB: DrawingBackend,
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+>(
+    chart: &mut ChartContext<DB, CT>,
+    n: f64,
+) -> ChartResult {
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, -0.5), (0.0, n - 0.5)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+    Ok(())
 }
 
 /// A percentage tick label: `12 %`, `2.5 %`, `0.04 %`.

@@ -377,6 +377,15 @@ pub(super) fn heat_panel<DB: DrawingBackend>(
         }))
         .map_err(err)?;
     let digits = decimals(span);
+    // USD amounts compact (1.56B), other values with the decimals their spread needs.
+    let usd_metric = crate::report::format::Kind::of(metric) == crate::report::format::Kind::Usd;
+    let label = move |x: f64| {
+        if usd_metric {
+            usd(x)
+        } else {
+            format!("{x:.digits$}")
+        }
+    };
     for (p, r) in pts.iter().enumerate() {
         let (x, y) = at(p);
         let dark = (r.stats[0] - lo) / span < 0.6;
@@ -388,9 +397,9 @@ pub(super) fn heat_panel<DB: DrawingBackend>(
                 plotters::style::text_anchor::VPos::Center,
             ));
         let lines = [
-            (format!("{:.digits$}", r.stats[0]), 0.12),
+            (label(r.stats[0]), 0.12),
             (
-                format!("[{:.digits$}, {:.digits$}]", r.stats[2], r.stats[3]),
+                format!("[{}, {}]", label(r.stats[2]), label(r.stats[3])),
                 -0.12,
             ),
         ];
@@ -402,7 +411,7 @@ pub(super) fn heat_panel<DB: DrawingBackend>(
             )
             .map_err(err)?;
     }
-    colour_bar(&bar_area, lo, hi, digits)
+    colour_bar(&bar_area, lo, hi, &label)
 }
 
 /// Decimals that show differences of a tenth of `span`.
@@ -419,7 +428,7 @@ fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     lo: f64,
     hi: f64,
-    digits: usize,
+    label: &dyn Fn(f64) -> String,
 ) -> ChartResult {
     let (_, h) = area.dim_in_pixel();
     let (top, bottom) = (52i32, h as i32 - 62);
@@ -446,7 +455,7 @@ fn colour_bar<DB: DrawingBackend>(
         ))
         .map_err(err)?;
         area.draw(&Text::new(
-            format!("{:.digits$}", lo + t * (hi - lo)),
+            label(lo + t * (hi - lo)),
             (34, y - 7),
             ("sans-serif", 13).into_font(),
         ))

@@ -206,3 +206,119 @@ fn legend_strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> ChartResul
     }
     Ok(())
 }
+
+/// A mean and its 95 % interval: `(mean, low, high)`.
+type Interval = (f64, f64, f64);
+
+/// Draws a compare folder's `value_distribution.png` and `.svg`: for every recipient group (and
+/// what users paid), each compared scenario's paired difference B − A at the horizon with its
+/// 95 % interval (`compare.csv`'s whole-system revenue rows), on a linear axis around zero.
+pub fn draw_compare_value_chart(
+    dir: &Path,
+    reference: &str,
+    runs: u64,
+    rows: &[crate::report::compare::CompareRow],
+) -> Result<()> {
+    let mut scenarios: Vec<&str> = Vec::new();
+    for r in rows {
+        if !scenarios.contains(&r.scenario_b.as_str()) {
+            scenarios.push(&r.scenario_b);
+        }
+    }
+    let find = |b: &str, m: &str| {
+        rows.iter()
+            .find(|r| r.scenario_b == b && r.metric == m && r.chain.is_empty())
+    };
+    let groups: Vec<(&str, RGBColor)> = std::iter::once(("users' fees paid", RGBColor(0, 0, 0)))
+        .chain(GROUPS.iter().map(|(_, l, c)| (*l, *c)))
+        .collect();
+    let metrics: Vec<&str> = std::iter::once("users_fees_paid_usd")
+        .chain(GROUPS.iter().map(|(m, _, _)| *m))
+        .collect();
+    // (group, scenario) → (mean, low, high), when compare.csv has the row.
+    let cells: Vec<Vec<Option<Interval>>> = metrics
+        .iter()
+        .map(|m| {
+            scenarios
+                .iter()
+                .map(|b| find(b, m).map(|r| (r.mean_diff, r.ci95_low, r.ci95_high)))
+                .collect()
+        })
+        .collect();
+    if cells.iter().flatten().all(Option::is_none) {
+        return Ok(());
+    }
+    draw_both!(dir, "value_distribution", |root| paired_bars(
+        &root, reference, runs, &scenarios, &groups, &cells
+    ));
+    Ok(())
+}
+
+fn paired_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    reference: &str,
+    runs: u64,
+    scenarios: &[&str],
+    groups: &[(&str, RGBColor)],
+    cells: &[Vec<Option<Interval>>],
+) -> ChartResult {
+    let root = super::titled(
+        root,
+        &format!(
+            "Who gains and who loses against {reference} — cumulative to the horizon, paired B − A \
+             ({runs} runs, 95 % interval)"
+        ),
+        21,
+    )?;
+    let (plot, side) = root.split_horizontally(SIZE.0 - 260);
+    let values = cells.iter().flatten().flatten();
+    let lo = values.clone().map(|c| c.1).fold(0.0, f64::min);
+    let hi = values.map(|c| c.2).fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.08).max(1.0);
+    let n = groups.len() as f64;
+    let k = scenarios.len().max(1) as f64;
+    let labels: Vec<String> = groups.iter().map(|(l, _)| l.to_string()).collect();
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(190)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n - 0.5))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .y_labels(groups.len())
+        .y_label_formatter(&|y| super::category(&labels, *y, true))
+        .x_label_formatter(&|x| usd(*x))
+        .x_desc("B − A, USD (cumulative to the horizon)")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    super::zero_line(&mut chart, n)?;
+    for (g, row) in cells.iter().enumerate() {
+        let y0 = n - 1.0 - g as f64;
+        for (s, cell) in row.iter().enumerate() {
+            let Some((mean, low, high)) = *cell else {
+                continue;
+            };
+            // Scenarios side by side within their group's row.
+            let y = y0 + 0.3 - 0.6 * (s as f64 + 0.5) / k;
+            let color = super::series_color(s + 1);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(low, y), (high, y)],
+                    color.stroke_width(3),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Circle::new((mean, y), 5, color.filled())))
+                .map_err(err)?;
+        }
+    }
+    let entries: Vec<(String, RGBColor)> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(s, b)| (b.to_string(), super::series_color(s + 1)))
+        .collect();
+    super::side_legend(&side, &entries)
+}
