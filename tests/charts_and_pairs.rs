@@ -7,23 +7,7 @@ use std::fs;
 use std::path::Path;
 
 mod common;
-use common::{l2sim, l2sim_ok, repo};
-
-/// Every row of a CSV file as a map from column name to cell.
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
+use common::{csv_rows, l2sim, l2sim_ok, repo};
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
     row[col]
@@ -52,8 +36,8 @@ fn the_paired_difference_over_time_ends_at_the_horizon_comparison() {
         ],
     );
     let dir = tmp.path().join("cmp");
-    let over_time = rows(&dir.join("paired_trajectories.csv"));
-    let compare = rows(&dir.join("compare.csv"));
+    let over_time = csv_rows(&dir.join("paired_trajectories.csv"));
+    let compare = csv_rows(&dir.join("compare.csv"));
     let horizon = over_time.iter().map(|r| num(r, "day")).fold(0.0, f64::max);
     let mut checked = 0;
     for last in over_time.iter().filter(|r| num(r, "day") == horizon) {
@@ -78,7 +62,7 @@ fn the_paired_difference_over_time_ends_at_the_horizon_comparison() {
     assert!(is_png(&dir.join("charts/value_distribution.png")));
     for sub in ["A_small", "B_small_fast_zk"] {
         assert!(is_png(&dir.join(sub).join("charts/value_distribution.png")));
-        let launches = rows(&dir.join(sub).join("events.csv"))
+        let launches = csv_rows(&dir.join(sub).join("events.csv"))
             .into_iter()
             .filter(|e| e["kind"] == "launch" && e["day"] == "0.0")
             .count();
@@ -103,7 +87,7 @@ fn every_runs_shares_by_kind_sum_to_one() {
             "-q",
         ],
     );
-    for r in rows(&tmp.path().join("run/runs.csv")) {
+    for r in csv_rows(&tmp.path().join("run/runs.csv")) {
         let sum: f64 = ["l1_share", "optimistic_share", "zk_share", "alt_l1_share"]
             .iter()
             .map(|c| num(&r, c))

@@ -9,7 +9,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::l2sim_ok;
+use common::{csv_rows, l2sim_ok};
 
 fn data(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,22 +28,6 @@ fn within(low: f64, high: f64, range: (f64, f64), what: &str) {
         range.0 <= low && low <= high && high <= range.1,
         "{what}: [{low}, {high}] outside {range:?}"
     );
-}
-
-/// Rows of a CSV as maps from header to field.
-fn rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .map(String::from)
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
 }
 
 /// Every indicator's mean is a probability: the overtaking and the hack and panic flags.
@@ -129,7 +113,7 @@ fn probability_intervals_stay_in_range() {
                 "-q",
             ],
         );
-        for r in rows(&t.join(&cmp).join("compare.csv")) {
+        for r in csv_rows(&t.join(&cmp).join("compare.csv")) {
             let f = |k: &str| r[k].parse::<f64>().unwrap_or(f64::NAN);
             let identical = r["identical"] == "true";
             if identical {
@@ -178,7 +162,7 @@ fn probability_intervals_stay_in_range() {
                 "-q",
             ],
         );
-        for r in rows(&t.join(&sw).join("sweep.csv")) {
+        for r in csv_rows(&t.join(&sw).join("sweep.csv")) {
             // Every indicator's mean is a probability: zk_overtakes and the hack and panic flags.
             if INDICATORS.contains(&r["metric"].as_str()) {
                 let f = |k: &str| r[k].parse::<f64>().unwrap();

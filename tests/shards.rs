@@ -220,18 +220,27 @@ fn merge_refuses_incomplete_or_mismatched_shard_sets() {
         &["s1", "s2", "s3", "bad4"],
         "blocks.bin: truncated or damaged",
     );
-    // One flipped bit in the middle: refused as damaged, by the Snappy frames' CRC-32C or by the
-    // decompressor itself (where the bit lands in a frame decides which sees it first).
+    // One flipped bit in the CRC-32C of the last data frame (frames: a type byte, a 3-byte
+    // little-endian length, then the CRC and the data; the first, 10 bytes, names the format):
+    // the data decompress, the checksum catches it.
     let mut flipped = bytes.clone();
-    let mid = flipped.len() / 2;
-    flipped[mid] ^= 0x10;
+    assert_eq!(&flipped[..10], b"\xff\x06\x00\x00sNaPpY");
+    let (mut at, mut last) = (10, None);
+    while at + 4 <= flipped.len() {
+        let len = u32::from_le_bytes([flipped[at + 1], flipped[at + 2], flipped[at + 3], 0]);
+        last = Some(at);
+        at += 4 + len as usize;
+    }
+    assert_eq!(at, flipped.len(), "blocks.bin is a whole number of frames");
+    let last = last.expect("at least one data frame");
+    assert!(
+        last > 10,
+        "more than one data frame, so the header is read before the damage"
+    );
+    flipped[last + 4] ^= 0x10;
     fs::write(&blocks, &flipped).unwrap();
     relist(&t.join("bad4"));
-    assert_refused(
-        t,
-        &["s1", "s2", "s3", "bad4"],
-        "blocks.bin: truncated or damaged",
-    );
+    assert_refused(t, &["s1", "s2", "s3", "bad4"], "bad checksum");
     // A blocks.bin that ends cleanly after its header: no block at all.
     let mut empty = snap::write::FrameEncoder::new(Vec::new());
     std::io::Write::write_all(&mut empty, b"L2SIMBLK").unwrap();

@@ -3,10 +3,9 @@
 //! rows against the per-run values, and the new files' determinism across thread counts.
 
 use std::fs;
-use std::path::Path;
 
 mod common;
-use common::{SMALL, final_value, l2sim_ok, runs, scenario};
+use common::{SMALL, csv_rows, final_value, l2sim_ok, runs, scenario};
 use l2sim::model;
 use l2sim::report::value::recipients;
 
@@ -102,21 +101,6 @@ fn pass_through_splits_a_data_cost_drop_in_closed_form() {
     }
 }
 
-fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn events_csv_holds_the_scheduled_hack_and_agrees_with_runs_csv() {
     let tmp = tempfile::tempdir().unwrap();
@@ -136,8 +120,8 @@ fn events_csv_holds_the_scheduled_hack_and_agrees_with_runs_csv() {
         );
     }
     let dir = tmp.path().join("one");
-    let events = read_csv(&dir.join("events.csv"));
-    let runs_rows = read_csv(&dir.join("runs.csv"));
+    let events = csv_rows(&dir.join("events.csv"));
+    let runs_rows = csv_rows(&dir.join("runs.csv"));
     assert_eq!(runs_rows.len(), 6);
     for r in &runs_rows {
         let run = &r["run"];
@@ -212,9 +196,9 @@ fn compare_value_flow_is_the_paired_difference_of_the_runs() {
         ],
     );
     let dir = tmp.path().join("cmp");
-    let rows = read_csv(&dir.join("value_flow.csv"));
-    let a = read_csv(&dir.join("A_small/runs.csv"));
-    let b = read_csv(&dir.join("B_small_margin/runs.csv"));
+    let rows = csv_rows(&dir.join("value_flow.csv"));
+    let a = csv_rows(&dir.join("A_small/runs.csv"));
+    let b = csv_rows(&dir.join("B_small_margin/runs.csv"));
     assert!(rows.len() > 10);
     for row in &rows {
         let m = &row["metric"];

@@ -63,10 +63,7 @@ impl RunTable {
 
 /// The name of a run column: `metric` for a system metric, `metric.chain` for a chain's.
 pub fn column_name(metric: &str, chain: Option<&str>) -> String {
-    match chain {
-        Some(c) => format!("{metric}.{c}"),
-        None => metric.to_string(),
-    }
+    crate::engine::column_of(metric, chain.unwrap_or(""))
 }
 
 /// The results of `run`.

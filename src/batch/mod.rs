@@ -163,12 +163,24 @@ impl Stat {
         }
     }
 
-    /// Every value (NaN left out) in ascending order, when they are kept exactly.
-    pub fn sorted_values(&self) -> Option<Vec<f64>> {
+    /// Every value (NaN left out) in run order, when they are kept exactly.
+    pub fn values(&self) -> Option<&[f64]> {
         match &self.values {
             Values::Sketch(_) => None,
-            Values::Exact(e) => Some(e.sorted()),
+            Values::Exact(e) => Some(e.values()),
         }
+    }
+
+    /// The 95 % interval of the mean of `metric`'s values: for an indicator (a probability,
+    /// [`is_probability`]) Wilson's, inside [0, 1]; else `mean ± 1.96·sd/√n`.
+    pub fn mean_interval(&self, metric: &str) -> (f64, f64) {
+        let m = self.moments();
+        if is_probability(metric) {
+            let ones = (m.mean * m.count as f64).round() as u64;
+            return wilson(ones, m.count);
+        }
+        let half = 1.959963984540054 * m.sem();
+        (m.mean - half, m.mean + half)
     }
 
     /// Relative accuracy of [`Stat::quantile`]'s order statistics: 0 when exact, else the

@@ -382,6 +382,11 @@ impl Exact {
         self.nan
     }
 
+    /// The values in the order added (run order).
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
     /// The values in ascending order.
     pub fn sorted(&self) -> Vec<f64> {
         let mut v = self.values.clone();

@@ -13,7 +13,7 @@ mod world;
 pub use alias::AliasTable;
 pub use observe::{
     CHAIN_METRICS, Cell, EventKind, Layout, Per, RUN_METRICS, RunEvent, SYSTEM_METRICS, UNITS,
-    Unit, sys, unit_of,
+    Unit, column_of, sys, unit_of,
 };
 pub use queue::{EventQueue, Priority};
 pub use streams::{Purpose, run_seed, splitmix64, stream};

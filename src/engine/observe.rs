@@ -448,10 +448,17 @@ pub struct Cell {
 impl Cell {
     /// Column name in `runs.csv`: `metric.chain` or `metric`.
     pub fn column(&self) -> String {
-        match &self.chain {
-            Some(c) => format!("{}.{c}", self.metric),
-            None => self.metric.to_string(),
-        }
+        column_of(self.metric, self.chain.as_deref().unwrap_or(""))
+    }
+}
+
+/// The one naming rule of `runs.csv` columns: `metric.chain` for a chain's metric, `metric` when
+/// `chain` is empty (system and per-run metrics).
+pub fn column_of(metric: &str, chain: &str) -> String {
+    if chain.is_empty() {
+        metric.to_string()
+    } else {
+        format!("{metric}.{chain}")
     }
 }
 

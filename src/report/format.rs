@@ -103,8 +103,17 @@ pub fn number(x: f64) -> String {
     } else if x == x.trunc() {
         format!("{x:.0}")
     } else {
-        let s = significant(x, 4);
+        trimmed(x, 4)
+    }
+}
+
+/// `x` with `digits` significant figures, trailing zeros dropped (`0.0025`, `12.5`).
+pub fn trimmed(x: f64, digits: i32) -> String {
+    let s = significant(x, digits);
+    if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 

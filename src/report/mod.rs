@@ -72,7 +72,7 @@ pub fn write_run_report(
     let flow = value::value_rows(scenario, result);
     value::write_value_csv(&dir.join("value_flow.csv"), &flow)?;
     summary["value_flow"] = value::value_flow_json(&flow);
-    summary["conditional"] = value::conditional_json(&dir.join("runs.csv"))?;
+    summary["conditional"] = value::conditional_json(result);
     std::fs::write(
         dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
@@ -126,8 +126,7 @@ pub fn write_compare_report(
     compare::write_compare_csv(&dir.join("compare.csv"), rows)?;
     paired_time::write(&dir.join(paired_time::FILE), over_time)?;
     write_metrics_csv(dir)?;
-    let dirs: Vec<&Path> = run_dirs.iter().map(|d| d.as_path()).collect();
-    let flow = value::paired_value_rows(scenarios, &dirs)?;
+    let flow = value::paired_value_rows(scenarios, rows);
     value::write_paired_value_csv(&dir.join("value_flow.csv"), &flow)?;
     let json = compare::compare_json(scenarios, results, rows);
     std::fs::write(

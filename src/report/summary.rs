@@ -36,13 +36,7 @@ impl MetricSummary {
     /// `hacked_optimistic`) has its Wilson interval, inside [0, 1].
     pub fn of(metric: &str, stat: &Stat) -> MetricSummary {
         let m = &stat.moments();
-        let half = 1.959963984540054 * m.sem();
-        let (low, high) = if crate::batch::is_probability(metric) {
-            let ones = (m.mean * m.count as f64).round() as u64;
-            crate::batch::wilson(ones, m.count)
-        } else {
-            (m.mean - half, m.mean + half)
-        };
+        let (low, high) = stat.mean_interval(metric);
         let [p05, p25, p50, p75, p95] = stat.quantiles(crate::report::tables::QUANTILES);
         MetricSummary {
             n: m.count,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::read::{self, Csv};
 use super::tables::num;
-use crate::batch::{self, Moments, Stat};
+use crate::batch::{Moments, Stat};
 use crate::scenario::Sweep;
 
 /// One axis of the grid: a grid field, or all zip fields together.
@@ -130,14 +130,9 @@ impl SweepRow {
         diff: &Moments,
     ) -> SweepRow {
         let m = &s.moments();
-        let [mean, w_low, w_high] = mean_interval(m);
+        let mean = if m.count > 0 { m.mean } else { f64::NAN };
         // A probability (an indicator's mean) has its Wilson interval, inside [0, 1].
-        let (low, high) = match s.sorted_values() {
-            Some(v) if batch::is_probability(&metric) => {
-                batch::wilson(v.iter().filter(|&&x| x == 1.0).count() as u64, m.count)
-            }
-            _ => (w_low, w_high),
-        };
+        let (low, high) = s.mean_interval(&metric);
         let [p05, p50, p95] = s.quantiles([0.05, 0.5, 0.95]);
         SweepRow {
             point,

@@ -36,14 +36,7 @@ pub fn parse_seed(s: &str) -> Option<u64> {
         .flatten()
 }
 
-/// The `runs.csv` column of a metric and chain (empty: none): `metric.chain`, or `metric`.
-pub fn column_of(metric: &str, chain: &str) -> String {
-    if chain.is_empty() {
-        metric.to_string()
-    } else {
-        format!("{metric}.{chain}")
-    }
-}
+pub use crate::engine::column_of;
 
 /// The metric and chain (empty for system and per-run metrics) of a `runs.csv` column of
 /// `layout`; a derived column (`zk_overtakes`) is a metric of its own.

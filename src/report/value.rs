@@ -10,12 +10,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::{Value, json};
 
+use super::compare::CompareRow;
 use super::read::{self, Csv};
 use super::summary::MetricSummary;
-use crate::batch::{BatchResult, Moments};
+use crate::batch::BatchResult;
 use crate::scenario::{ChainKind, Scenario};
 
 use super::format::num as float;
@@ -43,11 +44,7 @@ pub fn recipients(chains: &[(String, ChainKind)]) -> Vec<Recipient> {
         recipient,
         kind,
         chain: chain.to_string(),
-        metric: if chain.is_empty() {
-            metric.to_string()
-        } else {
-            format!("{metric}.{chain}")
-        },
+        metric: super::tables::column_of(metric, chain),
     };
     let mut out = Vec::new();
     for (id, kind) in chains {
@@ -230,14 +227,19 @@ pub const CONDITIONS: [&str; 4] = [
 ];
 
 /// `P(zk_overtakes | flag)` against `P(zk_overtakes | not flag)` for every flag of
-/// [`CONDITIONS`], with counts and Wilson 95 % intervals, from the folder's `runs.csv`.
-pub fn conditional_json(runs_csv: &Path) -> Result<Value> {
-    let mut names = vec!["zk_overtakes"];
-    names.extend(CONDITIONS);
-    let cols = super::tables::read_run_columns(runs_csv, &names)?;
-    let overtook = &cols[0];
+/// [`CONDITIONS`], with counts and Wilson 95 % intervals, from every run's values (kept exactly,
+/// in run order; the flags are never missing, so the columns line up run by run).
+pub fn conditional_json(result: &BatchResult) -> Value {
+    let column = |name: &str| {
+        result
+            .run_stat(name)
+            .and_then(|s| s.values())
+            .unwrap_or(&[])
+    };
+    let overtook = column("zk_overtakes");
     let mut out = Vec::new();
-    for (name, flags) in CONDITIONS.iter().zip(&cols[1..]) {
+    for name in CONDITIONS {
+        let flags = column(name);
         let side = |want: bool| {
             let (mut n, mut k) = (0u64, 0u64);
             for (&f, &o) in flags.iter().zip(overtook) {
@@ -263,12 +265,12 @@ pub fn conditional_json(runs_csv: &Path) -> Result<Value> {
             "given_not": side(false),
         }));
     }
-    Ok(Value::Array(out))
+    Value::Array(out)
 }
 
 /// One row of a compare folder's `value_flow.csv`: the paired difference B − A of a recipient's
-/// cumulative amount, from the per-run values of the scenarios' `runs.csv` (common random
-/// numbers, run by run).
+/// cumulative amount: its `runs.csv` column's row of `compare.csv` (common random numbers, run
+/// by run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedValueRow {
     pub scenario_a: String,
@@ -285,75 +287,43 @@ pub struct PairedValueRow {
     pub verdict: &'static str,
 }
 
-/// The paired rows of every scenario against the first, from their run folders.
-pub fn paired_value_rows(
-    scenarios: &[&Scenario],
-    run_dirs: &[&Path],
-) -> Result<Vec<PairedValueRow>> {
+/// The paired rows of every scenario against the first: each recipient's row of `compare.csv`
+/// (the paired statistics of its `runs.csv` column, run with common random numbers), with a
+/// verdict.
+pub fn paired_value_rows(scenarios: &[&Scenario], compare: &[CompareRow]) -> Vec<PairedValueRow> {
     let mut rows = Vec::new();
     let wanted = recipients(&chains_of(scenarios[0]));
-    for (k, b) in scenarios.iter().enumerate().skip(1) {
-        let theirs = recipients(&chains_of(b));
-        let common: Vec<&Recipient> = wanted
-            .iter()
-            .filter(|r| theirs.iter().any(|t| t.metric == r.metric))
-            .collect();
-        let names: Vec<&str> = common.iter().map(|r| r.metric.as_str()).collect();
-        let path_a = run_dirs[0].join("runs.csv");
-        let path_b = run_dirs[k].join("runs.csv");
-        let a_cols = super::tables::read_run_columns(&path_a, &names)?;
-        let b_cols = super::tables::read_run_columns(&path_b, &names)?;
-        let runs_a = run_indices(&path_a)?;
-        if runs_a != run_indices(&path_b)? {
-            bail!(
-                "{} and {} do not hold the same runs",
-                path_a.display(),
-                path_b.display()
-            );
-        }
-        for ((r, a), b_vals) in common.iter().zip(&a_cols).zip(&b_cols) {
-            let (mut ma, mut mb, mut md) =
-                (Moments::default(), Moments::default(), Moments::default());
-            for (&x, &y) in a.iter().zip(b_vals) {
-                ma.add(x);
-                mb.add(y);
-                md.add(y - x);
-            }
-            let half = 1.959963984540054 * md.sem();
-            let (lo, hi) = (md.mean - half, md.mean + half);
-            let up = if lo > 0.0 {
-                Some(true)
-            } else if hi < 0.0 {
-                Some(false)
-            } else {
-                None
+    for b in &scenarios[1..] {
+        for r in &wanted {
+            let Some(c) = compare
+                .iter()
+                .find(|c| c.scenario_b == b.name && c.column() == r.metric)
+            else {
+                continue;
             };
+            let (lo, hi) = (c.ci95_low, c.ci95_high);
             let revenue = r.kind == "revenue";
-            let verdict = match up {
-                None if md.mean == 0.0 && lo == hi => "unchanged",
-                None => "unclear",
-                Some(up) if up == revenue => "gains",
-                Some(_) => "loses",
+            let verdict = match (lo > 0.0, hi < 0.0) {
+                _ if c.identical => "unchanged",
+                (false, false) => "unclear",
+                (up, _) if up == revenue => "gains",
+                _ => "loses",
             };
             rows.push(PairedValueRow {
-                scenario_a: scenarios[0].name.clone(),
-                scenario_b: b.name.clone(),
-                recipient: (*r).clone(),
-                n: md.count,
-                mean_a: ma.mean,
-                mean_b: mb.mean,
-                mean_diff: md.mean,
+                scenario_a: c.scenario_a.clone(),
+                scenario_b: c.scenario_b.clone(),
+                recipient: r.clone(),
+                n: c.n,
+                mean_a: c.mean_a,
+                mean_b: c.mean_b,
+                mean_diff: c.mean_diff,
                 ci95_low: lo,
                 ci95_high: hi,
                 verdict,
             });
         }
     }
-    Ok(rows)
-}
-
-fn run_indices(path: &Path) -> Result<Vec<f64>> {
-    Ok(super::tables::read_run_columns(path, &["run"])?.remove(0))
+    rows
 }
 
 /// Writes a compare folder's `value_flow.csv`.

@@ -95,6 +95,22 @@ pub fn l2sim_ok(dir: &Path, args: &[&str]) -> Output {
     o
 }
 
+/// Every row of a CSV file as a map from column name to cell.
+pub fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
 /// A path inside the repository.
 pub fn repo(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

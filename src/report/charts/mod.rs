@@ -522,21 +522,7 @@ pub(super) fn percent(v: f64) -> String {
     } else if a >= 1.0 {
         trim(v)
     } else {
-        trim_to(v, 3)
+        crate::report::format::trimmed(v, 3)
     };
     format!("{s} %")
-}
-
-/// `v` with `digits` significant digits, trailing zeros removed.
-fn trim_to(v: f64, digits: usize) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let decimals = (digits as i32 - 1 - v.abs().log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
