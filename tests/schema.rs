@@ -150,11 +150,12 @@ fn every_number_has_a_range() {
         [
             "/definitions/RawEvent/properties/airdrop_day/anyOf/0/anyOf/0",
             "/definitions/RawEvent/properties/value",
-            // Within the horizon, and within the range of the field calibrated: checked by
-            // `validate` and `calibrate`, not expressible in the schema.
-            "/definitions/RawCalibrate/properties/fit_until/anyOf/0",
+            // Within the range of the field calibrated or sampled (`[[calibrate.parameter]]`,
+            // `[[sweep.range]]`), and within the horizon: checked by `validate`, `calibrate` and
+            // the design's expansion, not expressible in the schema.
             "/definitions/RawCalibrateParameter/properties/min",
-            "/definitions/RawCalibrateParameter/properties/max"
+            "/definitions/RawCalibrateParameter/properties/max",
+            "/definitions/RawCalibrate/properties/fit_until/anyOf/0"
         ]
     );
 }

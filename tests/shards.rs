@@ -120,6 +120,31 @@ fn sharded_sweep_merges_to_the_unsharded_bytes() {
 }
 
 #[test]
+fn sharded_sensitivity_and_discovery_merge_to_the_unsharded_bytes() {
+    // 80 Sobol points × 2 blocks (40 runs) and 24 Latin-hypercube points × 2 blocks: shards cut
+    // the design between and inside points; the indices, the bootstrap intervals, PRIM's
+    // trajectory and its box come out of the merge bit for bit (sensitivity.csv, discovery.csv,
+    // their JSON, design.csv, the charts).
+    let tmp = tempfile::tempdir().unwrap();
+    let sobol = repo("tests/data/small_sobol.toml");
+    check_sharded(
+        tmp.path(),
+        &[
+            "sensitivity",
+            &sobol,
+            "--runs",
+            "40",
+            "--metric",
+            "zk_share_of_l2",
+        ],
+        &[3],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let lhs = repo("tests/data/small_lhs.toml");
+    check_sharded(tmp.path(), &["discover", &lhs, "--runs", "40"], &[4]);
+}
+
+#[test]
 fn merge_refuses_incomplete_or_mismatched_shard_sets() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();

@@ -31,7 +31,10 @@ pub enum Written {
     /// values, which went to `runs.csv`).
     Results { dir: PathBuf, outcome: Box<Outcome> },
     /// A shard folder for [`super::merge`].
-    Shard { dir: PathBuf, manifest: Manifest },
+    Shard {
+        dir: PathBuf,
+        manifest: Box<Manifest>,
+    },
 }
 
 impl Written {
@@ -190,13 +193,12 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
             let mut stats = sweep_stats(plan);
             // The points' finals stream to `points/<p>/` with --save-runs only.
             let (results, finals, _) = simulate(plan, ctl, &scenarios, &mut stats, into())?;
-            Outcome::Sweep(SweepResults::new(
-                sw.clone(),
-                sw.base.resolved_toml(),
-                stats,
-                results,
-                finals,
-            ))
+            let mut results =
+                SweepResults::new(sw.clone(), sw.base.resolved_toml(), stats, results, finals);
+            if let Some(spec) = plan.explore() {
+                super::explore::explore(&mut results, spec)?;
+            }
+            Outcome::Sweep(results)
         }
     })
 }
@@ -462,6 +464,7 @@ impl Plan {
             save_runs: opts.save_runs,
             parquet: opts.parquet,
             dirs: sub_dirs,
+            explore: self.explore().cloned().map(Box::new),
             // Last: every other file is complete.
             files: shard_files::list_files(&dir)?,
             perf: ShardPerf {
@@ -471,6 +474,9 @@ impl Plan {
         };
         manifest.write(&dir)?;
         let dir = super::commit(staging, ctl, None)?;
-        Ok(Written::Shard { dir, manifest })
+        Ok(Written::Shard {
+            dir,
+            manifest: Box::new(manifest),
+        })
     }
 }

@@ -46,10 +46,17 @@ pub fn validate(path: &Path) -> Result<Validation> {
         }
         None => (None, Vec::new()),
     };
-    let sweep_points = scenario.raw.sweep.as_ref().map(|sw| {
-        let zip = sw.zip.first().map_or(1, |a| a.values.len());
-        sw.grid.iter().map(|a| a.values.len()).product::<usize>() * zip
-    });
+    let sweep_points = scenario
+        .raw
+        .sweep
+        .as_ref()
+        .map(|sw| match &scenario.design {
+            Some(d) => d.points(),
+            None => {
+                let zip = sw.zip.first().map_or(1, |a| a.values.len());
+                sw.grid.iter().map(|a| a.values.len()).product::<usize>() * zip
+            }
+        });
     let threads = batch::default_threads();
     let estimate = batch::estimate(&[&scenario], scenario.runs, threads, Keep::Trajectory);
     let mut anchored = scenario.clone();
@@ -257,7 +264,17 @@ impl fmt::Display for Validation {
                 writeln!(f, "    {:<14} {v:+.5}", c.id)?;
             }
         }
-        if let (Some(points), Some(sweep)) = (self.sweep_points, &sc.raw.sweep) {
+        if let (Some(points), Some(d)) = (self.sweep_points, &sc.design) {
+            let fields: Vec<&str> = d.parameters.iter().map(|p| p.field.as_str()).collect();
+            writeln!(
+                f,
+                "  sweep: a {} design of {} base samples, {points} points over {} (design seed {}; check every point with `l2sim sweep`, analyse with `l2sim sensitivity` or `l2sim discover`)",
+                d.method.name(),
+                d.samples,
+                fields.join(", "),
+                d.seed
+            )?;
+        } else if let (Some(points), Some(sweep)) = (self.sweep_points, &sc.raw.sweep) {
             let fields: Vec<&str> = sweep
                 .grid
                 .iter()

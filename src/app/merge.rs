@@ -447,7 +447,11 @@ fn outcome(set: &ShardSet, mut partial: Partial) -> Result<Outcome> {
             let mut stats = stats;
             stats.stats = partial.sweep;
             stats.diffs = partial.sweep_diffs;
-            Outcome::Sweep(SweepResults::new(sw, text, stats, partial.results, None))
+            let mut results = SweepResults::new(sw, text, stats, partial.results, None);
+            if let Some(spec) = &m.explore {
+                super::explore::explore(&mut results, spec)?;
+            }
+            Outcome::Sweep(results)
         }
     })
 }

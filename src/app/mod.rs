@@ -35,6 +35,7 @@ mod calibrate;
 mod control;
 mod error;
 mod execute;
+pub mod explore;
 mod inspect;
 mod merge;
 mod outcome;
@@ -51,13 +52,16 @@ pub use error::{Error, Located, Result};
 pub use execute::Written;
 pub use inspect::{Validation, init, plot, problems_json, validate};
 pub use merge::{MergeOptions, ShardSet, check_shards, merge};
-pub use outcome::{CompareResults, Outcome, RunResults, RunTable, SweepResults, column_name};
+pub use outcome::{
+    CompareResults, Explored, Outcome, RunResults, RunTable, SweepResults, column_name,
+};
 pub use plan::{
     BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, anchor, load_scenario, load_sweep,
 };
 pub use summary::shard_set_summary;
 
 pub use crate::batch::Shard;
+pub use crate::batch::prim::PrimOptions;
 pub use crate::report::shard::JobKind;
 
 use std::path::Path;

@@ -123,6 +123,21 @@ pub(super) fn folder_name(scenarios: &[&Scenario], sweep: bool) -> String {
     }
 }
 
+/// The output folder of a sweep's exploration: `sensitivity_NAME` or `discover_NAME` (a
+/// leading `sweep_` of the name replaced, never doubled).
+pub(super) fn explore_folder_name(
+    base: &Scenario,
+    explore: &crate::report::explore::Explore,
+) -> String {
+    let prefix = explore.command();
+    let name = base.name.strip_prefix("sweep_").unwrap_or(&base.name);
+    if name.starts_with(&format!("{prefix}_")) {
+        name.to_string()
+    } else {
+        format!("{prefix}_{name}")
+    }
+}
+
 /// The sub-folder of sweep point `p` (`--save-runs`): `points/<p>`.
 pub(super) fn point_dir(p: usize) -> String {
     format!("points/{p}")
@@ -154,6 +169,16 @@ pub struct SweepResults {
     /// The rows of `sweep.csv` and the contents of `sweep.json`.
     pub rows: Vec<SweepRow>,
     pub info: SweepInfo,
+    /// The exploration asked for, and what it found (`sensitivity`, `discover`).
+    pub explore_spec: Option<Box<crate::report::explore::Explore>>,
+    pub explored: Option<Explored>,
+}
+
+/// The result of a sweep's exploration.
+#[derive(Debug, Clone)]
+pub enum Explored {
+    Sensitivity(Box<crate::report::explore::SensitivityReport>),
+    Discovery(Box<crate::report::explore::DiscoveryReport>),
 }
 
 impl SweepResults {
@@ -205,6 +230,7 @@ impl SweepResults {
             seed: sweep.base.seed,
             points: sweep.points.len(),
             axes: report::sweep::axes(&sweep),
+            design: report::explore::design_info(&sweep),
             conservation_error_max: results
                 .iter()
                 .map(|r| r.conservation_error_max)
@@ -220,6 +246,8 @@ impl SweepResults {
             finals,
             rows,
             info,
+            explore_spec: None,
+            explored: None,
         }
     }
 }
@@ -259,7 +287,10 @@ impl Outcome {
         match self {
             Outcome::Run(r) => folder_name(&[&r.scenario], false),
             Outcome::Compare(c) => folder_name(&c.scenarios.iter().collect::<Vec<_>>(), false),
-            Outcome::Sweep(s) => folder_name(&[&s.sweep.base], true),
+            Outcome::Sweep(s) => match s.explore_spec.as_deref() {
+                Some(e) => explore_folder_name(&s.sweep.base, e),
+                None => folder_name(&[&s.sweep.base], true),
+            },
         }
     }
 
@@ -368,6 +399,27 @@ pub(super) fn finish(
         }
         Outcome::Sweep(s) => {
             report::write_resolved(dir, &s.resolved_toml, &s.sweep.base.series_files())?;
+            if let Some(design) = &s.sweep.design {
+                let values: Vec<Vec<f64>> = s
+                    .sweep
+                    .unit
+                    .iter()
+                    .map(|u| {
+                        design
+                            .parameters
+                            .iter()
+                            .zip(u)
+                            .map(|(p, &x)| p.at(x))
+                            .collect()
+                    })
+                    .collect();
+                report::explore::write_design_csv(&dir.join("design.csv"), design, &values)?;
+            }
+            match &s.explored {
+                Some(Explored::Sensitivity(r)) => report::explore::write_sensitivity(dir, r)?,
+                Some(Explored::Discovery(r)) => report::explore::write_discovery(dir, r)?,
+                None => {}
+            }
             report::write_sweep_report(dir, &s.sweep.fields, &s.info, &s.rows, plots)?;
         }
     }

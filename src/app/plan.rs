@@ -5,13 +5,43 @@
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
+use super::explore::{Condition, DEFAULT_METRICS};
 use super::outcome::folder_name;
 use crate::batch::fit::Targets;
+use crate::batch::prim::PrimOptions;
 use crate::batch::{self, Estimate, Shard};
 use crate::engine::Keep;
+use crate::engine::Layout;
 use crate::engine::{self, Solution};
+use crate::report::explore::Explore;
 use crate::report::shard::JobKind;
-use crate::scenario::{BASELINE_TOML, Scenario, Start, Sweep, expand_sweep};
+use crate::scenario::design::Method;
+use crate::scenario::{BASELINE_TOML, Scenario, Start, Sweep, expand_sweep, located_problem};
+
+/// The columns of `runs.csv` at a sweep's points (and the derived `zk_overtakes`).
+fn columns_of(sweep: &Sweep) -> Vec<String> {
+    let layout = Layout::new(&sweep.base);
+    batch::headline_columns(&layout, &layout)
+}
+
+/// PRIM's options in their ranges (`batch::prim::check_options`), as command-line options.
+fn check_prim(o: &PrimOptions) -> Result<()> {
+    match crate::batch::prim::check_options(o) {
+        Err(crate::batch::prim::PrimError::BadOption { name, value, range }) => {
+            Err(Error::Option {
+                option: match name {
+                    "peel_alpha" => "peel-alpha",
+                    "paste_alpha" => "paste-alpha",
+                    "min_mass" => "min-mass",
+                    _ => "min-coverage",
+                },
+                value: value.to_string(),
+                allowed: format!("in {range}"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Most runs a batch may have.
 pub const MAX_RUNS: u64 = 10_000_000;
@@ -73,6 +103,8 @@ pub enum Job {
 pub struct Plan {
     job: Job,
     options: BatchOptions,
+    /// A sweep's exploration: sensitivity indices or PRIM (`None`: a plain sweep).
+    pub(super) explore: Option<Explore>,
     /// The targets a run's scenario names in `[calibrate] targets`: the run also scores them.
     pub(super) fit: Option<std::sync::Arc<Targets>>,
 }
@@ -194,6 +226,7 @@ impl Plan {
         Ok(Plan {
             job: Job::Run(scenario),
             options,
+            explore: None,
             fit,
         })
     }
@@ -214,6 +247,7 @@ impl Plan {
         Ok(Plan {
             job: Job::Compare(scenarios),
             options,
+            explore: None,
             fit: None,
         })
     }
@@ -229,8 +263,114 @@ impl Plan {
         Ok(Plan {
             job: Job::Sweep(sweep),
             options,
+            explore: None,
             fit: None,
         })
+    }
+
+    /// A sweep over a Sobol or Morris design and the sensitivity indices of `metrics` (`runs.csv`
+    /// columns; when empty, `[sweep] metrics`, else [`super::explore::DEFAULT_METRICS`]).
+    pub fn sensitivity(sweep: Sweep, options: BatchOptions, metrics: &[String]) -> Result<Plan> {
+        let from_file = metrics.is_empty();
+        let spec = sweep.base.raw.sweep.clone().unwrap_or_default();
+        let method = sweep.design.as_ref().map(|d| d.method);
+        if !matches!(method, Some(Method::Sobol | Method::Morris)) {
+            let what = method.map_or("grid and zip axes".to_string(), |m| {
+                format!("design = {:?}", m.name())
+            });
+            return Err(located_problem(
+                &sweep.path,
+                if method.is_some() { "sweep.design" } else { "sweep" },
+                format!(
+                    "has {what}: `l2sim sensitivity` needs design = \"sobol\" (first and total indices) or \"morris\" (screening) with [[sweep.range]] parameters; `l2sim sweep` and `l2sim discover` take any design"
+                ),
+            )
+            .into());
+        }
+        let metrics: Vec<String> = if !from_file {
+            metrics.to_vec()
+        } else if !spec.metrics.is_empty() {
+            spec.metrics.clone()
+        } else {
+            DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
+        };
+        let columns = columns_of(&sweep);
+        for (i, m) in metrics.iter().enumerate() {
+            if !columns.contains(m) {
+                let hint = crate::scenario::suggest::closest(m, columns.iter().map(String::as_str))
+                    .map_or(String::new(), |c| format!(" (did you mean {c:?}?)"));
+                let message = format!(
+                    "{m:?} is not a column of runs.csv{hint}; the metrics are the columns of runs.csv (docs/MODEL.md, section 7)"
+                );
+                return Err(if from_file {
+                    located_problem(
+                        &sweep.path,
+                        &format!("sweep.metrics[{i}]"),
+                        format!("= {message}"),
+                    )
+                    .into()
+                } else {
+                    Error::Option {
+                        option: "metric",
+                        value: m.clone(),
+                        allowed: format!("a column of runs.csv{hint}"),
+                    }
+                });
+            }
+        }
+        let mut plan = Plan::sweep(sweep, options)?;
+        plan.explore = Some(Explore::Sensitivity { metrics });
+        Ok(plan)
+    }
+
+    /// A sweep (any design or grid) and PRIM's box of the runs where `outcome` holds (when
+    /// `None`, `[sweep] outcome`).
+    pub fn discover(
+        sweep: Sweep,
+        options: BatchOptions,
+        outcome: Option<&str>,
+        prim: &PrimOptions,
+    ) -> Result<Plan> {
+        let spec = sweep.base.raw.sweep.clone().unwrap_or_default();
+        let columns = columns_of(&sweep);
+        let outcome = match (outcome, &spec.outcome) {
+            (Some(o), _) => {
+                Condition::parse(o, &columns).map_err(|message| Error::Option {
+                    option: "outcome",
+                    value: o.to_string(),
+                    allowed: message,
+                })?;
+                o.to_string()
+            }
+            (None, Some(o)) => {
+                Condition::parse(o, &columns)
+                    .map_err(|m| located_problem(&sweep.path, "sweep.outcome", format!("= {m}")))?;
+                o.clone()
+            }
+            (None, None) => {
+                return Err(located_problem(
+                    &sweep.path,
+                    "sweep",
+                    "has no `outcome`: `l2sim discover` needs a binary outcome, in [sweep] (outcome = \"zk_share_of_l2 > 0.3\") or as --outcome".into(),
+                )
+                .into());
+            }
+        };
+        check_prim(prim)?;
+        let mut plan = Plan::sweep(sweep, options)?;
+        plan.explore = Some(Explore::Discovery {
+            outcome,
+            peel_alpha: prim.peel_alpha,
+            paste_alpha: prim.paste_alpha,
+            min_mass: prim.min_mass,
+            min_coverage: prim.min_coverage,
+        });
+        Ok(plan)
+    }
+
+    /// The exploration of a sweep plan, if any.
+    pub fn explore(&self) -> Option<&Explore> {
+        self.explore.as_ref()
     }
 
     pub fn job(&self) -> &Job {
@@ -290,8 +430,9 @@ impl Plan {
 
     /// The name of the job's output folder: the scenario's name, `compare_A_vs_B`, `sweep_NAME`.
     pub fn name(&self) -> String {
-        match &self.job {
-            Job::Sweep(sw) => folder_name(&[&sw.base], true),
+        match (&self.job, &self.explore) {
+            (Job::Sweep(sw), Some(e)) => super::outcome::explore_folder_name(&sw.base, e),
+            (Job::Sweep(sw), None) => folder_name(&[&sw.base], true),
             _ => folder_name(&self.scenarios(), false),
         }
     }
@@ -380,13 +521,28 @@ impl Plan {
                     names[0],
                 )
             }
-            Job::Sweep(sw) => format!(
-                "sweep of {:?}: {} points × {runs} runs, seed {seed}{shard}, over {}{}",
-                sw.base.name,
-                sw.points.len(),
-                sw.fields.join(", "),
-                into.replacen(',', ";", 1)
-            ),
+            Job::Sweep(sw) => {
+                let what = match (&self.explore, &sw.design) {
+                    (Some(e), _) => e.command().replace("discover", "discovery"),
+                    (None, _) => "sweep".to_string(),
+                };
+                let points = match &sw.design {
+                    Some(d) => {
+                        format!("{} points of a {} design", sw.points.len(), d.method.name())
+                    }
+                    None => format!("{} points", sw.points.len()),
+                };
+                let seconds = self.estimate().seconds(self.threads());
+                format!(
+                    "{what} of {:?}: {points} × {runs} runs, seed {seed}{shard}, over {}{}; about {} on {} threads (at {:.1} M decisions/s per thread)",
+                    sw.base.name,
+                    sw.fields.join(", "),
+                    into.replacen(',', ";", 1),
+                    batch::duration(seconds),
+                    self.threads(),
+                    batch::DECISIONS_PER_SECOND_PER_THREAD / 1e6
+                )
+            }
         }
     }
 }

@@ -185,6 +185,11 @@ fn compare_summary(c: &CompareResults) -> String {
 }
 
 fn sweep_summary(sw: &SweepResults) -> String {
+    match &sw.explored {
+        Some(super::outcome::Explored::Sensitivity(r)) => return sensitivity_summary(r),
+        Some(super::outcome::Explored::Discovery(r)) => return discovery_summary(r),
+        None => {}
+    }
     let mut s = format!(
         "{:>5}  {:<40}  {:>24}  {:>24}\n",
         "point",
@@ -208,6 +213,99 @@ fn sweep_summary(sw: &SweepResults) -> String {
             zk.params.join(", "),
             ci(zk),
             ci(l2)
+        );
+    }
+    s
+}
+
+fn sensitivity_summary(r: &crate::report::explore::SensitivityReport) -> String {
+    let f = |x: f64| crate::report::format::trimmed(x, 3);
+    let mut s = format!(
+        "sensitivity of {}: {} design, {} points × {} runs (design seed {}), 95 % bootstrap intervals\n",
+        r.scenario, r.design.method, r.design.points, r.runs, r.design.design_seed
+    );
+    let (a, b) = if r.estimator == "sobol" {
+        ("S1", "ST")
+    } else {
+        ("mu_star", "sigma")
+    };
+    for m in &r.metrics {
+        let _ = writeln!(
+            s,
+            "  {}: the parameters explain {:.1} % of the runs' variance, noise between runs {:.1} %{}",
+            m.metric,
+            m.variance.between_share * 100.0,
+            m.variance.noise_share * 100.0,
+            m.sum_first_order
+                .map_or(String::new(), |x| format!("; sum of S1 {}", f(x)))
+        );
+        if let Some(note) = &m.note {
+            let _ = writeln!(s, "    {note}");
+            continue;
+        }
+        let pick = |p: &str, index: &str| {
+            m.indices
+                .iter()
+                .find(|i| i.parameter == p && i.index == index)
+        };
+        let mut params: Vec<&str> = Vec::new();
+        for i in &m.indices {
+            if !params.contains(&i.parameter.as_str()) {
+                params.push(&i.parameter);
+            }
+        }
+        // The most influential first (total index, or μ*).
+        params.sort_by(|x, y| {
+            let e = |p: &str| {
+                pick(p, if a == "S1" { b } else { a }).map_or(f64::NEG_INFINITY, |i| i.estimate)
+            };
+            e(y).total_cmp(&e(x))
+        });
+        for p in params {
+            let show = |index: &str| {
+                pick(p, index).map_or(String::new(), |i| {
+                    format!(
+                        "{index} {} [{}, {}]",
+                        f(i.estimate),
+                        f(i.ci95_low),
+                        f(i.ci95_high)
+                    )
+                })
+            };
+            let _ = writeln!(s, "    {p:<48} {:<30} {}", show(a), show(b));
+        }
+    }
+    s
+}
+
+fn discovery_summary(r: &crate::report::explore::DiscoveryReport) -> String {
+    let f = |x: f64| crate::report::format::trimmed(x, 3);
+    let mut s = format!(
+        "discovery in {}: {:?} in {} of {} runs at the design's points (base rate {})\n  chosen box (step {} of {}): coverage {}, density {}, mass {}\n",
+        r.scenario,
+        r.outcome,
+        r.positives,
+        r.rows,
+        f(r.base_rate),
+        r.chosen,
+        r.trajectory.len().saturating_sub(1),
+        f(r.coverage),
+        f(r.density),
+        f(r.mass)
+    );
+    if r.restrictions.is_empty() {
+        s.push_str("    no parameter restricted\n");
+    }
+    for b in &r.restrictions {
+        let _ = writeln!(
+            s,
+            "    {:<48} {} to {} (of {} to {}), p = {}",
+            b.parameter,
+            crate::report::format::number(b.lower),
+            crate::report::format::number(b.upper),
+            crate::report::format::number(b.min),
+            crate::report::format::number(b.max),
+            crate::report::format::number(b.p_value)
         );
     }
     s

@@ -38,6 +38,28 @@ pub struct Estimate {
     pub peak_bytes: f64,
 }
 
+/// Decisions per second of one worker thread on the machine class of docs/PERFORMANCE.md (the
+/// baseline ran at 2.81 M decisions/s on 2 threads): the up-front time estimate of a batch.
+pub const DECISIONS_PER_SECOND_PER_THREAD: f64 = 1.4e6;
+
+impl Estimate {
+    /// Expected wall time on `threads` threads at [`DECISIONS_PER_SECOND_PER_THREAD`].
+    pub fn seconds(&self, threads: usize) -> f64 {
+        self.decisions_total / (DECISIONS_PER_SECOND_PER_THREAD * threads.max(1) as f64)
+    }
+}
+
+/// A duration for people: `40 s`, `12 min`, `3.5 h`.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
 /// Agents a scenario ever holds: its segments plus every `user_inflow`.
 pub fn agents_ever(sc: &Scenario) -> f64 {
     let initial: f64 = sc.segments.iter().map(|s| s.agents as f64).sum();

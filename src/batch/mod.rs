@@ -12,6 +12,8 @@ mod estimate;
 pub mod fit;
 mod paired;
 mod partial;
+pub mod prim;
+pub mod sensitivity;
 mod sketch;
 
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, MAX_SHARDS, Shard, Units};
-pub use estimate::{Estimate, agents_ever, estimate};
+pub use estimate::{DECISIONS_PER_SECOND_PER_THREAD, Estimate, agents_ever, duration, estimate};
 pub use paired::{
     Against, Comparison, OVER_TIME, OverTime, PairedStat, RunColumn, headline_columns,
     is_probability, newcombe_paired, run_value, wilson,

@@ -50,6 +50,50 @@ enum Command {
         #[command(flatten)]
         batch: BatchArgs,
     },
+    /// Sobol indices (first order S1 and total ST, Saltelli/Jansen, bootstrap intervals) or Morris
+    /// screening (μ*, σ) of output metrics over the scenario's [sweep] design (design = "sobol"
+    /// or "morris", with [[sweep.range]] parameters); every point runs with common random numbers.
+    /// Writes sensitivity.csv, sensitivity.json, design.csv, charts/sensitivity and report.html
+    /// beside the sweep's files.
+    Sensitivity {
+        /// Scenario file with a [sweep] design.
+        scenario: PathBuf,
+        /// An output metric (a column of runs.csv; repeat for several). Default: [sweep] metrics,
+        /// else l2_share, zk_share_of_l2, alt_l1_share and zk_overtakes.
+        #[arg(long = "metric", value_name = "METRIC")]
+        metrics: Vec<String>,
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
+    /// Scenario discovery: PRIM (the patient rule induction method) finds the box of parameter
+    /// values where a binary outcome happens, over the scenario's [sweep] design or grid (every
+    /// run at every point is one case). Writes discovery.csv (the peeling trajectory),
+    /// discovery.json (the chosen box: bounds, coverage, density, each restriction's p-value),
+    /// charts/discovery and report.html beside the sweep's files.
+    Discover {
+        /// Scenario file with a [sweep] design or grid.
+        scenario: PathBuf,
+        /// The binary outcome of a run: COLUMN OP NUMBER with a column of runs.csv and an OP among
+        /// `>`, `>=`, `<`, `<=`, `==`, `!=` (e.g. "zk_share_of_l2 > 0.3"), or an indicator column
+        /// on its own (zk_overtakes). Default: [sweep] outcome.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// The box chosen is the densest on the peeling trajectory that still covers at least this
+        /// share of the cases with the outcome (the whole trajectory is in discovery.csv).
+        #[arg(long, default_value_t = 0.8)]
+        min_coverage: f64,
+        /// Share of the box's cases peeled at each step.
+        #[arg(long, default_value_t = 0.05)]
+        peel_alpha: f64,
+        /// Share of the box's cases added at each pasting step (0: no pasting).
+        #[arg(long, default_value_t = 0.05)]
+        paste_alpha: f64,
+        /// Peeling stops before the box holds less than this share of all cases.
+        #[arg(long, default_value_t = 0.05)]
+        min_mass: f64,
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
     /// Fit the scenario's [calibrate] parameters to observed targets through the simulator, with
     /// common random numbers; write calibrate.json, trace.csv, calibrated.toml, fit.png and
     /// report.html. Ctrl-C ends the search and keeps the best candidate so far.
@@ -279,6 +323,33 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Sweep { scenario, batch } => {
             let plan = Plan::sweep(app::load_sweep(&scenario)?, batch.options())?;
+            write(&plan, &batch, &term)
+        }
+        Command::Sensitivity {
+            scenario,
+            metrics,
+            batch,
+        } => {
+            let plan = Plan::sensitivity(app::load_sweep(&scenario)?, batch.options(), &metrics)?;
+            write(&plan, &batch, &term)
+        }
+        Command::Discover {
+            scenario,
+            outcome,
+            min_coverage,
+            peel_alpha,
+            paste_alpha,
+            min_mass,
+            batch,
+        } => {
+            let prim = app::PrimOptions {
+                peel_alpha,
+                paste_alpha,
+                min_mass,
+                min_coverage,
+            };
+            let sweep = app::load_sweep(&scenario)?;
+            let plan = Plan::discover(sweep, batch.options(), outcome.as_deref(), &prim)?;
             write(&plan, &batch, &term)
         }
         Command::Calibrate(args) => calibrate(args, &term),

@@ -287,16 +287,51 @@ pub fn write_compare_html(
 /// Writes `dir/report.html` for a sweep folder.
 pub fn write_sweep_html(dir: &Path) -> Result<()> {
     let info = super::sweep::read_sweep_json(&dir.join("sweep.json"))?;
-    let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
+    let fields = info.fields();
     let rows = super::sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
     let resolved = read::text(&dir.join("scenario.resolved.toml"))?;
+    let sensitivity = dir.join("sensitivity.json");
+    let sensitivity = sensitivity
+        .exists()
+        .then(|| super::explore::read_sensitivity_json(&sensitivity))
+        .transpose()?;
+    let discovery = dir.join("discovery.json");
+    let discovery = discovery
+        .exists()
+        .then(|| super::explore::read_discovery_json(&discovery))
+        .transpose()?;
+    let command = match (&sensitivity, &discovery) {
+        (Some(_), _) => "sensitivity",
+        (_, Some(_)) => "discover",
+        _ => "sweep",
+    };
+    let what = match &info.design {
+        Some(d) => format!("{} points of a {} design", info.points, d.method),
+        None => format!("{} grid points", info.points),
+    };
     let mut body = format!(
-        "<h1>l2sim sweep: {}</h1>\n<p>{} grid points × {} runs, seed {}: every point runs with the same per-run seeds (common random numbers), so differences between points are not run-to-run noise. Reproduce it from this folder with <code>l2sim sweep scenario.resolved.toml --out rerun</code>.</p>\n<ul>\n",
+        "<h1>l2sim {command}: {}</h1>\n<p>{what} × {} runs, seed {}: every point runs with the same per-run seeds (common random numbers), so differences between points are not run-to-run noise. Reproduce it from this folder with <code>l2sim {command} scenario.resolved.toml --out rerun</code>.</p>\n<ul>\n",
         escape(&info.scenario),
-        info.points,
         info.runs,
         info.seed
     );
+    if let Some(d) = &info.design {
+        for p in &d.parameters {
+            let _ = writeln!(
+                body,
+                "<li><code>{}</code> from {} to {} ({} scale){}</li>",
+                escape(&p.field),
+                super::format::number(p.min),
+                super::format::number(p.max),
+                escape(&p.scale),
+                if p.members.len() > 1 || p.members.first() != Some(&p.field) {
+                    format!(": sets {}", escape(&p.members.join(", ")))
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     for a in &info.axes {
         let _ = writeln!(
             body,
@@ -307,7 +342,11 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
     }
     body.push_str("</ul>\n<h2>Charts</h2>\n");
     // The grid's chart, then any metric's drawn by `plot --metric` (`sweep_<metric>`), by name.
-    let mut names = vec!["sweep_lines".to_string(), "sweep_heatmap".to_string()];
+    let mut names = vec![
+        "sweep_lines".to_string(),
+        "sweep_heatmap".to_string(),
+        "sweep_scatter".to_string(),
+    ];
     let mut extra: Vec<String> = std::fs::read_dir(dir.join("charts"))
         .map(|entries| {
             entries
@@ -325,10 +364,28 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let chart = charts(dir, &names);
     if chart.is_empty() {
-        body.push_str("<p class=\"note\">Charts are drawn for sweeps with one or two axes.</p>\n");
+        body.push_str("<p class=\"note\">Charts are drawn for sweeps with one or two axes, and for designs.</p>\n");
     }
     body.push_str(&chart);
-    body.push_str("<h2>Results at the horizon (mean and 95 % interval of the mean)</h2>\n<table class=\"names\"><tr><th>point</th>");
+    if let Some(r) = &sensitivity {
+        body.push_str(&sensitivity_html(r));
+        body.push_str(&charts(dir, &["sensitivity"]));
+    }
+    if let Some(r) = &discovery {
+        body.push_str(&discovery_html(r));
+        body.push_str(&charts(dir, &["discovery"]));
+    }
+    // A design's points are many: the table shows the first ones.
+    const SHOWN: usize = 100;
+    body.push_str("<h2>Results at the horizon (mean and 95 % interval of the mean)</h2>\n");
+    if info.points > SHOWN {
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">The first {SHOWN} of {} points; every point is in <code>sweep.csv</code>.</p>",
+            info.points
+        );
+    }
+    body.push_str("<table class=\"names\"><tr><th>point</th>");
     for f in &fields {
         let _ = write!(body, "<th>{}</th>", escape(f));
     }
@@ -345,7 +402,7 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
         by("alt_l1_share"),
         by("zk_overtakes"),
     ];
-    for (i, zk) in cols[0].iter().enumerate() {
+    for (i, zk) in cols[0].iter().enumerate().take(SHOWN) {
         let _ = write!(body, "<tr><td>{}</td>", zk.point);
         for p in &zk.params {
             let _ = write!(body, "<td>{}</td>", escape(p));
@@ -372,4 +429,114 @@ pub fn write_sweep_html(dir: &Path) -> Result<()> {
         page(&format!("l2sim sweep: {}", info.scenario), &body),
     )
     .context("writing report.html")
+}
+
+/// The sensitivity section of a sweep's report: per metric, how the variance splits between the
+/// parameters and the runs' noise, and the indices with their intervals.
+fn sensitivity_html(r: &super::explore::SensitivityReport) -> String {
+    let fmt = |x: f64| super::format::trimmed(x, 3);
+    let (what, cite) = if r.estimator == "sobol" {
+        (
+            "Sobol indices of the point means: first order S1 (the share of the variance a parameter explains alone) and total ST (alone and in every interaction)",
+            "Saltelli et al. 2010 for S1, Jansen 1999 for ST",
+        )
+    } else {
+        (
+            "Morris screening of the point means: μ* (the mean absolute elementary effect, per unit of the parameter's range) and σ (their spread: nonlinearity or interactions)",
+            "Morris 1991, Campolongo et al. 2007",
+        )
+    };
+    let mut out = format!(
+        "<h2>Sensitivity</h2>\n<p>{what} ({cite}); 95 % percentile intervals from {} bootstrap resamples of the design's {}. Every point's output is its mean over {} runs with common random numbers.</p>\n",
+        r.bootstrap_resamples,
+        if r.estimator == "sobol" {
+            "base rows"
+        } else {
+            "trajectories"
+        },
+        r.runs
+    );
+    for m in &r.metrics {
+        let v = &m.variance;
+        let _ = writeln!(
+            out,
+            "<h3><code>{}</code></h3>\n<p>Of the variance of single runs over the design, the parameters explain {:.1} % (between points) and {:.1} % is Monte Carlo noise between runs of the same point; the noise left in each point's mean is about {} of the means' variance.{}</p>",
+            escape(&m.metric),
+            v.between_share * 100.0,
+            v.noise_share * 100.0,
+            if v.variance_of_point_means > 0.0 {
+                format!(
+                    "{:.1} %",
+                    100.0 * v.noise_in_point_means / v.variance_of_point_means
+                )
+            } else {
+                "–".to_string()
+            },
+            m.sum_first_order.map_or(String::new(), |s| format!(
+                " The first-order indices sum to {}: {} of the variance is in interactions.",
+                fmt(s),
+                fmt((1.0 - s).max(0.0))
+            ))
+        );
+        if let Some(note) = &m.note {
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
+            continue;
+        }
+        out.push_str("<table class=\"names\"><tr><th>parameter</th><th>index</th><th>estimate</th><th>95 % interval</th></tr>\n");
+        for i in &m.indices {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>[{}, {}]</td></tr>",
+                escape(&i.parameter),
+                escape(&i.index),
+                fmt(i.estimate),
+                fmt(i.ci95_low),
+                fmt(i.ci95_high)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("<p class=\"note\">Every index is in <code>sensitivity.csv</code> (metric, parameter, index, estimate, ci95_low, ci95_high); the variance split and the design in <code>sensitivity.json</code>; every point's parameter values in <code>design.csv</code>.</p>\n");
+    out
+}
+
+/// The scenario-discovery section: the outcome, the chosen box and its restrictions.
+fn discovery_html(r: &super::explore::DiscoveryReport) -> String {
+    let fmt = |x: f64| super::format::trimmed(x, 3);
+    let mut out = format!(
+        "<h2>Scenario discovery</h2>\n<p>PRIM (Friedman &amp; Fisher 1999) over every run at every point ({} cases): the outcome <code>{}</code> happens in {} of them (base rate {}). The box chosen is the densest on the peeling trajectory with coverage ≥ {} (peeling α {}, pasting α {}, minimum mass {}): step {} of {}, covering {} of the cases with the outcome at a density of {} ({} of all cases inside).</p>\n",
+        r.rows,
+        escape(&r.outcome),
+        r.positives,
+        fmt(r.base_rate),
+        fmt(r.min_coverage),
+        fmt(r.peel_alpha),
+        fmt(r.paste_alpha),
+        fmt(r.min_mass),
+        r.chosen,
+        r.trajectory.len().saturating_sub(1),
+        fmt(r.coverage),
+        fmt(r.density),
+        fmt(r.mass)
+    );
+    if r.restrictions.is_empty() {
+        out.push_str("<p>The chosen box restricts no parameter: the outcome is not concentrated in a region of the design at this coverage.</p>\n");
+    } else {
+        out.push_str("<table class=\"names\"><tr><th>parameter</th><th>box</th><th>design range</th><th>p-value of the restriction</th></tr>\n");
+        for b in &r.restrictions {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{} – {}</td><td>{} – {}</td><td>{}</td></tr>",
+                escape(&b.parameter),
+                super::format::number(b.lower),
+                super::format::number(b.upper),
+                super::format::number(b.min),
+                super::format::number(b.max),
+                super::format::number(b.p_value)
+            );
+        }
+        out.push_str("</table>\n<p class=\"note\">The p-value of a restriction is the one-sided binomial probability of the box's density (or higher) if that restriction were dropped (Bryant &amp; Lempert 2010): a large value marks a restriction that does not matter.</p>\n");
+    }
+    out.push_str("<p class=\"note\">The whole peeling trajectory, each step's bounds on every parameter, is in <code>discovery.csv</code>; the chosen box in <code>discovery.json</code>.</p>\n");
+    out
 }

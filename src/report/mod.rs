@@ -5,6 +5,7 @@ pub mod calibrate;
 mod charts;
 pub mod compare;
 mod events;
+pub mod explore;
 pub mod format;
 pub mod html;
 mod output;
@@ -205,7 +206,7 @@ pub fn draw_sweep_charts_from_files(dir: &Path, metrics: &[String]) -> Result<()
     let charts = dir.join("charts");
     std::fs::create_dir_all(&charts).context("creating charts/")?;
     let info = sweep::read_sweep_json(&dir.join("sweep.json"))?;
-    let fields: Vec<String> = info.axes.iter().flat_map(|a| a.fields.clone()).collect();
+    let fields = info.fields();
     let rows = sweep::read_sweep_csv(&dir.join("sweep.csv"), &fields)?;
     let csv = dir.join("sweep.csv");
     let columns: Vec<String> = rows
@@ -224,5 +225,13 @@ pub fn draw_sweep_charts_from_files(dir: &Path, metrics: &[String]) -> Result<()
         }
     }
     draw_sweep_charts(&charts, &info, &rows, metrics)?;
+    let sensitivity = dir.join("sensitivity.json");
+    if sensitivity.exists() {
+        charts::draw_sensitivity_chart(&charts, &explore::read_sensitivity_json(&sensitivity)?)?;
+    }
+    let discovery = dir.join("discovery.json");
+    if discovery.exists() {
+        charts::draw_discovery_chart(&charts, &explore::read_discovery_json(&discovery)?)?;
+    }
     Ok(())
 }

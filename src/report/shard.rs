@@ -91,6 +91,10 @@ pub struct Manifest {
     pub parquet: bool,
     /// Sub-folders holding each scenario's files (`compare`), in order; empty otherwise.
     pub dirs: Vec<String>,
+    /// A sweep's exploration (`sensitivity`, `discover`) that `merge` finishes; absent for a
+    /// plain sweep and every other job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<Box<super::explore::Explore>>,
     /// Every file of the shard folder but `shard.json` and l2sim's marker, sorted by path.
     pub files: Vec<FileEntry>,
     /// Machine-dependent: wall time and threads of this shard.
@@ -125,6 +129,12 @@ impl Manifest {
             ("the number of shards N", self.shards.to_string()),
             ("--save-runs", self.save_runs.to_string()),
             ("the number of groups", self.groups.to_string()),
+            (
+                "the exploration",
+                self.explore
+                    .as_ref()
+                    .map_or("none".to_string(), |e| format!("{e:?}")),
+            ),
             (
                 "the scenario",
                 format!(

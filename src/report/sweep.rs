@@ -40,7 +40,20 @@ pub struct SweepInfo {
     /// Axes of the Cartesian product: grid axes in `[sweep]` order (the first varies slowest),
     /// then the zip axis.
     pub axes: Vec<Axis>,
+    /// The design, when the points are one (`axes` is then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<super::explore::DesignInfo>,
     pub conservation_error_max: f64,
+}
+
+impl SweepInfo {
+    /// The swept fields, as `sweep.csv`'s parameter columns: every axis's, or the design's.
+    pub fn fields(&self) -> Vec<String> {
+        match &self.design {
+            Some(d) => d.parameters.iter().map(|p| p.field.clone()).collect(),
+            None => self.axes.iter().flat_map(|a| a.fields.clone()).collect(),
+        }
+    }
 }
 
 fn value_label(v: &toml::Value) -> String {

@@ -11,60 +11,14 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+pub use super::design::Parameter;
 use super::error::{Problem, ScenarioError};
 use super::inherit::{self, Provenance, Source};
-use super::sweep::set;
+use super::sweep::{set, value_at};
 use super::{Scenario, Start};
 
 /// Most free parameters a calibration may have.
 pub const MAX_PARAMETERS: usize = 16;
-
-/// One free parameter, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Parameter {
-    /// Field path, as in `[sweep]`.
-    pub field: String,
-    /// Other field paths set to the same value.
-    pub also: Vec<String>,
-    pub min: f64,
-    pub max: f64,
-    /// Searched on the logarithm (`scale = "log"`).
-    pub log: bool,
-}
-
-impl Parameter {
-    /// The value at position `u` in `[0, 1]` of the search box (linear or logarithmic).
-    pub fn at(&self, u: f64) -> f64 {
-        let u = u.clamp(0.0, 1.0);
-        if u == 0.0 {
-            return self.min;
-        }
-        if u == 1.0 {
-            return self.max;
-        }
-        let v = if self.log {
-            (self.min.ln() + u * (self.max.ln() - self.min.ln())).exp()
-        } else {
-            self.min + u * (self.max - self.min)
-        };
-        v.clamp(self.min, self.max)
-    }
-
-    /// The position in `[0, 1]` of value `v` (inverse of [`Parameter::at`]).
-    pub fn position(&self, v: f64) -> f64 {
-        let u = if self.log {
-            (v.ln() - self.min.ln()) / (self.max.ln() - self.min.ln())
-        } else {
-            (v - self.min) / (self.max - self.min)
-        };
-        u.clamp(0.0, 1.0)
-    }
-
-    /// Every field the parameter sets: `field`, then `also`.
-    pub fn fields(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.field).chain(&self.also)
-    }
-}
 
 /// `[calibrate]`, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,28 +84,6 @@ fn reason(e: &ScenarioError) -> String {
     }
 }
 
-/// The value at a field path of a table, if it is there.
-fn get<'a>(table: &'a Table, field: &str) -> Option<&'a Value> {
-    let parts: Vec<&str> = field.split('.').collect();
-    let (mut at, rest): (&Table, &[&str]) = match parts.as_slice() {
-        [key @ ("chains" | "segments"), id, rest @ ..] => {
-            let id_key = if *key == "chains" { "id" } else { "name" };
-            let entry = table
-                .get(*key)?
-                .as_array()?
-                .iter()
-                .find(|e| e.get(id_key).and_then(Value::as_str) == Some(id))?;
-            (entry.as_table()?, rest)
-        }
-        _ => (table, &parts[..]),
-    };
-    let (last, path) = rest.split_last()?;
-    for key in path {
-        at = at.get(*key)?.as_table()?;
-    }
-    at.get(*last)
-}
-
 impl Space {
     /// Reads a scenario file with a `[calibrate]` table and checks every parameter against the
     /// fields it sets.
@@ -193,7 +125,7 @@ impl Space {
                 } else {
                     format!("{at}.also")
                 };
-                if let Some(v) = get(&space.table, f)
+                if let Some(v) = value_at(&space.table, f)
                     && !matches!(v, Value::Float(_) | Value::Integer(_))
                 {
                     return Err(located(
@@ -245,7 +177,7 @@ impl Space {
             .parameters
             .iter()
             .map(|p| {
-                get(&self.table, &p.field).and_then(|v| match v {
+                value_at(&self.table, &p.field).and_then(|v| match v {
                     Value::Float(x) => Some(*x),
                     Value::Integer(i) => Some(*i as f64),
                     _ => None,
@@ -366,10 +298,19 @@ mod tests {
             "x = 1\n[[chains]]\nid = \"a\"\ny = 2.5\n[[segments]]\nname = \"s\"\nk = \"v\"\n[market]\nc = 0.1\n",
         )
         .unwrap();
-        assert_eq!(get(&t, "chains.a.y").and_then(Value::as_float), Some(2.5));
-        assert_eq!(get(&t, "segments.s.k").and_then(Value::as_str), Some("v"));
-        assert_eq!(get(&t, "market.c").and_then(Value::as_float), Some(0.1));
-        assert!(get(&t, "chains.b.y").is_none());
-        assert!(get(&t, "market.d").is_none());
+        assert_eq!(
+            value_at(&t, "chains.a.y").and_then(Value::as_float),
+            Some(2.5)
+        );
+        assert_eq!(
+            value_at(&t, "segments.s.k").and_then(Value::as_str),
+            Some("v")
+        );
+        assert_eq!(
+            value_at(&t, "market.c").and_then(Value::as_float),
+            Some(0.1)
+        );
+        assert!(value_at(&t, "chains.b.y").is_none());
+        assert!(value_at(&t, "market.d").is_none());
     }
 }

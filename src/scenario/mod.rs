@@ -5,6 +5,7 @@
 
 mod calendar;
 pub mod calibrate;
+pub mod design;
 mod diff;
 mod error;
 mod inherit;
@@ -14,7 +15,7 @@ pub mod raw;
 mod schema;
 mod series;
 mod shape;
-mod suggest;
+pub mod suggest;
 mod sweep;
 mod validate;
 
@@ -30,7 +31,10 @@ pub use raw::RawEquilibrium;
 pub use raw::RawScenario;
 pub use schema::{markdown as schema_markdown, schema};
 pub use series::{Interpolation, Series, SeriesTarget, sha256_hex};
-pub use sweep::{MAX_POINTS, Sweep, SweepPoint, expand as expand_sweep};
+pub use sweep::{
+    Design, KIND_GROUP, MAX_POINTS, MAX_RANGES, Sweep, SweepPoint, expand as expand_sweep,
+    located as located_problem, members,
+};
 
 /// The built-in default scenario (`scenarios/baseline.toml`), compiled into the binary.
 pub const BASELINE_TOML: &str = include_str!("../../scenarios/baseline.toml");
@@ -455,6 +459,9 @@ pub struct Scenario {
     pub equilibrium: Equilibrium,
     /// `[calibrate]`, checked (its paths are checked against the fields by [`Space::from_file`]).
     pub calibrate: Option<Calibrate>,
+    /// `[sweep]`'s design (`design` and `[[sweep.range]]`), checked; `None` for grid and zip axes
+    /// or without `[sweep]`.
+    pub design: Option<sweep::Design>,
     /// Index of the one `l1` chain.
     pub l1: usize,
     /// The raw form with defaults filled in, for `scenario.resolved.toml`.

@@ -107,11 +107,13 @@ pub struct RawCalibrate {
     pub parameter: Vec<RawCalibrateParameter>,
 }
 
-/// One free parameter: a field path as in `[sweep]`, its bounds and the scale it is searched on.
+/// One free parameter (of `[calibrate]`, or one `[[sweep.range]]` of a design): a field path as in
+/// `[sweep]`, its bounds and the scale it is searched or sampled on.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawCalibrateParameter {
-    /// Path of the fitted field (`segments.retail.logit_scale`, `chains.arbitrum.constant_apy`).
+    /// Path of the field (`segments.retail.logit_scale`, `chains.arbitrum.constant_apy`), or of
+    /// a group: `chains.kind:<kind>.<field>` is the field of every chain of that kind.
     pub field: String,
     /// Other field paths set to the same value (one parameter shared by several chains or kinds).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -130,7 +132,8 @@ fn linear() -> String {
 }
 
 /// `[sweep]`: `grid` axes form a Cartesian product (the first varies slowest); `zip` axes, all of
-/// the same length, vary together as one more axis.
+/// the same length, vary together as one more axis. With `design`, the points are instead a
+/// space-filling design over the `range` parameters (docs/MODEL.md, section 12).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweep {
@@ -138,6 +141,36 @@ pub struct RawSweep {
     pub grid: Vec<RawSweepAxis>,
     #[serde(default)]
     pub zip: Vec<RawSweepAxis>,
+    /// `"lhs"` (Latin hypercube), `"sobol"` (Saltelli's design for Sobol indices: N·(k+2)
+    /// points) or `"morris"` (Morris trajectories: N·(k+1) points) over the `range` parameters;
+    /// absent: the `grid` and `zip` axes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<String>,
+    /// Base sample size N of the design (Latin hypercube: points; Sobol: base rows; Morris:
+    /// trajectories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2))]
+    pub samples: Option<u64>,
+    /// Seed of the design's own random numbers (the runs keep the batch's seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design_seed: Option<u64>,
+    /// Grid levels of a Morris design (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 64))]
+    pub levels: Option<u64>,
+    /// The design's parameters: a field path (or a group: `chains.kind:zk.<field>` sets the
+    /// field of every chain of that kind; `also` lists more paths set to the same value), its
+    /// bounds and scale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub range: Vec<RawCalibrateParameter>,
+    /// Output metrics of `l2sim sensitivity` (`runs.csv` columns; default: the shares of each
+    /// kind of chain and `zk_overtakes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+    /// The binary outcome of `l2sim discover`: a `runs.csv` column compared with a number
+    /// (`zk_share > 0.3`), or an indicator column on its own (`zk_overtakes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// One swept field: a path into the scenario (`chains.zksync.withdrawal_delay_days`,

@@ -764,9 +764,10 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
             );
         }
     }
-    if let Some(sweep) = &raw.sweep {
-        check_sweep(ck, sweep, &raw);
-    }
+    let design = raw
+        .sweep
+        .as_ref()
+        .and_then(|sweep| check_sweep(ck, sweep, &raw));
     let calibrate = raw
         .calibrate
         .as_ref()
@@ -797,6 +798,7 @@ fn check(raw: RawScenario, ck: &mut Checker) -> Result<Scenario, Vec<Problem>> {
         series: Vec::new(),
         equilibrium,
         calibrate,
+        design,
         l1,
         raw,
     })
@@ -1188,6 +1190,42 @@ fn check_segment(
 /// scenario with the value set.
 fn check_field_path(ck: &mut Checker, at: &str, field: &str, raw: &RawScenario) {
     let parts: Vec<&str> = field.split('.').collect();
+    if parts[0] == "chains"
+        && let Some(kind) = parts
+            .get(1)
+            .and_then(|p| p.strip_prefix(super::sweep::KIND_GROUP))
+    {
+        let kinds: Vec<&str> = ChainKind::ALL.iter().map(|k| k.as_str()).collect();
+        if !kinds.contains(&kind) {
+            let hint = super::suggest::closest(kind, kinds.iter().copied())
+                .map_or(String::new(), |k| format!(" (did you mean {k:?}?)"));
+            ck.problem(
+                at,
+                format!(
+                    "= {field:?}: {kind:?} is not a kind of chain{hint}; a group is chains.kind:<kind>.<field> with kind one of {}",
+                    kinds.join(", ")
+                ),
+            );
+        } else if parts.len() < 3 || parts[2..].iter().any(|p| p.is_empty()) {
+            ck.problem(
+                at,
+                format!(
+                    "= {field:?}: must name a field after the group: chains.kind:{kind}.<field>"
+                ),
+            );
+        } else if !raw.chains.iter().any(|c| c.kind == kind) {
+            let mut present: Vec<&str> = raw.chains.iter().map(|c| c.kind.as_str()).collect();
+            present.dedup();
+            ck.problem(
+                at,
+                format!(
+                    "= {field:?}: the group matches no field: no chain of kind {kind:?} (the scenario's kinds are {})",
+                    present.join(", ")
+                ),
+            );
+        }
+        return;
+    }
     let known: Option<Vec<&str>> = match parts[0] {
         "chains" => Some(raw.chains.iter().map(|c| c.id.as_str()).collect()),
         "segments" => Some(raw.segments.iter().map(|s| s.name.as_str()).collect()),
@@ -1258,10 +1296,45 @@ fn check_calibrate(
             ),
         );
     }
-    let mut seen: Vec<&str> = Vec::new();
+    let parameters = check_parameters(ck, "calibrate.parameter", &c.parameter, raw);
+    super::calibrate::Calibrate {
+        fit_until,
+        targets: c.targets.clone(),
+        targets_path: None,
+        start_from_scenario: c.start.as_deref() == Some("scenario"),
+        parameters,
+    }
+}
+
+/// The explicit paths a field path stands for: a group `chains.kind:<kind>.<field>` is the field
+/// of every chain of that kind; any other path is itself.
+fn explicit_fields(field: &str, raw: &RawScenario) -> Vec<String> {
+    let parts: Vec<&str> = field.split('.').collect();
+    match parts.as_slice() {
+        ["chains", group, rest @ ..] if group.starts_with(super::sweep::KIND_GROUP) => {
+            let kind = &group[super::sweep::KIND_GROUP.len()..];
+            raw.chains
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| format!("chains.{}.{}", c.id, rest.join(".")))
+                .collect()
+        }
+        _ => vec![field.to_string()],
+    }
+}
+
+/// Checks free parameters (`[[calibrate.parameter]]`, `[[sweep.range]]`): each path's shape, no
+/// field set twice, the scale, and bounds in order.
+fn check_parameters(
+    ck: &mut Checker,
+    prefix: &str,
+    params: &[super::raw::RawCalibrateParameter],
+    raw: &RawScenario,
+) -> Vec<super::calibrate::Parameter> {
+    let mut seen: Vec<String> = Vec::new();
     let mut parameters = Vec::new();
-    for (i, p) in c.parameter.iter().enumerate() {
-        let at = format!("calibrate.parameter[{i}]");
+    for (i, p) in params.iter().enumerate() {
+        let at = format!("{prefix}[{i}]");
         for (j, f) in std::iter::once(&p.field).chain(&p.also).enumerate() {
             let path = if j == 0 {
                 format!("{at}.field")
@@ -1269,13 +1342,24 @@ fn check_calibrate(
                 format!("{at}.also")
             };
             check_field_path(ck, &path, f, raw);
-            if seen.contains(&f.as_str()) {
+            if ["seed", "runs"].contains(&f.as_str()) {
                 ck.problem(
-                    path,
-                    format!("= {f:?}: another parameter already sets this field"),
+                    &path,
+                    format!(
+                        "= {f:?}: every candidate runs with the batch's seed and runs (common random numbers), so it cannot vary; use --seed or --runs"
+                    ),
                 );
             }
-            seen.push(f);
+            // A group stands for each of its chains' fields.
+            for member in explicit_fields(f, raw) {
+                if seen.contains(&member) {
+                    ck.problem(
+                        &path,
+                        format!("= {f:?}: another parameter already sets {member}"),
+                    );
+                }
+                seen.push(member);
+            }
         }
         let log = match p.scale.as_str() {
             "linear" => false,
@@ -1310,17 +1394,119 @@ fn check_calibrate(
             log,
         });
     }
-    super::calibrate::Calibrate {
-        fit_until,
-        targets: c.targets.clone(),
-        targets_path: None,
-        start_from_scenario: c.start.as_deref() == Some("scenario"),
-        parameters,
-    }
+    parameters
 }
 
 /// Checks the shape of `[sweep]`; the values themselves are checked point by point by `sweep`.
-fn check_sweep(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario) {
+/// A design (`design` with `[[sweep.range]]` parameters) is returned checked.
+fn check_sweep(
+    ck: &mut Checker,
+    sweep: &super::raw::RawSweep,
+    raw: &RawScenario,
+) -> Option<super::sweep::Design> {
+    use super::design::{MORRIS_LEVELS, Method, point_count};
+    let Some(name) = &sweep.design else {
+        for (key, set) in [
+            ("samples", sweep.samples.is_some()),
+            ("design_seed", sweep.design_seed.is_some()),
+            ("levels", sweep.levels.is_some()),
+            ("range", !sweep.range.is_empty()),
+        ] {
+            if set {
+                ck.problem(
+                    format!("sweep.{key}"),
+                    "is set without `design`: add design = \"lhs\", \"sobol\" or \"morris\", or remove it",
+                );
+            }
+        }
+        check_axes(ck, sweep, raw);
+        return None;
+    };
+    let names = ["lhs", "sobol", "morris"];
+    let method = Method::parse(name);
+    if method.is_none() {
+        ck.problem("sweep.design", one_of(name, &names));
+    }
+    if !sweep.grid.is_empty() || !sweep.zip.is_empty() {
+        let key = if sweep.grid.is_empty() { "zip" } else { "grid" };
+        ck.problem(
+            format!("sweep.{key}"),
+            "cannot be combined with a design: a design's points come from its [[sweep.range]] parameters; move the axis into a range (min, max) or drop `design`",
+        );
+    }
+    if sweep.range.is_empty() {
+        ck.problem(
+            "sweep.range",
+            "is empty: a design needs [[sweep.range]] tables with `field`, `min` and `max`",
+        );
+    }
+    if sweep.range.len() > super::sweep::MAX_RANGES {
+        ck.problem(
+            "sweep.range",
+            format!(
+                "has {} parameters: at most {} are allowed",
+                sweep.range.len(),
+                super::sweep::MAX_RANGES
+            ),
+        );
+    }
+    let parameters = check_parameters(ck, "sweep.range", &sweep.range, raw);
+    let samples = match sweep.samples {
+        None => {
+            ck.problem(
+                "sweep.samples",
+                "is missing: a design needs its base sample size (e.g. samples = 256)",
+            );
+            0
+        }
+        Some(n) if n < 2 => {
+            ck.problem("sweep.samples", format!("= {n}: must be at least 2"));
+            0
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let levels = match sweep.levels {
+        Some(l) if method != Some(Method::Morris) => {
+            ck.problem(
+                "sweep.levels",
+                format!("= {l}: only a Morris design has grid levels"),
+            );
+            MORRIS_LEVELS
+        }
+        Some(l) if !(2..=64).contains(&l) => {
+            ck.problem("sweep.levels", format!("= {l}: must be in [2, 64]"));
+            MORRIS_LEVELS
+        }
+        Some(l) => l as usize,
+        None => MORRIS_LEVELS,
+    };
+    let method = method?;
+    let k = sweep.range.len();
+    let points = point_count(method, samples, k);
+    if samples > 0 && points > super::MAX_POINTS {
+        let per = point_count(method, 1, k);
+        ck.problem(
+            "sweep.samples",
+            format!(
+                "= {samples}: a {} design of {k} parameters needs {points} points; at most {} are allowed (samples ≤ {})",
+                method.name(),
+                super::MAX_POINTS,
+                super::MAX_POINTS / per
+            ),
+        );
+    }
+    Some(super::sweep::Design {
+        method,
+        samples,
+        seed: sweep.design_seed.unwrap_or(0),
+        levels,
+        parameters,
+    })
+}
+
+/// Checks `grid` and `zip` axes: each path, not `seed` or `runs`, equal zip lengths, and the
+/// number of points.
+fn check_axes(ck: &mut Checker, sweep: &super::raw::RawSweep, raw: &RawScenario) {
     if sweep.grid.is_empty() && sweep.zip.is_empty() {
         ck.problem(
             "sweep",

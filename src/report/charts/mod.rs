@@ -5,12 +5,14 @@
 //! This file holds what the charts share; `run`, `compare` and `sweep` the charts of each command.
 
 mod compare;
+mod explore;
 mod fit;
 mod run;
 mod sweep;
 mod value;
 
 pub use compare::{CompareChartData, draw_compare_charts};
+pub use explore::{draw_discovery_chart, draw_sensitivity_chart};
 pub use fit::draw_fit_chart;
 pub use run::{ChartData, draw_run_charts};
 pub use sweep::draw_sweep_charts;

@@ -1,5 +1,6 @@
 //! The charts of a `sweep`: lines with bands against the swept value for one-axis grids
-//! (`sweep_lines`), heat maps of the mean for two-axis grids (`sweep_heatmap`).
+//! (`sweep_lines`), heat maps of the mean for two-axis grids (`sweep_heatmap`), and for a design
+//! each point's mean against each parameter (`sweep_scatter`, a panel per parameter).
 
 use std::path::Path;
 
@@ -50,6 +51,12 @@ pub fn draw_sweep_charts(
             draw_both!(dir, "sweep_heatmap", |root| heatmap(&root, info, rows));
             drawn.push("sweep_heatmap".to_string());
         }
+        _ if info.design.is_some() => {
+            draw_both!(dir, "sweep_scatter", super::GRID_SIZE, |root| {
+                scatter(&root, info, rows, "zk_share_of_l2")
+            });
+            drawn.push("sweep_scatter".to_string());
+        }
         _ => {}
     }
     for metric in metrics {
@@ -75,6 +82,9 @@ pub fn draw_sweep_charts(
                 titled(&root, &title, 22).and_then(|area| {
                     heat_panel(&area, info, rows, metric, "mean and its 95 % interval")
                 })
+            }),
+            _ if info.design.is_some() => draw_both!(dir, &name, super::GRID_SIZE, |root| {
+                scatter(&root, info, rows, metric)
             }),
             _ => continue,
         }
@@ -460,6 +470,82 @@ fn colour_bar<DB: DrawingBackend>(
             ("sans-serif", 13).into_font(),
         ))
         .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A design's points: the mean of `column` at each point against each parameter, one panel per
+/// parameter (log axes for log-scale ranges).
+fn scatter<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    info: &SweepInfo,
+    rows: &[SweepRow],
+    column: &str,
+) -> ChartResult {
+    let Some(design) = &info.design else {
+        return Ok(());
+    };
+    let root = titled(
+        root,
+        &format!(
+            "{column} at the horizon against each parameter — {} design of {}, {} points × {} runs (each dot a point's mean)",
+            design.method, info.scenario, info.points, info.runs
+        ),
+        20,
+    )?;
+    let points = stats_of(rows, column);
+    let means: Vec<f64> = points.iter().map(|r| r.stats[0]).collect();
+    let finite: Vec<f64> = means.iter().copied().filter(|m| m.is_finite()).collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        let pad = (hi - lo) * 0.05;
+        (lo - pad, hi + pad)
+    } else if lo.is_finite() {
+        (lo - 0.5, lo + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
+    let k = design.parameters.len().max(1);
+    let cols = k.min(3);
+    let areas = root.split_evenly((k.div_ceil(cols), cols));
+    for (j, (area, p)) in areas.iter().zip(&design.parameters).enumerate() {
+        let xs: Vec<(f64, f64)> = points
+            .iter()
+            .zip(&means)
+            .filter_map(|(r, &m)| {
+                let x: f64 = r.params.get(j)?.parse().ok()?;
+                (m.is_finite() && x.is_finite()).then_some((x, m))
+            })
+            .collect();
+        let caption = p
+            .field
+            .strip_prefix("chains.")
+            .unwrap_or(&p.field)
+            .to_string();
+        // A log-scale range is drawn on ln x, its ticks labelled with x.
+        let log = p.scale == "log" && p.min > 0.0;
+        let to = |x: f64| if log { x.ln() } else { x };
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(to(p.min)..to(p.max), lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .label_style(("sans-serif", 12))
+            .x_label_formatter(&|x| crate::report::format::number(if log { x.exp() } else { *x }))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(
+                xs.iter()
+                    .map(|&(x, m)| Circle::new((to(x), m), 2, series_color(0).mix(0.5).filled())),
+            )
+            .map_err(err)?;
     }
     Ok(())
 }
