@@ -206,6 +206,27 @@ fn discovery_finds_the_box_of_an_outcome_and_writes_its_trajectory() {
         json(&tmp.path().join("d2/discovery.json"))["outcome"],
         "zk_overtakes"
     );
+    // An outcome no run has: the folder is written (the batch is not lost) and says why there
+    // is no box.
+    l2sim_ok(
+        tmp.path(),
+        &[
+            "discover",
+            &scenario,
+            "--outcome",
+            "zk_share_of_l2 > 2",
+            "--out",
+            "d3",
+            "-q",
+        ],
+    );
+    let none = json(&tmp.path().join("d3/discovery.json"));
+    assert_eq!(none["positives"], 0);
+    assert!(none["restrictions"].as_array().unwrap().is_empty());
+    assert!(
+        none["note"].as_str().unwrap().contains("no box to find"),
+        "{none}"
+    );
 }
 
 /// `args` must exit 2 naming `expect` (and, when given, the line of the problem), and write

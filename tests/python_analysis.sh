@@ -62,7 +62,7 @@ fi
 # 30-day version of the small scenarios at 2 and at 200 runs; pandas.read_csv and polars.read_csv
 # of every *.csv in each folder (sub-folders included) give the same dtypes at both sizes. With 2
 # runs ZK may never overtake (zk_overtakes_day all missing), a point's differences are few, etc.
-for s in small small_fast_zk small_sweep_2d; do
+for s in small small_fast_zk small_sweep_2d small_sobol small_lhs; do
     printf 'extends = "%s"\nname = "tiny_%s"\nhorizon_days = 30\n' \
         "$repo/tests/data/$s.toml" "$s" > "$t/tiny_$s.toml"
 done
@@ -73,6 +73,17 @@ for n in 2 200; do
         --out "$t/types$n/compare" -q > /dev/null
     "$l2sim" sweep "$t/tiny_small_sweep_2d.toml" --runs $n --save-runs --no-plots \
         --out "$t/types$n/sweep" -q > /dev/null
+done
+# The folders of a design's exploration (design.csv, sensitivity.csv, discovery.csv, sweep.csv)
+# at 2 and 64 runs per point: 80 Sobol and 24 Latin-hypercube points.
+for n in 2 64; do
+    "$l2sim" sensitivity "$t/tiny_small_sobol.toml" --runs $n --no-plots \
+        --out "$t/types$n/sensitivity" -q > /dev/null
+    "$l2sim" discover "$t/tiny_small_lhs.toml" --runs $n --min-coverage 0.5 --no-plots \
+        --out "$t/types$n/discover" -q > /dev/null
+done
+for job in sensitivity discover; do
+    mv "$t/types64/$job" "$t/types200/$job"
 done
 cat > "$t/dtypes.py" << 'PY'
 """Every CSV under folder A and folder B: the same files, and per file the same pandas and polars
@@ -110,8 +121,8 @@ if problems:
     sys.exit(1)
 print(f"{len(sa)} CSV files, the same pandas and polars dtypes in {a} and {b}")
 PY
-for job in run compare sweep; do
-    "$py" "$t/dtypes.py" "$t/types2/$job" "$t/types200/$job" || fail "dtypes of $job at 2 and 200 runs"
+for job in run compare sweep sensitivity discover; do
+    "$py" "$t/dtypes.py" "$t/types2/$job" "$t/types200/$job" || fail "dtypes of $job at 2 and 200 (64) runs"
 done
 # The type check must be able to fail: a copy where one column of runs.csv is all empty.
 cp -r "$t/types200/run" "$t/blanked"

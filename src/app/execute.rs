@@ -152,7 +152,8 @@ fn simulate(
         keep: plan.keep(),
         cancel: ctl.cancel.cloned(),
     };
-    ctl.progress.runs_started(todo);
+    // Progress counts simulations: a run of one scenario.
+    ctl.progress.runs_started(todo * scenarios.len() as u64);
     let progress = |done: u64| ctl.progress.runs_done(done);
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut sink);
     ctl.progress.runs_finished();

@@ -290,6 +290,62 @@ fn parameter_values(sweep: &Sweep) -> Result<Vec<Vec<f64>>> {
         .collect()
 }
 
+/// The report when no run has the outcome: the whole design, no box, and a note saying so (the
+/// batch is not wasted: every other file is written).
+fn no_box(
+    results: &SweepResults,
+    condition: &Condition,
+    options: &PrimOptions,
+    x: &[Vec<f64>],
+) -> DiscoveryReport {
+    let sweep = &results.sweep;
+    let k = sweep.fields.len();
+    let bounds: Vec<[f64; 2]> = (0..k)
+        .map(|j| {
+            let column = x.iter().map(|row| row[j]);
+            [
+                column.clone().fold(f64::INFINITY, f64::min),
+                column.fold(f64::NEG_INFINITY, f64::max),
+            ]
+        })
+        .collect();
+    DiscoveryReport {
+        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: sweep.base.name.clone(),
+        runs: sweep.base.runs,
+        seed: sweep.base.seed,
+        design: design_info(sweep),
+        parameters: sweep.fields.clone(),
+        outcome: condition.text.clone(),
+        rows: x.len(),
+        positives: 0,
+        base_rate: 0.0,
+        peel_alpha: options.peel_alpha,
+        paste_alpha: options.paste_alpha,
+        min_mass: options.min_mass,
+        min_coverage: options.min_coverage,
+        trajectory: vec![StepInfo {
+            step: 0,
+            n: x.len(),
+            positives: 0,
+            coverage: f64::NAN,
+            density: 0.0,
+            mass: 1.0,
+            bounds,
+            restricted: 0,
+        }],
+        chosen: 0,
+        coverage: f64::NAN,
+        density: 0.0,
+        mass: 1.0,
+        restrictions: Vec::new(),
+        note: Some(format!(
+            "no run at any point has the outcome {:?}: there is no box to find (widen the ranges, or choose another threshold)",
+            condition.text
+        )),
+    }
+}
+
 /// PRIM on every run at every point: the peeling trajectory and the chosen box.
 pub fn discovery(
     results: &SweepResults,
@@ -306,6 +362,9 @@ pub fn discovery(
             x.push(point.clone());
             y.push(condition.holds(v));
         }
+    }
+    if !y.iter().any(|&v| v) {
+        return Ok(no_box(results, condition, options, &x));
     }
     let found = prim::prim(&x, &y, options)
         .map_err(|e| Error::input(None, format!("discovery of {:?}: {e}", condition.text)))?;
@@ -369,6 +428,7 @@ pub fn discovery(
         density: chosen.density,
         mass: chosen.mass,
         restrictions,
+        note: None,
     })
 }
 

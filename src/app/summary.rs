@@ -293,7 +293,9 @@ fn discovery_summary(r: &crate::report::explore::DiscoveryReport) -> String {
         f(r.density),
         f(r.mass)
     );
-    if r.restrictions.is_empty() {
+    if let Some(note) = &r.note {
+        let _ = writeln!(s, "    {note}");
+    } else if r.restrictions.is_empty() {
         s.push_str("    no parameter restricted\n");
     }
     for b in &r.restrictions {

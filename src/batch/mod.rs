@@ -376,7 +376,8 @@ pub fn run_batch(
 
 /// Runs `cfg.runs` runs (or those of `cfg.blocks`) of every scenario with the same per-run seeds
 /// (common random numbers). `sink` sees, in run order, run `r` of every scenario together (in the
-/// order given), and the end of every block.
+/// order given), and the end of every block. `progress` is told how many simulations (a run of
+/// one scenario) are done, after each: a sweep of many points moves it point by point.
 pub fn run_paired(
     scenarios: &[&Scenario],
     cfg: &BatchConfig,
@@ -402,9 +403,15 @@ pub fn run_paired(
     let end_run = (block_range.end * BLOCK_RUNS).min(cfg.runs);
     let mut block_moments = Vec::new();
     let mut start = first_run;
+    let done = std::sync::Mutex::new(0u64);
+    let one_done = || {
+        let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
+        *d += 1;
+        progress(*d);
+    };
     while start < end_run {
         let end = (start + chunk).min(end_run);
-        let outputs = run_chunk(scenarios, cfg, &pool, &results, start..end)?;
+        let outputs = run_chunk(scenarios, cfg, &pool, &results, start..end, &one_done)?;
         for (run, group) in (start..end).zip(outputs.chunks(n as usize)) {
             sink.run(group)?;
             for (result, out) in results.iter_mut().zip(group) {
@@ -419,7 +426,6 @@ pub fn run_paired(
                 sink.end_block(run / BLOCK_RUNS, &block_moments)?;
             }
         }
-        progress(end - first_run);
         start = end;
     }
     let wall = started.elapsed().as_secs_f64();
@@ -437,6 +443,7 @@ fn run_chunk(
     pool: &rayon::ThreadPool,
     results: &[BatchResult],
     runs: std::ops::Range<u64>,
+    one_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunOutput>, SinkError> {
     let n = scenarios.len() as u64;
     let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
@@ -456,20 +463,20 @@ fn run_chunk(
                         cancel,
                     )
                 };
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate)).map_err(
-                    |payload| RunPanicked {
-                        scenario: scenarios[s].name.clone(),
-                        run,
-                        run_seed: engine::run_seed(cfg.seed, run),
-                        master_seed: cfg.seed,
-                        replay_runs: run + 1,
-                        message: payload
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| payload.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "(no message)".into()),
-                    },
-                )
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate));
+                one_done();
+                out.map_err(|payload| RunPanicked {
+                    scenario: scenarios[s].name.clone(),
+                    run,
+                    run_seed: engine::run_seed(cfg.seed, run),
+                    master_seed: cfg.seed,
+                    replay_runs: run + 1,
+                    message: payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".into()),
+                })
             })
             .collect()
     });

@@ -287,6 +287,8 @@ pub struct StepInfo {
     /// Rows (runs at design points) in the box, and those with the outcome.
     pub n: usize,
     pub positives: usize,
+    /// NaN (`null`) when no case has the outcome.
+    #[serde(with = "nullable")]
     pub coverage: f64,
     pub density: f64,
     pub mass: f64,
@@ -335,10 +337,15 @@ pub struct DiscoveryReport {
     pub trajectory: Vec<StepInfo>,
     /// The step chosen: the densest box with coverage ≥ `min_coverage`.
     pub chosen: usize,
+    /// NaN (`null`) when no case has the outcome.
+    #[serde(with = "nullable")]
     pub coverage: f64,
     pub density: f64,
     pub mass: f64,
     pub restrictions: Vec<BoxBound>,
+    /// Why there is no box, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Writes `discovery.csv` (one row per step and parameter: `step, parameter, lower, upper,

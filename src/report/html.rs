@@ -519,7 +519,9 @@ fn discovery_html(r: &super::explore::DiscoveryReport) -> String {
         fmt(r.density),
         fmt(r.mass)
     );
-    if r.restrictions.is_empty() {
+    if let Some(note) = &r.note {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
+    } else if r.restrictions.is_empty() {
         out.push_str("<p>The chosen box restricts no parameter: the outcome is not concentrated in a region of the design at this coverage.</p>\n");
     } else {
         out.push_str("<table class=\"names\"><tr><th>parameter</th><th>box</th><th>design range</th><th>p-value of the restriction</th></tr>\n");

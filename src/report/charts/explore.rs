@@ -228,20 +228,32 @@ fn discovery<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .draw_series(LineSeries::new(
-            r.trajectory.iter().map(|s| (s.coverage, s.density)),
+            r.trajectory
+                .iter()
+                .filter(|s| s.coverage.is_finite())
+                .map(|s| (s.coverage, s.density)),
             RGBColor(160, 160, 160).stroke_width(1),
         ))
         .map_err(err)?;
     chart
-        .draw_series(r.trajectory.iter().map(|s| {
-            Circle::new(
-                (s.coverage, s.density),
-                4,
-                series_color(s.restricted).filled(),
-            )
-        }))
+        .draw_series(
+            r.trajectory
+                .iter()
+                .filter(|s| s.coverage.is_finite())
+                .map(|s| {
+                    Circle::new(
+                        (s.coverage, s.density),
+                        4,
+                        series_color(s.restricted).filled(),
+                    )
+                }),
+        )
         .map_err(err)?;
-    if let Some(c) = r.trajectory.get(r.chosen) {
+    if let Some(c) = r
+        .trajectory
+        .get(r.chosen)
+        .filter(|c| c.coverage.is_finite())
+    {
         chart
             .draw_series([Circle::new(
                 (c.coverage, c.density),
