@@ -3,7 +3,7 @@
 //! overrides) and `validate` can say what a scenario will cost.
 //!
 //! The memory model counts what grows: per-agent state of the runs in flight, the trajectories
-//! of one chunk of runs, the per-sample statistics (sketches, at most `MAX_BUCKETS` buckets each),
+//! of one chunk of runs, the per-sample statistics (sketches, a byte or so per occupied bucket),
 //! every run's value of the exactly reported statistics, and a fixed base measured on this
 //! project's machine class (docs/PERFORMANCE.md compares it with measured peaks).
 
@@ -18,12 +18,16 @@ const BASE_BYTES: f64 = 14e6;
 /// segment-list entry (20, the list growing by doubling up to 4 more), plus the 16 bytes each
 /// agent takes while the population is drawn and rescaled, plus slack.
 const AGENT_BYTES: f64 = 48.0;
-/// Bytes per per-sample statistic besides its buckets (moments, sketch header); with the buckets
-/// below, the estimate stays above the measured peaks of `bench.toml` and the baseline
-/// (docs/RELIABILITY.md).
-const STAT_BYTES: f64 = 160.0;
-/// Bytes per occupied sketch bucket, with the eighth a bucket list may hold in reserve.
-const BUCKET_BYTES: f64 = 9.0;
+/// Bytes per per-sample statistic besides its buckets: moments and sketch header (144), and the
+/// allocator's header of each sign's bucket store (16 each).
+const STAT_BYTES: f64 = 176.0;
+/// Bytes of a sketch's buckets per run, up to `MAX_BUCKETS` runs. A cell's values mostly occupy
+/// a narrow run of keys, stored densely in half a byte or a byte per key: measured 0.13 to 0.38
+/// bytes per run (up to the budget) on `bench.toml` (40 to 1,000 runs) and the baseline (200
+/// runs); with the allocator's rounding, 31 to 88 bytes per cell, below `STAT_BYTES − 144` plus
+/// this. 1 keeps the estimate 10 to 40 % above those peaks (docs/PERFORMANCE.md); values spread
+/// over orders of magnitude, stored sparsely, may take up to 8.
+const BUCKET_BYTES: f64 = 1.0;
 /// Bytes per value of an exactly kept statistic (8, and room for its vector to double).
 const EXACT_BYTES: f64 = 16.0;
 
@@ -96,7 +100,7 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
         };
         peak += chunk * kept * 8.0;
         // Sketches of every sample but the last: at most one bucket per run, and at most
-        // MAX_BUCKETS, whatever the number of runs.
+        // MAX_BUCKETS, whatever the number of runs, at about a byte each (BUCKET_BYTES).
         if keep == Keep::Trajectory {
             let buckets = (runs as f64).min(MAX_BUCKETS as f64);
             peak += (samples - 1.0).max(0.0) * cells * (STAT_BYTES + BUCKET_BYTES * buckets);

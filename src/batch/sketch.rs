@@ -5,14 +5,21 @@
 //! Rim and Lee, VLDB 2019): a magnitude `m` falls in the bucket `(γ^(k−1), γ^k]` of key
 //! `k = ceil(log_γ m)`, `γ = (1+α)/(1−α)`, and a bucket reports its representative value
 //! `2·γ^k/(γ+1)`, within relative `α` ([`RELATIVE_ACCURACY`]) of every magnitude in it. Only
-//! occupied buckets are stored (sorted `(key, count)` pairs); when more than [`MAX_BUCKETS`] are
-//! occupied (both signs together), buckets are combined uniformly: at level `L` a base key `k` is
-//! counted under `k >> L`, a bucket of ratio `ρ = γ^(2^L)` whose representative is within
-//! `(ρ−1)/(ρ+1)` of its values ([`Sketch::relative_accuracy`]). The level is the smallest at which
-//! the occupied keys fit, a function of the set of values alone, so a sketch is a deterministic
-//! function of the multiset of its values: sketches merge exactly and in any order, and one extreme
-//! value costs one bucket, never the accuracy of the others. Memory per sketch is bounded by
-//! `MAX_BUCKETS` pairs whatever the number of runs.
+//! occupied buckets count; when more than [`MAX_BUCKETS`] are occupied (both signs together),
+//! buckets are combined uniformly: at level `L` a base key `k` is counted under `k >> L`, a bucket
+//! of ratio `ρ = γ^(2^L)` whose representative is within `(ρ−1)/(ρ+1)` of its values
+//! ([`Sketch::relative_accuracy`]). The level is the smallest at which the occupied keys fit, a
+//! function of the set of values alone, so a sketch is a deterministic function of the multiset of
+//! its values: sketches merge exactly and in any order, and one extreme value costs one bucket,
+//! never the accuracy of the others.
+//!
+//! **Memory.** Each sign's occupied buckets are stored in the smaller of two forms ([`Side`]),
+//! chosen from the buckets alone: dense, a count for every key from the first occupied one to the
+//! last, in the fewest of 4, 8, 16 or 32 bits that hold the largest count; or sparse, 8-byte
+//! `(key, count)` pairs. A cell's values across runs mostly occupy a narrow run of keys, so most
+//! sketches take half a byte or a byte per key; none takes more than 8 bytes per occupied bucket,
+//! `8 · MAX_BUCKETS` bytes in all, whatever the number of runs. The form changes nothing the
+//! sketch reports, and files hold the `(key, count)` lists whatever the form.
 //!
 //! **Guarantee.** Let `x_0 ≤ … ≤ x_{n−1}` be the values (NaN left out). The sketch's `i`-th order
 //! statistic is exact for `i = 0` and `i = n−1` and otherwise within relative
@@ -93,22 +100,12 @@ fn interpolated(n: u64, q: f64, at: impl Fn(u64) -> f64) -> f64 {
     }
 }
 
-/// Occupied buckets of one sign: `(key, count)` sorted by key, counts positive.
+/// Occupied buckets of one sign: `(key, count)` sorted by key, counts positive. The form in which
+/// buckets are combined, merged, read and written ([`Side`] stores them compactly).
 type Buckets = Vec<(i32, u32)>;
 
-/// Adds `n` to bucket `key` of `buckets`.
-fn add_to(buckets: &mut Buckets, key: i32, n: u32) {
-    match buckets.binary_search_by_key(&key, |&(k, _)| k) {
-        Ok(i) => buckets[i].1 += n,
-        Err(i) => {
-            // Grow by an eighth rather than doubling: memory is what a sketch is for.
-            if buckets.len() == buckets.capacity() {
-                buckets.reserve_exact(buckets.len() / 8 + 1);
-            }
-            buckets.insert(i, (key, n))
-        }
-    }
-}
+/// Bytes of one bucket in the sparse form: its key and count.
+const PAIR_BYTES: usize = 8;
 
 /// Re-keys `buckets` from level `from` to the coarser level `to`, combining buckets that meet.
 fn coarsen(buckets: &mut Buckets, from: u32, to: u32) {
@@ -153,8 +150,205 @@ fn union(a: &Buckets, b: &Buckets) -> Buckets {
     out
 }
 
-/// Quantile sketch over `f64` values (NaN values are ignored and counted separately).
+/// Bits per count of the dense form whose largest count is `max`: 4, 8, 16 or 32.
+fn count_bits(max: u32) -> u8 {
+    match max {
+        0..=0xf => 4,
+        0x10..=0xff => 8,
+        0x100..=0xffff => 16,
+        _ => 32,
+    }
+}
+
+/// Bytes of `span` counts of `bits` bits.
+fn dense_bytes(span: u64, bits: u8) -> u64 {
+    (span * u64::from(bits)).div_ceil(8)
+}
+
+/// Count `i` of packed little-endian counts of `bits` bits (4: low nibble first).
+fn count_at(bytes: &[u8], bits: u8, i: usize) -> u32 {
+    match bits {
+        4 => u32::from((bytes[i / 2] >> (4 * (i % 2))) & 0xf),
+        8 => u32::from(bytes[i]),
+        16 => u32::from(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])),
+        _ => u32::from_le_bytes([
+            bytes[4 * i],
+            bytes[4 * i + 1],
+            bytes[4 * i + 2],
+            bytes[4 * i + 3],
+        ]),
+    }
+}
+
+/// Sets count `i` to `n`, which fits in `bits` bits.
+fn set_count(bytes: &mut [u8], bits: u8, i: usize, n: u32) {
+    match bits {
+        4 => {
+            let shift = 4 * (i % 2);
+            bytes[i / 2] = (bytes[i / 2] & !(0xf << shift)) | ((n as u8) << shift);
+        }
+        8 => bytes[i] = n as u8,
+        16 => bytes[2 * i..2 * i + 2].copy_from_slice(&(n as u16).to_le_bytes()),
+        _ => bytes[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes()),
+    }
+}
+
+/// The occupied buckets of one sign in the smaller of two forms, chosen from the buckets alone
+/// (so equal buckets are equal stores, and [`Side::from_buckets`] of [`Side::buckets`] is the
+/// identity): dense, one count per key from the first occupied key to the last, each of the
+/// fewest bits of 4, 8, 16 and 32 that hold the largest count; or sparse, `(key, count)` pairs of
+/// [`PAIR_BYTES`]. Dense when it takes at most as many bytes, so a side never holds more than
+/// `PAIR_BYTES` per occupied bucket; the values of one cell across runs mostly occupy a narrow
+/// run of keys, which the dense form stores in a byte or half a byte per key.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Side {
+    /// Dense: the key of the first count; sparse: 0.
+    lo: i32,
+    /// Occupied buckets.
+    len: u16,
+    /// Dense: bits per count; sparse: 0.
+    bits: u8,
+    /// Dense: the counts, little-endian, two 4-bit counts a byte (low nibble first, a last
+    /// unused nibble 0); sparse: little-endian `i32` key and `u32` count of each bucket.
+    bytes: Box<[u8]>,
+}
+
+impl Side {
+    /// The store of sorted, distinct keys with positive counts (at most `u16::MAX` of them).
+    fn from_buckets(buckets: &[(i32, u32)]) -> Side {
+        let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+            return Side::default();
+        };
+        let len = u16::try_from(buckets.len()).expect("at most MAX_BUCKETS + 1 buckets");
+        let span = (i64::from(last.0) - i64::from(first.0) + 1) as u64;
+        let bits = count_bits(buckets.iter().map(|&(_, n)| n).max().unwrap_or(0));
+        let dense = dense_bytes(span, bits);
+        if dense <= (PAIR_BYTES * buckets.len()) as u64 {
+            let mut bytes = vec![0u8; dense as usize].into_boxed_slice();
+            for &(k, n) in buckets {
+                set_count(&mut bytes, bits, (k - first.0) as usize, n);
+            }
+            Side {
+                lo: first.0,
+                len,
+                bits,
+                bytes,
+            }
+        } else {
+            let bytes = buckets
+                .iter()
+                .flat_map(|&(k, n)| {
+                    let mut pair = [0u8; PAIR_BYTES];
+                    pair[..4].copy_from_slice(&k.to_le_bytes());
+                    pair[4..].copy_from_slice(&n.to_le_bytes());
+                    pair
+                })
+                .collect();
+            Side {
+                lo: 0,
+                len,
+                bits: 0,
+                bytes,
+            }
+        }
+    }
+
+    /// Keys the dense form spans (its last count is positive, which tells an unused last
+    /// nibble from a count).
+    fn span(&self) -> usize {
+        match self.bits {
+            0 => 0,
+            4 => {
+                let last_unused = self.bytes.last().is_some_and(|&b| b >> 4 == 0);
+                2 * self.bytes.len() - usize::from(last_unused)
+            }
+            bits => self.bytes.len() * 8 / usize::from(bits),
+        }
+    }
+
+    /// The occupied buckets, in ascending key order.
+    fn buckets(&self) -> Buckets {
+        if self.bits == 0 {
+            let (pairs, _) = self.bytes.as_chunks::<PAIR_BYTES>();
+            return pairs
+                .iter()
+                .map(|p| {
+                    let key = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+                    (key, u32::from_le_bytes([p[4], p[5], p[6], p[7]]))
+                })
+                .collect();
+        }
+        let mut out = Vec::with_capacity(usize::from(self.len));
+        for i in 0..self.span() {
+            let n = count_at(&self.bytes, self.bits, i);
+            if n > 0 {
+                out.push((self.lo + i as i32, n));
+            }
+        }
+        out
+    }
+
+    /// Counts one value in bucket `key`; returns whether the bucket was empty.
+    fn add(&mut self, key: i32) -> bool {
+        if self.bits == 0 {
+            // Sparse: a larger count only makes the dense form larger, so the form stays.
+            let (pairs, _) = self.bytes.as_chunks_mut::<PAIR_BYTES>();
+            let found =
+                pairs.binary_search_by_key(&key, |p| i32::from_le_bytes([p[0], p[1], p[2], p[3]]));
+            if let Ok(i) = found {
+                let p = &mut pairs[i];
+                let n = u32::from_le_bytes([p[4], p[5], p[6], p[7]]) + 1;
+                p[4..].copy_from_slice(&n.to_le_bytes());
+                return false;
+            }
+        } else {
+            let i = i64::from(key) - i64::from(self.lo);
+            if (0..self.span() as i64).contains(&i) {
+                // Inside the dense span: the dense form stays the smaller unless the count
+                // needs more bits.
+                let i = i as usize;
+                let n = count_at(&self.bytes, self.bits, i) + 1;
+                if count_bits(n) <= self.bits {
+                    set_count(&mut self.bytes, self.bits, i, n);
+                    if n == 1 {
+                        self.len += 1;
+                    }
+                    return n == 1;
+                }
+            }
+        }
+        // A new sparse key, a key outside the dense span, or a count needing more bits: the
+        // smaller form may change, so the side is rebuilt (at most a few times per bucket).
+        let mut buckets = self.buckets();
+        let new = match buckets.binary_search_by_key(&key, |&(k, _)| k) {
+            Ok(i) => {
+                buckets[i].1 += 1;
+                false
+            }
+            Err(i) => {
+                buckets.insert(i, (key, 1));
+                true
+            }
+        };
+        *self = Side::from_buckets(&buckets);
+        new
+    }
+}
+
+/// Checks buckets read from a file: keys sorted, distinct and within what an `f64` gives at
+/// `level`, counts positive.
+fn readable(buckets: &Buckets, level: u32) -> bool {
+    let limit = KEY_LIMIT >> level;
+    buckets.windows(2).all(|w| w[0].0 < w[1].0)
+        && buckets
+            .iter()
+            .all(|&(k, n)| n > 0 && (-limit..=limit).contains(&k))
+}
+
+/// Quantile sketch over `f64` values (NaN values are ignored and counted separately). Read and
+/// written as [`Wire`]: its buckets as `(key, count)` lists, whatever their form in memory.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Wire", try_from = "Wire")]
 pub struct Sketch {
     count: u64,
     nan: u64,
@@ -164,8 +358,62 @@ pub struct Sketch {
     /// Buckets combine `2^level` base keys.
     level: u32,
     /// Buckets of positive values and of the magnitudes of negative values.
+    positive: Side,
+    negative: Side,
+}
+
+/// A [`Sketch`] as shard files hold it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wire {
+    count: u64,
+    nan: u64,
+    zeros: u64,
+    min: f64,
+    max: f64,
+    level: u32,
     positive: Buckets,
     negative: Buckets,
+}
+
+impl From<Sketch> for Wire {
+    fn from(s: Sketch) -> Wire {
+        Wire {
+            count: s.count,
+            nan: s.nan,
+            zeros: s.zeros,
+            min: s.min,
+            max: s.max,
+            level: s.level,
+            positive: s.positive.buckets(),
+            negative: s.negative.buckets(),
+        }
+    }
+}
+
+impl TryFrom<Wire> for Sketch {
+    type Error = String;
+
+    /// Refuses buckets that [`Sketch::add`] and [`Sketch::merge`] could not have made (the
+    /// rest is [`Sketch::is_consistent`]'s).
+    fn try_from(w: Wire) -> Result<Sketch, String> {
+        let storable = w.level <= MAX_LEVEL
+            && w.positive.len() + w.negative.len() <= MAX_BUCKETS
+            && readable(&w.positive, w.level)
+            && readable(&w.negative, w.level);
+        if !storable {
+            return Err("sketch buckets unsorted, empty, out of range or too many".into());
+        }
+        Ok(Sketch {
+            count: w.count,
+            nan: w.nan,
+            zeros: w.zeros,
+            min: w.min,
+            max: w.max,
+            level: w.level,
+            positive: Side::from_buckets(&w.positive),
+            negative: Side::from_buckets(&w.negative),
+        })
+    }
 }
 
 impl Sketch {
@@ -193,66 +441,64 @@ impl Sketch {
         } else {
             &mut self.negative
         };
-        add_to(side, key, 1);
-        self.fit();
+        if side.add(key) && self.occupied() > MAX_BUCKETS {
+            let (positive, negative) = (self.positive.buckets(), self.negative.buckets());
+            self.store(positive, negative);
+        }
     }
 
     fn occupied(&self) -> usize {
-        self.positive.len() + self.negative.len()
+        usize::from(self.positive.len) + usize::from(self.negative.len)
     }
 
-    /// Raises the level until the occupied buckets fit in [`MAX_BUCKETS`]: to the smallest level
-    /// at which the values' keys fit, as the level never exceeds that one (the number of occupied
-    /// buckets only grows with the values and only shrinks with the level).
-    fn fit(&mut self) {
-        while self.occupied() > MAX_BUCKETS {
-            coarsen(&mut self.positive, self.level, self.level + 1);
-            coarsen(&mut self.negative, self.level, self.level + 1);
+    /// Stores buckets at `self.level`, first raising the level until they fit in
+    /// [`MAX_BUCKETS`]: to the smallest level at which the values' keys fit, as the level never
+    /// exceeds that one (the number of occupied buckets only grows with the values and only
+    /// shrinks with the level).
+    fn store(&mut self, mut positive: Buckets, mut negative: Buckets) {
+        while positive.len() + negative.len() > MAX_BUCKETS {
+            coarsen(&mut positive, self.level, self.level + 1);
+            coarsen(&mut negative, self.level, self.level + 1);
             self.level += 1;
         }
-        // Growth by doubling may overshoot: memory stays within MAX_BUCKETS pairs between calls.
-        if self.positive.capacity() + self.negative.capacity() > MAX_BUCKETS {
-            self.positive.shrink_to_fit();
-            self.negative.shrink_to_fit();
-        }
+        self.positive = Side::from_buckets(&positive);
+        self.negative = Side::from_buckets(&negative);
     }
 
-    /// Whether this sketch could have been built by [`Sketch::add`] and [`Sketch::merge`]: keys
-    /// sorted, distinct and within what an `f64` gives at its level, counts positive and adding
-    /// up, at most [`MAX_BUCKETS`] buckets, ordered extremes. A sketch read from a file must be
-    /// checked before use.
+    /// Whether this sketch could have been built by [`Sketch::add`] and [`Sketch::merge`]:
+    /// counts adding up and ordered extremes (reading it checked the buckets). A sketch read
+    /// from a file must be checked before use.
     pub fn is_consistent(&self) -> bool {
-        if self.level > MAX_LEVEL || self.occupied() > MAX_BUCKETS {
-            return false;
-        }
-        let limit = KEY_LIMIT >> self.level;
-        let side_ok = |b: &Buckets| {
-            b.windows(2).all(|w| w[0].0 < w[1].0)
-                && b.iter()
-                    .all(|&(k, n)| n > 0 && (-limit..=limit).contains(&k))
-        };
         let total: u64 = self
             .positive
+            .buckets()
             .iter()
-            .chain(&self.negative)
+            .chain(&self.negative.buckets())
             .map(|&(_, n)| u64::from(n))
             .sum::<u64>()
             + self.zeros;
         let extremes = self.count == 0 || (self.min <= self.max);
-        side_ok(&self.positive) && side_ok(&self.negative) && total == self.count && extremes
+        total == self.count && extremes
     }
 
     /// Adds every value of `other`: the result equals adding them one by one, in any order.
     pub fn merge(&mut self, other: &Sketch) {
         let level = self.level.max(other.level);
-        let mut theirs = other.clone();
-        for s in [&mut *self, &mut theirs] {
-            coarsen(&mut s.positive, s.level, level);
-            coarsen(&mut s.negative, s.level, level);
-            s.level = level;
+        let mut sides = [
+            self.positive.buckets(),
+            self.negative.buckets(),
+            other.positive.buckets(),
+            other.negative.buckets(),
+        ];
+        for (b, from) in sides
+            .iter_mut()
+            .zip([self.level, self.level, other.level, other.level])
+        {
+            coarsen(b, from, level);
         }
-        self.positive = union(&self.positive, &theirs.positive);
-        self.negative = union(&self.negative, &theirs.negative);
+        self.level = level;
+        let positive = union(&sides[0], &sides[2]);
+        let negative = union(&sides[1], &sides[3]);
         if other.count > 0 {
             if self.count == 0 {
                 self.min = other.min;
@@ -265,7 +511,7 @@ impl Sketch {
         self.count += other.count;
         self.nan += other.nan;
         self.zeros += other.zeros;
-        self.fit();
+        self.store(positive, negative);
     }
 
     /// Number of non-NaN values.
@@ -319,14 +565,13 @@ impl Sketch {
         }
         // Ascending values: negatives from the largest magnitude down, zeros, then positives.
         let level = self.level;
-        let negatives = self
-            .negative
+        let (negative, positive) = (self.negative.buckets(), self.positive.buckets());
+        let negatives = negative
             .iter()
             .rev()
             .map(|&(k, n)| (-representative(k, level), u64::from(n)));
         let zeros = (self.zeros > 0).then_some((0.0, self.zeros));
-        let positives = self
-            .positive
+        let positives = positive
             .iter()
             .map(|&(k, n)| (representative(k, level), u64::from(n)));
         let mut seen = 0u64;
@@ -339,9 +584,9 @@ impl Sketch {
         self.max
     }
 
-    /// Memory held by the buckets, in bytes.
+    /// Memory held by the buckets, in bytes: at most [`PAIR_BYTES`] per occupied bucket.
     pub fn heap_bytes(&self) -> usize {
-        (self.positive.capacity() + self.negative.capacity()) * std::mem::size_of::<(i32, u32)>()
+        self.positive.bytes.len() + self.negative.bytes.len()
     }
 }
 
@@ -559,7 +804,7 @@ mod tests {
                 want += 1;
             }
             assert_eq!(s.level(), want, "n={n}");
-            assert!(s.positive.len() <= MAX_BUCKETS);
+            assert!(s.occupied() <= MAX_BUCKETS);
             assert!(s.heap_bytes() <= MAX_BUCKETS * 8, "{}", s.heap_bytes());
             assert!(s.is_consistent());
             assert_within_bound(&values, &s);
@@ -623,35 +868,40 @@ mod tests {
     fn stores_read_from_a_file_are_checked() {
         let sk = sketch_of(&[1e-12, 1e-9, 0.3, 7.0, 1e12, f64::MAX, -2.0, -1e300, -1e-12]);
         assert!(sk.is_consistent());
-        let forged = [
-            Sketch {
-                positive: sk.positive.iter().rev().copied().collect(),
-                ..sk.clone()
+        let read = |w: Wire| postcard::from_bytes::<Sketch>(&postcard::to_allocvec(&w).unwrap());
+        let wire = || Wire::from(sk.clone());
+        assert_eq!(read(wire()).unwrap(), sk);
+        let unreadable = [
+            Wire {
+                positive: wire().positive.into_iter().rev().collect(),
+                ..wire()
             },
-            Sketch {
+            Wire {
                 positive: vec![(1, 0)],
-                ..sk.clone()
+                ..wire()
             },
-            Sketch {
+            Wire {
                 level: 40,
-                ..sk.clone()
+                ..wire()
             },
-            Sketch {
+            Wire {
                 positive: vec![(i32::MAX, 1)],
-                ..sk.clone()
+                ..wire()
             },
-            Sketch {
-                count: sk.count + 1,
-                ..sk.clone()
-            },
-            Sketch {
+            Wire {
                 positive: (0..MAX_BUCKETS as i32 + 1).map(|k| (k, 1)).collect(),
-                ..sk.clone()
+                ..wire()
             },
         ];
-        for bad in forged {
-            assert!(!bad.is_consistent(), "{bad:?}");
+        for bad in unreadable {
+            assert!(read(bad).is_err());
         }
+        let forged = read(Wire {
+            count: sk.count + 1,
+            ..wire()
+        })
+        .unwrap();
+        assert!(!forged.is_consistent(), "{forged:?}");
         assert!(
             !Exact {
                 values: vec![f64::NAN],
@@ -659,6 +909,97 @@ mod tests {
             }
             .is_consistent()
         );
+    }
+
+    #[test]
+    fn sides_take_the_smaller_form_of_their_buckets() {
+        let side = |b: &[(i32, u32)]| {
+            let s = Side::from_buckets(b);
+            assert_eq!(s.buckets(), b);
+            assert_eq!(usize::from(s.len), b.len());
+            assert!(s.bytes.len() <= PAIR_BYTES * b.len());
+            s
+        };
+        // Narrow keys: dense, in the fewest bits that hold the largest count.
+        let narrow = side(&[(-3, 1), (-1, 15), (0, 2)]);
+        assert_eq!(
+            (narrow.lo, narrow.bits, narrow.bytes.len(), narrow.span()),
+            (-3, 4, 2, 4)
+        );
+        let odd = side(&[(7, 1), (9, 3)]);
+        assert_eq!((odd.bits, odd.bytes.len(), odd.span()), (4, 2, 3));
+        assert_eq!(side(&[(5, 16)]).bits, 8);
+        assert_eq!(side(&[(5, 256), (6, 1)]).bits, 16);
+        assert_eq!(side(&[(5, 70_000)]).bits, 32);
+        // Keys far apart: sparse, whose bytes the dense form would exceed.
+        let wide = side(&[(-500, 1), (0, 3), (500, 1)]);
+        assert_eq!((wide.bits, wide.bytes.len()), (0, 3 * PAIR_BYTES));
+        // Two buckets as pairs take 16 bytes: dense up to 32 keys of 4 bits (dense at the tie).
+        assert_eq!(side(&[(0, 1), (31, 1)]).bits, 4);
+        assert_eq!(side(&[(0, 1), (32, 1)]).bits, 0);
+        assert_eq!(Side::from_buckets(&[]), Side::default());
+    }
+
+    #[test]
+    fn adds_keep_the_store_a_function_of_the_buckets() {
+        // Values that move a side between the forms (two keys far apart make it sparse, the keys
+        // in between dense again) and widen its counts to 8 and 16 bits.
+        let mut s = Sketch::default();
+        let mut values = Vec::new();
+        for i in 0..3000u32 {
+            let x = match i % 5 {
+                0 => 1.0 + 0.01 * f64::from((i / 5) % 50),
+                1 if i == 1 => 1.6,
+                1 => -(2.0 + 0.01 * f64::from(i % 2)),
+                3 if i < 40 => 0.0,
+                _ => 1.5,
+            };
+            s.add(x);
+            values.push(x);
+            for side in [&s.positive, &s.negative] {
+                assert_eq!(Side::from_buckets(&side.buckets()), *side, "after {i}");
+            }
+            if i == 1 {
+                assert_eq!(s.positive.bits, 0);
+            }
+        }
+        assert!(s.positive.bits == 16 && s.negative.bits == 16);
+        assert_eq!(s, sketch_of(&values));
+        assert!(s.is_consistent());
+        assert_within_bound(&values, &s);
+    }
+
+    #[test]
+    fn written_sketches_read_back_equal_in_both_forms() {
+        // A narrow (dense), a wide (sparse) and a coarsened (dense at level 4) sketch: read back
+        // equal, and their merges too.
+        let narrow: Vec<f64> = (0..300)
+            .map(|i| 1e9 * (1.0 + 0.0004 * f64::from(i)))
+            .collect();
+        let wide: Vec<f64> = (0..100)
+            .map(|i| -(10f64.powf(f64::from(i) / 5.0)))
+            .collect();
+        let coarse: Vec<f64> = (0..300).map(|i| 10f64.powf(f64::from(i) / 30.0)).collect();
+        let (a, b, c) = (sketch_of(&narrow), sketch_of(&wide), sketch_of(&coarse));
+        assert!(a.positive.bits > 0 && a.level() == 0);
+        assert!(b.negative.bits == 0 && b.level() == 0);
+        assert!(c.positive.bits > 0 && c.level() == 4);
+        for s in [&a, &b, &c] {
+            let back: Sketch = postcard::from_bytes(&postcard::to_allocvec(s).unwrap()).unwrap();
+            assert_eq!(&back, s);
+            for q in [0.0, 0.05, 0.5, 0.95, 1.0] {
+                assert_eq!(back.quantile(q).to_bits(), s.quantile(q).to_bits());
+            }
+        }
+        let (mut abc, mut cba) = (a.clone(), c.clone());
+        abc.merge(&b);
+        abc.merge(&c);
+        cba.merge(&b);
+        cba.merge(&a);
+        let all: Vec<f64> = narrow.iter().chain(&wide).chain(&coarse).copied().collect();
+        assert_eq!(abc, cba);
+        assert_eq!(abc, sketch_of(&all));
+        assert_within_bound(&all, &abc);
     }
 
     #[test]
