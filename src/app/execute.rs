@@ -103,6 +103,9 @@ struct Destination<'a> {
     /// Only these blocks, and the shard's record of them.
     blocks: Option<Range<u64>>,
     record: Option<(&'a mut BlocksWriter, u64)>,
+    /// A part of a sweep shard's several batches: the simulations its earlier batches did (the
+    /// shard reports progress as one job). `None`: the batch is the whole job.
+    done_before: Option<u64>,
 }
 
 /// What [`simulate`] returns: every scenario's aggregates, every run's finals when kept in
@@ -153,10 +156,15 @@ fn simulate(
         cancel: ctl.cancel.cloned(),
     };
     // Progress counts simulations: a run of one scenario.
-    ctl.progress.runs_started(todo * scenarios.len() as u64);
-    let progress = |done: u64| ctl.progress.runs_done(done);
+    let before = into.done_before;
+    if before.is_none() {
+        ctl.progress.runs_started(todo * scenarios.len() as u64);
+    }
+    let progress = |done: u64| ctl.progress.runs_done(before.unwrap_or(0) + done);
     let results = batch::run_paired(scenarios, &cfg, &progress, &mut sink);
-    ctl.progress.runs_finished();
+    if before.is_none() {
+        ctl.progress.runs_finished();
+    }
     let results = results?;
     for f in sink.files {
         f.finish()?;
@@ -173,6 +181,7 @@ fn simulate_plan(plan: &Plan, ctl: &Control, dirs: Option<&[PathBuf]>) -> Result
         tables: dirs.is_none(),
         blocks: None,
         record: None,
+        done_before: None,
     };
     Ok(match plan.job() {
         Job::Run(sc) => {
@@ -339,6 +348,7 @@ impl Plan {
             tables: false,
             blocks: Some(start..end),
             record: None,
+            done_before: Some(0),
         };
         let point0 = [self.scenarios()[0]];
         simulate(self, ctl, &point0, &mut reference, into)?;
@@ -371,7 +381,25 @@ impl Plan {
                     .map(|sc| BatchResult::empty(sc, Keep::Final, self.seed()))
                     .collect();
                 let split = units.split(range.clone());
+                // One progress bar for the shard: point 0's reference runs, then every unit.
+                let runs = self.runs();
+                let runs_in = |b: &Range<u64>| {
+                    (b.end * BLOCK_RUNS).min(runs) - (b.start * BLOCK_RUNS).min(runs)
+                };
+                let reference_runs = {
+                    let others = split.iter().filter(|(g, _)| *g > 0).map(|(_, b)| b);
+                    match (
+                        others.clone().map(|b| b.start).min(),
+                        others.map(|b| b.end).max(),
+                    ) {
+                        (Some(start), Some(end)) => runs_in(&(start..end)),
+                        _ => 0,
+                    }
+                };
+                let total = reference_runs + split.iter().map(|(_, b)| runs_in(b)).sum::<u64>();
+                ctl.progress.runs_started(total);
                 let reference = self.sweep_reference(ctl, &stats, &split)?;
+                let mut done = reference_runs;
                 for (g, blocks) in split {
                     let p = g as usize;
                     let mut one = stats.point(p, reference.clone());
@@ -380,16 +408,20 @@ impl Plan {
                     } else {
                         Vec::new()
                     };
+                    let these = runs_in(&blocks);
                     let into = Destination {
                         dirs: &save,
                         tables: false,
                         blocks: Some(blocks),
                         record: Some((&mut writer, g)),
+                        done_before: Some(done),
                     };
                     let (mut r, _, _) = simulate(self, ctl, &scenarios[p..=p], &mut one, into)?;
+                    done += these;
                     results[p] = r.remove(0);
                     stats.put_point(p, one);
                 }
+                ctl.progress.runs_finished();
                 resolved.push(sw.base.resolved_toml());
                 report::write_resolved(&dir, &resolved[0], &sw.base.series_files())?;
                 Partial {
@@ -422,6 +454,7 @@ impl Plan {
                     tables: false,
                     blocks: Some(blocks),
                     record: Some((&mut writer, 0)),
+                    done_before: None,
                 };
                 let (results, _, _) = simulate(self, ctl, &scenarios, stats, into)?;
                 for (d, sc) in dirs.iter().zip(&scenarios) {

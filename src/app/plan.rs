@@ -532,7 +532,13 @@ impl Plan {
                     }
                     None => format!("{} points", sw.points.len()),
                 };
-                let seconds = self.estimate().seconds(self.threads());
+                // A shard does its share of the (point, block) units.
+                let share = self.options.shard.map_or(1.0, |sh| {
+                    let total = sw.points.len() as u64 * batch::blocks::blocks(runs);
+                    let mine = sh.units(total);
+                    (mine.end - mine.start) as f64 / total.max(1) as f64
+                });
+                let seconds = self.estimate().seconds(self.threads()) * share;
                 format!(
                     "{what} of {:?}: {points} × {runs} runs, seed {seed}{shard}, over {}{}; about {} on {} threads (at {:.1} M decisions/s per thread)",
                     sw.base.name,

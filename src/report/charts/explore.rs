@@ -15,11 +15,11 @@ use crate::report::format;
 /// A parameter's label: its field path without the `chains.` prefix (`kind:zk.withdrawal_delay_days`).
 fn short(field: &str) -> String {
     let s = field.strip_prefix("chains.").unwrap_or(field);
-    if s.chars().count() > 34 {
+    if s.chars().count() > 40 {
         let tail: String = s
             .chars()
             .rev()
-            .take(33)
+            .take(39)
             .collect::<Vec<_>>()
             .into_iter()
             .rev()
