@@ -202,6 +202,43 @@ pub fn anchor(sc: &mut Scenario) -> Result<Option<Solution>> {
     Ok(sol)
 }
 
+/// Every sweep point's chain constants by its `[equilibrium] start`, as a run's are: `parent`
+/// points keep the constants solved once for the base's parent (the status quo every
+/// counterfactual keeps), `solve` points solve their own. The base of a `parent` sweep gets the
+/// same constants, so that its `scenario.resolved.toml` (`given`) reruns and merges with them.
+fn anchor_points(sweep: &mut Sweep) -> Result<()> {
+    let parent = match sweep.base.equilibrium.start {
+        Start::Parent => constants_of(&sweep.base)?.map(|(c, _)| c),
+        _ => None,
+    };
+    let ids: Vec<String> = sweep.base.chains.iter().map(|c| c.id.clone()).collect();
+    for p in &mut sweep.points {
+        let sc = &mut p.scenario;
+        match (sc.equilibrium.start, &parent) {
+            (Start::Parent, Some(theirs)) => {
+                let mine: Vec<f64> = sc
+                    .chains
+                    .iter()
+                    .map(|c| {
+                        ids.iter()
+                            .position(|id| *id == c.id)
+                            .map_or(c.constant_apy, |i| theirs[i])
+                    })
+                    .collect();
+                sc.set_constants(&mine);
+            }
+            (Start::Solve, _) => {
+                anchor(sc)?;
+            }
+            _ => {}
+        }
+    }
+    if let Some(constants) = &parent {
+        sweep.base.set_constants(constants);
+    }
+    Ok(())
+}
+
 /// Gives every scenario of a paired job the reference's runs and seed (common random numbers).
 fn pair_with<'a>(reference: &Scenario, others: impl Iterator<Item = &'a mut Scenario>) {
     for s in others {
@@ -260,6 +297,7 @@ impl Plan {
             &sweep.base,
             sweep.points.iter_mut().map(|p| &mut p.scenario),
         );
+        anchor_points(&mut sweep)?;
         Ok(Plan {
             job: Job::Sweep(sweep),
             options,

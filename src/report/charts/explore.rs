@@ -220,7 +220,7 @@ fn discovery<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .light_line_style(RGBColor(238, 238, 238))
+        .light_line_style(WHITE)
         .x_desc("coverage (share of the outcome's cases in the box)")
         .y_desc("density (share of the box's cases with the outcome)")
         .label_style(("sans-serif", 13))
@@ -299,7 +299,7 @@ fn discovery<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .light_line_style(RGBColor(238, 238, 238))
+        .light_line_style(WHITE)
         .y_labels(labels.len().max(1))
         .y_label_formatter(&|y| super::category(&labels, *y, true))
         .x_label_formatter(&|x| format!("{:.0} %", x * 100.0))
@@ -340,7 +340,7 @@ fn discovery<DB: DrawingBackend>(
                     "{} – {}  (p = {})",
                     format::number(b.lower),
                     format::number(b.upper),
-                    format::trimmed(b.p_value, 2)
+                    format::number(b.p_value)
                 ),
                 (0.02, y + 0.05),
                 ("sans-serif", 13),
