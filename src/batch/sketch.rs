@@ -346,7 +346,7 @@ fn readable(buckets: &Buckets, level: u32) -> bool {
 }
 
 /// Quantile sketch over `f64` values (NaN values are ignored and counted separately). Read and
-/// written as [`Wire`]: its buckets as `(key, count)` lists, whatever their form in memory.
+/// written as `Wire`: its buckets as `(key, count)` lists, whatever their form in memory.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(into = "Wire", try_from = "Wire")]
 pub struct Sketch {
@@ -584,7 +584,7 @@ impl Sketch {
         self.max
     }
 
-    /// Memory held by the buckets, in bytes: at most [`PAIR_BYTES`] per occupied bucket.
+    /// Memory held by the buckets, in bytes: at most `PAIR_BYTES` per occupied bucket.
     pub fn heap_bytes(&self) -> usize {
         self.positive.bytes.len() + self.negative.bytes.len()
     }
