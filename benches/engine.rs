@@ -64,6 +64,32 @@ fn decision(c: &mut Criterion) {
             black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))
         })
     });
+    // The engine's path: the agent-independent terms hoisted into rows once, as the views refresh.
+    let chains: Vec<model::ChainRow> = views.iter().map(model::ChainRow::new).collect();
+    let rows: Vec<model::SegmentRow> = views
+        .iter()
+        .map(|v| model::SegmentRow::new(seg, v))
+        .collect();
+    c.bench_function("decision_9_chains_rows", |b| {
+        b.iter(|| {
+            x = (x + 0.618_033_988_749_895) % 1.0;
+            model::utilities_from_rows(
+                seg,
+                &rows,
+                &chains,
+                &market,
+                black_box(5000.0),
+                1.0,
+                1,
+                u64::MAX,
+                &tastes,
+                None,
+                seg.inertia_apy,
+                &mut u,
+            );
+            black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))
+        })
+    });
 }
 
 fn whole_run(c: &mut Criterion) {

@@ -298,9 +298,9 @@ impl World<'_> {
         if fraction < 1.0 {
             self.chains[c].index *= 1.0 - fraction;
         } else {
-            for i in 0..self.agent_units.len() {
-                if self.agent_chain[i] as usize == c {
-                    self.agent_units[i] = 0.0;
+            for agent in &mut self.agents {
+                if agent.chain as usize == c {
+                    agent.units = 0.0;
                 }
             }
             self.chains[c].units = 0.0;
@@ -364,8 +364,8 @@ impl World<'_> {
         self.refresh_fees();
         let contagion = m.contagion;
         let mut fled = 0.0;
-        for i in 0..self.agent_units.len() {
-            let a = self.agent_chain[i];
+        for i in 0..self.agents.len() {
+            let a = self.agents[i].chain;
             if a == IN_TRANSIT {
                 continue;
             }
@@ -377,13 +377,13 @@ impl World<'_> {
             } else {
                 continue;
             };
-            let p = self.segments[self.agent_segment[i] as usize].panic_prob * exposure * felt;
+            let p = self.segments[self.agents[i].segment as usize].panic_prob * exposure * felt;
             if p <= 0.0 {
                 continue;
             }
             let u: f64 = self.rng_events.random();
             let u_choice: f64 = self.rng_events.random();
-            if u < p && self.agent_units[i] > 0.0 {
+            if u < p && self.agents[i].units > 0.0 {
                 let b = self.decide(i, u_choice, Some(a));
                 if b != a {
                     fled += self.agent_capital_usd(i);
@@ -424,7 +424,7 @@ impl World<'_> {
             let l1 = self.sc.l1;
             self.push_agent(segment, l1, k, 1.0);
             self.ledger.inflows += k;
-            let i = self.agent_units.len() - 1;
+            let i = self.agents.len() - 1;
             let b = self.decide(i, u, None);
             if b != l1 {
                 self.migrate(i, b);

@@ -46,6 +46,56 @@ enum Ev {
     RandomHack { chain: u16, generation: u32 },
 }
 
+/// The state of one agent that a review reads, packed in one record (one cache line's load with
+/// a million agents, where parallel arrays cost one miss each).
+#[derive(Debug, Clone, Copy)]
+struct Agent {
+    /// Scaled balance: the agent holds `units · index · price` USD on `chain`.
+    units: f64,
+    /// Chain index, or [`IN_TRANSIT`].
+    chain: u16,
+    segment: u16,
+    /// Wallets the agent stands for (its creation scale factor with cohorts, else 1).
+    wallets: f32,
+    /// Day the agent's capital landed on its chain (for the habit; far in the past at day 0).
+    since: f32,
+}
+
+/// The agents of one segment: ids `first..first + contiguous` (agents are created segment by
+/// segment), then those added out of order (inflows), in the order they joined.
+#[derive(Debug, Clone, Default)]
+struct Members {
+    first: u32,
+    contiguous: u32,
+    extra: Vec<u32>,
+}
+
+impl Members {
+    fn len(&self) -> usize {
+        self.contiguous as usize + self.extra.len()
+    }
+
+    /// The `j`-th member.
+    fn get(&self, j: usize) -> u32 {
+        if j < self.contiguous as usize {
+            self.first + j as u32
+        } else {
+            self.extra[j - self.contiguous as usize]
+        }
+    }
+
+    fn push(&mut self, id: u32) {
+        if self.extra.is_empty() && (self.contiguous == 0 || id == self.first + self.contiguous) {
+            if self.contiguous == 0 {
+                self.first = id;
+            }
+            self.contiguous += 1;
+        } else {
+            self.extra.push(id);
+        }
+    }
+}
+
 /// Mutable state of one chain during a run.
 #[derive(Debug, Clone)]
 struct ChainState {
@@ -107,7 +157,13 @@ pub(super) struct World<'a> {
     ln_total_tvl: f64,
     ln_share_floor: f64,
     segments: Vec<Segment>,
-    segment_agents: Vec<Vec<u32>>,
+    segment_agents: Vec<Members>,
+    /// The agent-independent utility terms, per chain and per segment × chain (at
+    /// `s · chains + c`), rebuilt from the views of the chains in `stale_rows` (one bit each)
+    /// before a decision.
+    chain_rows: Vec<model::ChainRow>,
+    segment_rows: Vec<model::SegmentRow>,
+    stale_rows: u64,
     /// The run's seed (awareness thresholds are hashed from it).
     seed: u64,
     /// Chains whose awareness diffuses (Bass), one bit each.
@@ -124,14 +180,10 @@ pub(super) struct World<'a> {
     /// Time of the next review of the superposed Poisson process (infinite when none): kept out
     /// of the queue, since it is by far the most frequent event.
     next_review: f64,
-    // Agents, struct of arrays.
-    agent_units: Vec<f64>,
-    agent_chain: Vec<u16>,
-    agent_segment: Vec<u16>,
-    /// Wallets an agent stands for (its creation scale factor with cohorts, else 1).
-    agent_wallets: Vec<f32>,
-    /// Day the agent's capital landed on its chain (for the habit; far in the past at day 0).
-    agent_since: Vec<f32>,
+    /// The next review's uniforms: segment, alias coin, member, choice.
+    review_draws: [f64; 4],
+    agents: Vec<Agent>,
+    /// Every agent's taste for every chain, at `i · chains + c`.
     agent_tastes: Vec<f32>,
     price: f64,
     transit_units: f64,
@@ -283,7 +335,10 @@ impl<'a> World<'a> {
             ln_total_tvl: 0.0,
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
-            segment_agents: vec![Vec::new(); sc.segments.len()],
+            segment_agents: vec![Members::default(); sc.segments.len()],
+            chain_rows: vec![model::ChainRow::default(); n_chains],
+            segment_rows: vec![model::SegmentRow::default(); n_chains * sc.segments.len()],
+            stale_rows: u64::MAX,
             seed,
             bass: sc
                 .chains
@@ -297,11 +352,8 @@ impl<'a> World<'a> {
             segment_alias: AliasTable::default(),
             total_review_rate: 0.0,
             next_review: f64::INFINITY,
-            agent_units: Vec::with_capacity(total_agents),
-            agent_chain: Vec::with_capacity(total_agents),
-            agent_segment: Vec::with_capacity(total_agents),
-            agent_wallets: Vec::with_capacity(total_agents),
-            agent_since: Vec::with_capacity(total_agents),
+            review_draws: [0.0; 4],
+            agents: Vec::with_capacity(total_agents),
             agent_tastes,
             price: 1.0,
             transit_units: 0.0,
@@ -340,20 +392,22 @@ impl<'a> World<'a> {
 
     /// Adds an agent whose tastes are already at the end of `agent_tastes`.
     fn push_agent(&mut self, segment: usize, chain: usize, capital_usd: f64, wallets: f64) {
-        let id = self.agent_units.len() as u32;
+        let id = self.agents.len() as u32;
         let ch = &mut self.chains[chain];
         let units = capital_usd / (ch.index * self.price);
         ch.units += units;
         ch.demand_tx_per_day += wallets * self.segments[segment].tx_per_month / 30.0;
         self.segment_wallets[chain * self.segments.len() + segment] += wallets;
-        self.agent_units.push(units);
-        self.agent_chain.push(chain as u16);
-        self.agent_segment.push(segment as u16);
-        self.agent_wallets.push(wallets as f32);
-        self.agent_since.push(if self.now > 0.0 {
-            self.now as f32
-        } else {
-            -1e9
+        self.agents.push(Agent {
+            units,
+            chain: chain as u16,
+            segment: segment as u16,
+            wallets: wallets as f32,
+            since: if self.now > 0.0 {
+                self.now as f32
+            } else {
+                -1e9
+            },
         });
         self.segment_agents[segment].push(id);
         self.dirty |= 1 << chain;
@@ -394,6 +448,9 @@ impl<'a> World<'a> {
         self.schedule_review();
     }
 
+    /// Draws the time of the next review and then its four uniforms (the stream's order is that
+    /// of drawing them when the review happens), and prefetches the agent they would pick now, so
+    /// that with millions of agents its record is in cache when the review comes.
     fn schedule_review(&mut self) {
         if self.total_review_rate <= 0.0 {
             return;
@@ -405,6 +462,23 @@ impl<'a> World<'a> {
         } else {
             f64::INFINITY
         };
+        self.review_draws = std::array::from_fn(|_| self.rng_reviews.random());
+        if self.next_review.is_finite() {
+            let i = self.reviewed_agent();
+            super::prefetch(&self.agents[i]);
+            let n = self.chains.len();
+            super::prefetch(&self.agent_tastes[i * n]);
+            super::prefetch(&self.agent_tastes[i * n + n - 1]);
+        }
+    }
+
+    /// The agent the drawn uniforms of the next review pick (segment by the alias table, then a
+    /// member uniformly).
+    fn reviewed_agent(&self) -> usize {
+        let [u_seg, u_coin, u_agent, _] = self.review_draws;
+        let s = self.segment_alias.sample(u_seg, u_coin);
+        let members = &self.segment_agents[s];
+        members.get(((u_agent * members.len() as f64) as usize).min(members.len() - 1)) as usize
     }
 
     fn schedule_random_hack(&mut self, c: usize) {
@@ -640,6 +714,7 @@ impl<'a> World<'a> {
             self.refresh_activity();
         }
         self.dirty = u64::MAX;
+        self.stale_rows = u64::MAX;
     }
 
     /// With elastic activity: each chain's transactions per day at its fee now, and what facing
@@ -666,6 +741,7 @@ impl<'a> World<'a> {
         } else {
             1.0
         };
+        self.stale_rows |= 1 << c;
         let v = &mut self.views[c];
         v.pool_available_usd = ch.pool_available_usd;
         v.fast_fee_fraction = model::fast_fee_fraction(
@@ -712,7 +788,25 @@ impl<'a> World<'a> {
                 f64::NEG_INFINITY
             };
         }
+        self.stale_rows |= self.dirty;
         self.dirty = 0;
+    }
+
+    /// Rebuilds the utility rows of the chains in `stale_rows` from their views (which must be
+    /// fresh).
+    fn refresh_rows(&mut self) {
+        let n = self.views.len();
+        let mut stale = self.stale_rows & (u64::MAX >> (64 - n));
+        while stale != 0 {
+            let c = stale.trailing_zeros() as usize;
+            stale &= stale - 1;
+            let v = &self.views[c];
+            self.chain_rows[c] = model::ChainRow::new(v);
+            for (s, seg) in self.segments.iter().enumerate() {
+                self.segment_rows[s * n + c] = model::SegmentRow::new(seg, v);
+            }
+        }
+        self.stale_rows = 0;
     }
 
     /// The yield farmers perceive in the pending expected-value airdrops of chain `c`: each one's
@@ -730,18 +824,22 @@ impl<'a> World<'a> {
     }
 
     fn agent_capital_usd(&self, i: usize) -> f64 {
-        let c = self.agent_chain[i];
-        if c == IN_TRANSIT {
+        let agent = &self.agents[i];
+        if agent.chain == IN_TRANSIT {
             return 0.0;
         }
-        self.agent_units[i] * self.chains[c as usize].index * self.price
+        agent.units * self.chains[agent.chain as usize].index * self.price
     }
 
     /// Scores the chains for agent `i` and samples one with uniform `u`. `exclude` forbids a chain.
     fn decide(&mut self, i: usize, u: f64, exclude: Option<usize>) -> usize {
         self.refresh_views();
-        let a = self.agent_chain[i] as usize;
-        let s = self.agent_segment[i] as usize;
+        if self.stale_rows != 0 {
+            self.refresh_rows();
+        }
+        let agent = self.agents[i];
+        let a = agent.chain as usize;
+        let s = agent.segment as usize;
         let seg = &self.segments[s];
         let k = self.agent_capital_usd(i);
         let n = self.chains.len();
@@ -761,26 +859,28 @@ impl<'a> World<'a> {
                 }
             }
         }
-        let wallets = f64::from(self.agent_wallets[i]);
+        let wallets = f64::from(agent.wallets);
         let fee_cost = (seg.fee_elasticity > 0.0).then(|| &self.fee_cost[s * n..(s + 1) * n]);
         let inertia = if seg.habit_apy > 0.0 {
-            let tenure = (self.now - f64::from(self.agent_since[i])).max(0.0);
+            let tenure = (self.now - f64::from(agent.since)).max(0.0);
             seg.inertia_apy + seg.habit_apy * (1.0 - (-tenure / seg.habit_days).exp())
         } else {
             seg.inertia_apy
         };
-        model::utilities(
+        model::utilities_from_rows(
             seg,
-            k,
-            wallets,
-            a,
-            allowed,
-            tastes,
+            &self.segment_rows[s * n..(s + 1) * n],
+            &self.chain_rows,
             &MarketView {
                 chains: &self.views,
                 ln_total_tvl: self.ln_total_tvl,
                 ln_share_floor: self.ln_share_floor,
             },
+            k,
+            wallets,
+            a,
+            allowed,
+            tastes,
             fee_cost,
             inertia,
             &mut self.scratch_u,
@@ -801,20 +901,15 @@ impl<'a> World<'a> {
     }
 
     fn review(&mut self) {
-        let u_seg: f64 = self.rng_reviews.random();
-        let u_coin: f64 = self.rng_reviews.random();
-        let u_agent: f64 = self.rng_reviews.random();
-        let u_choice: f64 = self.rng_reviews.random();
+        // The alias table and the members may have changed since the draws (inflows): pick now.
+        let i = self.reviewed_agent();
+        let u_choice = self.review_draws[3];
         self.schedule_review();
-        let s = self.segment_alias.sample(u_seg, u_coin);
-        let members = &self.segment_agents[s];
-        let i =
-            members[((u_agent * members.len() as f64) as usize).min(members.len() - 1)] as usize;
-        if self.agent_chain[i] == IN_TRANSIT || self.agent_units[i] <= 0.0 {
+        if self.agents[i].chain == IN_TRANSIT || self.agents[i].units <= 0.0 {
             return;
         }
         let b = self.decide(i, u_choice, None);
-        if b != self.agent_chain[i] as usize {
+        if b != self.agents[i].chain as usize {
             self.migrate(i, b);
         }
     }
@@ -822,7 +917,8 @@ impl<'a> World<'a> {
     /// Moves agent `i`'s capital to chain `b`: fees, exit (fast or canonical), transit, landing.
     fn migrate(&mut self, i: usize, b: usize) {
         self.refresh_views();
-        let a = self.agent_chain[i] as usize;
+        let agent = self.agents[i];
+        let a = agent.chain as usize;
         let k = self.agent_capital_usd(i);
         let (from, to) = (self.views[a], self.views[b]);
         let exit = model::exit(&from, k, to.yield_apy);
@@ -832,7 +928,7 @@ impl<'a> World<'a> {
             0.0
         };
         let bridge = to.bridge_fee_fraction * k;
-        let wallets = f64::from(self.agent_wallets[i]);
+        let wallets = f64::from(agent.wallets);
         let gross = wallets * (from.fee_usd + to.fee_usd) + bridge + fast_fee;
         // Fees never exceed the capital: scale them down together if they would.
         let scale = if gross > k { k / gross } else { 1.0 };
@@ -847,21 +943,22 @@ impl<'a> World<'a> {
         self.ledger.fees_paid += gross * scale;
         let net = (k - gross * scale).max(0.0);
 
-        let rate = wallets * self.segments[self.agent_segment[i] as usize].tx_per_month / 30.0;
+        let rate = wallets * self.segments[agent.segment as usize].tx_per_month / 30.0;
         let ch = &mut self.chains[a];
         // Running sums drift by rounding: a chain never holds less than nothing.
-        ch.units = (ch.units - self.agent_units[i]).max(0.0);
+        ch.units = (ch.units - agent.units).max(0.0);
         ch.demand_tx_per_day -= rate;
         let ns = self.segments.len();
-        self.segment_wallets[a * ns + self.agent_segment[i] as usize] -= wallets;
-        self.agent_units[i] = 0.0;
+        self.segment_wallets[a * ns + agent.segment as usize] -= wallets;
+        self.agents[i].units = 0.0;
         let exit_days = match exit {
             Exit::Fast { .. } => {
                 self.fast_exits += 1;
                 ch.pool_available_usd -= k;
                 let delay = ch.params.withdrawal_delay_days;
-                self.queue.push(
-                    self.now + delay,
+                self.queue.push_after(
+                    self.now,
+                    delay,
                     Priority::Activity,
                     Ev::Refill {
                         chain: a as u16,
@@ -888,10 +985,11 @@ impl<'a> World<'a> {
         let transit = exit_days + entry_days;
         let units = net / self.price;
         if transit > 0.0 {
-            self.agent_chain[i] = IN_TRANSIT;
+            self.agents[i].chain = IN_TRANSIT;
             self.transit_units += units;
-            self.queue.push(
-                self.now + transit,
+            self.queue.push_after(
+                self.now,
+                transit,
                 Priority::Activity,
                 Ev::Arrival {
                     agent: i as u32,
@@ -913,15 +1011,14 @@ impl<'a> World<'a> {
             0.0
         };
         ch.units += scaled;
-        ch.demand_tx_per_day += f64::from(self.agent_wallets[i])
-            * self.segments[self.agent_segment[i] as usize].tx_per_month
-            / 30.0;
+        let agent = &mut self.agents[i];
+        let wallets = f64::from(agent.wallets);
+        ch.demand_tx_per_day += wallets * self.segments[agent.segment as usize].tx_per_month / 30.0;
         let ns = self.segments.len();
-        self.segment_wallets[b * ns + self.agent_segment[i] as usize] +=
-            f64::from(self.agent_wallets[i]);
-        self.agent_units[i] = scaled;
-        self.agent_chain[i] = b as u16;
-        self.agent_since[i] = self.now as f32;
+        self.segment_wallets[b * ns + agent.segment as usize] += wallets;
+        agent.units = scaled;
+        agent.chain = b as u16;
+        agent.since = self.now as f32;
         self.dirty |= 1 << b;
     }
 

@@ -104,7 +104,7 @@ impl World<'_> {
             },
         );
         set(sys::PRICE_FACTOR, self.price);
-        set(sys::AGENTS, self.agent_units.len() as f64);
+        set(sys::AGENTS, self.agents.len() as f64);
         set(sys::USERS_FEES_PAID, self.users_fees_usd);
         set(sys::L1_VALIDATOR_REVENUE, groups[0]);
         set(sys::SEQUENCER_REVENUE, groups[1] + groups[2]);
@@ -133,8 +133,16 @@ impl World<'_> {
 
     /// Relative error between the ledger and the capital actually held by agents and in transit.
     pub(super) fn check_conservation(&mut self) {
-        let held: f64 = (0..self.agent_units.len())
-            .map(|i| self.agent_capital_usd(i))
+        // Each agent's units at its chain's index (0 in transit: the last slot), in agent order.
+        let n = self.chains.len();
+        let mut index = [0.0f64; 65];
+        for (x, ch) in index.iter_mut().zip(&self.chains) {
+            *x = ch.index * self.price;
+        }
+        let held: f64 = self
+            .agents
+            .iter()
+            .map(|a| a.units * index[usize::from(a.chain).min(n)])
             .sum();
         let transit: f64 = self
             .queue
