@@ -142,6 +142,20 @@ fn sharded_sensitivity_and_discovery_merge_to_the_unsharded_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let lhs = repo("tests/data/small_lhs.toml");
     check_sharded(tmp.path(), &["discover", &lhs, "--runs", "40"], &[4]);
+    // A shard's summary line names the exploration, not the sweep underneath.
+    for (command, scenario) in [("sensitivity", &sobol), ("discover", &lhs)] {
+        let o = l2sim_ok(
+            tmp.path(),
+            &[
+                command, scenario, "--runs", "2", "--shard", "1/2", "--out", command, "-q",
+            ],
+        );
+        let line = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            line.starts_with(&format!("shard 1/2 of {command} ")),
+            "{line}"
+        );
+    }
 }
 
 #[test]

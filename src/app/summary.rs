@@ -40,11 +40,16 @@ impl Written {
                         m.runs
                     )
                 };
+                // A sensitivity or discovery shard is a sweep shard that says what it explores.
+                let command = match m.explore.as_deref() {
+                    Some(crate::report::explore::Explore::Sensitivity { .. }) => "sensitivity",
+                    Some(crate::report::explore::Explore::Discovery { .. }) => "discover",
+                    None => m.command.as_str(),
+                };
                 format!(
-                    "shard {}/{} of {} {}: {what} in {:.2} s; written to {}\n  merge every shard with: l2sim merge SHARD_DIR... --out DIR",
+                    "shard {}/{} of {command} {}: {what} in {:.2} s; written to {}\n  merge every shard with: l2sim merge SHARD_DIR... --out DIR",
                     m.shard,
                     m.shards,
-                    m.command,
                     m.scenarios.join(", "),
                     m.perf.wall_seconds,
                     dir.display()
@@ -122,7 +127,8 @@ fn run_summary(r: &RunResults) -> String {
                 value(m, st.quantile(0.05)),
                 value(m, st.quantile(0.95)),
                 if missing > 0 {
-                    format!("  (none in {missing} runs)")
+                    let n = st.moments().count;
+                    format!("  ({n} of {} runs have a value)", n + missing)
                 } else {
                     String::new()
                 }
