@@ -65,7 +65,6 @@ fn decision(c: &mut Criterion) {
         })
     });
     // The engine's path: the agent-independent terms hoisted into rows once, as the views refresh.
-    let chains: Vec<model::ChainRow> = views.iter().map(model::ChainRow::new).collect();
     let rows: Vec<model::SegmentRow> = views
         .iter()
         .map(|v| model::SegmentRow::new(seg, v))
@@ -76,7 +75,6 @@ fn decision(c: &mut Criterion) {
             model::utilities_from_rows(
                 seg,
                 &rows,
-                &chains,
                 &market,
                 black_box(5000.0),
                 1.0,

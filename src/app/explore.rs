@@ -290,6 +290,45 @@ fn parameter_values(sweep: &Sweep) -> Result<Vec<Vec<f64>>> {
         .collect()
 }
 
+/// The report's description of the search (scenario, design, outcome, options) with `rows` cases
+/// of which `positives` have the outcome; no trajectory and no box yet.
+fn report_of(
+    results: &SweepResults,
+    condition: &Condition,
+    options: &PrimOptions,
+    rows: usize,
+    positives: usize,
+) -> DiscoveryReport {
+    let sweep = &results.sweep;
+    DiscoveryReport {
+        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: sweep.base.name.clone(),
+        runs: sweep.base.runs,
+        seed: sweep.base.seed,
+        design: design_info(sweep),
+        parameters: sweep.fields.clone(),
+        outcome: condition.text.clone(),
+        rows,
+        positives,
+        base_rate: if rows > 0 {
+            positives as f64 / rows as f64
+        } else {
+            0.0
+        },
+        peel_alpha: options.peel_alpha,
+        paste_alpha: options.paste_alpha,
+        min_mass: options.min_mass,
+        min_coverage: options.min_coverage,
+        trajectory: Vec::new(),
+        chosen: 0,
+        coverage: f64::NAN,
+        density: 0.0,
+        mass: 1.0,
+        restrictions: Vec::new(),
+        note: None,
+    }
+}
+
 /// The report when no run has the outcome: the whole design, no box, and a note saying so (the
 /// batch is not wasted: every other file is written).
 fn no_box(
@@ -298,9 +337,7 @@ fn no_box(
     options: &PrimOptions,
     x: &[Vec<f64>],
 ) -> DiscoveryReport {
-    let sweep = &results.sweep;
-    let k = sweep.fields.len();
-    let bounds: Vec<[f64; 2]> = (0..k)
+    let bounds: Vec<[f64; 2]> = (0..results.sweep.fields.len())
         .map(|j| {
             let column = x.iter().map(|row| row[j]);
             [
@@ -310,20 +347,6 @@ fn no_box(
         })
         .collect();
     DiscoveryReport {
-        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: sweep.base.name.clone(),
-        runs: sweep.base.runs,
-        seed: sweep.base.seed,
-        design: design_info(sweep),
-        parameters: sweep.fields.clone(),
-        outcome: condition.text.clone(),
-        rows: x.len(),
-        positives: 0,
-        base_rate: 0.0,
-        peel_alpha: options.peel_alpha,
-        paste_alpha: options.paste_alpha,
-        min_mass: options.min_mass,
-        min_coverage: options.min_coverage,
         trajectory: vec![StepInfo {
             step: 0,
             n: x.len(),
@@ -334,15 +357,11 @@ fn no_box(
             bounds,
             restricted: 0,
         }],
-        chosen: 0,
-        coverage: f64::NAN,
-        density: 0.0,
-        mass: 1.0,
-        restrictions: Vec::new(),
         note: Some(format!(
             "no run at any point has the outcome {:?}: there is no box to find (widen the ranges, or choose another threshold)",
             condition.text
         )),
+        ..report_of(results, condition, options, x.len(), 0)
     }
 }
 
@@ -408,27 +427,13 @@ pub fn discovery(
         })
         .collect();
     Ok(DiscoveryReport {
-        l2sim_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: sweep.base.name.clone(),
-        runs: sweep.base.runs,
-        seed: sweep.base.seed,
-        design: design_info(sweep),
-        parameters: sweep.fields.clone(),
-        outcome: condition.text.clone(),
-        rows: found.rows,
-        positives: found.positives,
-        base_rate: found.positives as f64 / found.rows as f64,
-        peel_alpha: options.peel_alpha,
-        paste_alpha: options.paste_alpha,
-        min_mass: options.min_mass,
-        min_coverage: options.min_coverage,
         trajectory,
         chosen: found.chosen,
         coverage: chosen.coverage,
         density: chosen.density,
         mass: chosen.mass,
         restrictions,
-        note: None,
+        ..report_of(results, condition, options, found.rows, found.positives)
     })
 }
 

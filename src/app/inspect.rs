@@ -36,6 +36,49 @@ pub struct Validation {
 }
 
 /// Parses and checks a scenario file; every problem at once in the error.
+/// What `l2sim validate` prints, and its outcome: the summary, or with `json` the summary or the
+/// problems as one pretty JSON document (nothing to print for a plain error: it is the error).
+pub fn validation_report(path: &Path, json: bool) -> (Option<String>, Result<()>) {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    match (validate(path), json) {
+        (Ok(v), false) => (Some(v.to_string()), Ok(())),
+        (Ok(v), true) => (Some(pretty(&v.to_json())), Ok(())),
+        (Err(e), true) => (Some(pretty(&problems_json(path, &e))), Err(e)),
+        (Err(e), false) => (None, Err(e)),
+    }
+}
+
+/// What `l2sim schema` prints: the scenario JSON Schema, or with `markdown` the field reference.
+pub fn schema_text(markdown: bool) -> Result<String> {
+    let schema = crate::scenario::schema();
+    Ok(if markdown {
+        crate::scenario::schema_markdown(&schema)
+    } else {
+        serde_json::to_string_pretty(&schema).map_err(|e| Error::Other(e.into()))? + "\n"
+    })
+}
+
+/// The text of an output folder's JSON document (`--json`).
+pub fn read_document(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", path.display())))
+}
+
+/// What `l2sim init` says it wrote: the scenario (named `name`) first, then the schema if any.
+pub fn init_summary(name: &str, files: &[PathBuf]) -> String {
+    let path = files[0].display();
+    let mut lines = vec![format!(
+        "wrote {path} (the baseline scenario, named {name:?}); edit it, then: l2sim run {path}"
+    )];
+    for schema in &files[1..] {
+        lines.push(format!(
+            "wrote {} (the JSON Schema your editor uses to check and complete the scenario)",
+            schema.display()
+        ));
+    }
+    lines.join("\n")
+}
+
 pub fn validate(path: &Path) -> Result<Validation> {
     let scenario = Scenario::from_file(path)?;
     let (parent, changes) = match load_merged(path)?.parent {

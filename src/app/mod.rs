@@ -50,13 +50,17 @@ pub use calibrate::{
 pub use control::{Control, Level, Message, Progress, Silent};
 pub use error::{Error, Located, Result};
 pub use execute::Written;
-pub use inspect::{Validation, init, plot, problems_json, validate};
+pub use inspect::{
+    Validation, init, init_summary, plot, problems_json, read_document, schema_text, validate,
+    validation_report,
+};
 pub use merge::{MergeOptions, ShardSet, check_shards, merge};
 pub use outcome::{
     CompareResults, Explored, Outcome, RunResults, RunTable, SweepResults, column_name,
 };
 pub use plan::{
-    BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, anchor, load_scenario, load_sweep,
+    BatchOptions, Job, MAX_RUNS, MAX_THREADS, MEMORY_SHARE, Plan, anchor, load_scenario,
+    load_scenarios, load_sweep,
 };
 pub use summary::shard_set_summary;
 

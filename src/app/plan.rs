@@ -117,6 +117,11 @@ pub fn load_scenario(path: Option<&Path>) -> Result<Scenario> {
     })
 }
 
+/// Reads and validates every scenario file of `paths`, in order (the first error stops).
+pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>> {
+    paths.iter().map(|p| load_scenario(Some(p))).collect()
+}
+
 /// Reads a scenario file with a `[sweep]` table and validates every point.
 pub fn load_sweep(path: &Path) -> Result<Sweep> {
     Ok(expand_sweep(path)?)

@@ -6,12 +6,12 @@
 mod terminal;
 mod toolbox;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::app::{self, BatchOptions, Control, Error, MergeOptions, Plan, Written};
+use crate::app::{self, BatchOptions, Error, MergeOptions, Plan, Written};
 use terminal::Terminal;
 
 /// `--version`: the package version and the git commit it was built from (see build.rs).
@@ -302,7 +302,6 @@ fn parse() -> Cli {
 
 fn dispatch(cli: Cli) -> Result<(), Error> {
     let term = Terminal::new(cli.quiet, cli.verbose);
-    let load = |p: &Path| app::load_scenario(Some(p));
     match cli.command {
         Command::Run(args) => {
             let scenario = app::load_scenario(args.scenario.as_deref())?;
@@ -310,16 +309,9 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             write(&plan, &args.batch, &term)
         }
         Command::Compare(args) => {
-            let scenarios = args
-                .scenarios
-                .iter()
-                .map(|p| load(p))
-                .collect::<Result<_, _>>()?;
-            write(
-                &Plan::compare(scenarios, args.batch.options())?,
-                &args.batch,
-                &term,
-            )
+            let scenarios = app::load_scenarios(&args.scenarios)?;
+            let plan = Plan::compare(scenarios, args.batch.options())?;
+            write(&plan, &args.batch, &term)
         }
         Command::Sweep { scenario, batch } => {
             let plan = Plan::sweep(app::load_sweep(&scenario)?, batch.options())?;
@@ -374,36 +366,22 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 plots: !no_plots,
                 parquet,
             };
-            let ctl = Control {
-                progress: &term,
-                cancel: Some(terminal::interrupt_flag()),
-            };
-            done(&app::merge(&shards, &opts, &ctl)?, json, &term)
+            done(&app::merge(&shards, &opts, &term.control())?, json, &term)
         }
-        Command::Validate { scenario, json } => validate(&scenario, json),
+        Command::Validate { scenario, json } => {
+            let (text, outcome) = app::validation_report(&scenario, json);
+            text.iter().for_each(|t| println!("{t}"));
+            outcome
+        }
         Command::Plot { dir, metrics } => {
-            let ctl = Control {
-                progress: &term,
-                cancel: Some(terminal::interrupt_flag()),
-            };
-            for d in app::plot(&dir, &metrics, &ctl)? {
+            for d in app::plot(&dir, &metrics, &term.control())? {
                 println!("redrew the charts of {}", d.display());
             }
             Ok(())
         }
         Command::Init { path } => {
             let (name, files) = app::init(&path)?;
-            println!(
-                "wrote {} (the baseline scenario, named {name:?}); edit it, then: l2sim run {}",
-                path.display(),
-                path.display()
-            );
-            for schema in &files[1..] {
-                println!(
-                    "wrote {} (the JSON Schema your editor uses to check and complete the scenario)",
-                    schema.display()
-                );
-            }
+            println!("{}", app::init_summary(&name, &files));
             Ok(())
         }
         Command::Completions { shell } => Ok(toolbox::completions(shell)?),
@@ -415,21 +393,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
 /// Runs a plan into `--out` (or its default folder), cancellable by SIGINT and SIGTERM.
 fn write(plan: &Plan, args: &BatchArgs, term: &Terminal) -> Result<(), Error> {
     let out = args.out.clone().unwrap_or_else(|| plan.default_out());
-    let ctl = Control {
-        progress: term,
-        cancel: Some(terminal::interrupt_flag()),
-    };
-    done(&plan.write(&out, &ctl)?, args.json, term)
+    done(&plan.write(&out, &term.control())?, args.json, term)
 }
 
 /// The folder is in place: prints its JSON document (`--json`) or the summary on stdout, and
 /// with `-v` every file written on stderr.
 fn done(written: &Written, json: bool, term: &Terminal) -> Result<(), Error> {
     if json {
-        let path = written.dir().join(written.json_file());
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", path.display())))?;
-        print!("{text}");
+        print!(
+            "{}",
+            app::read_document(&written.dir().join(written.json_file()))?
+        );
     } else {
         println!("{}", written.summary());
     }
@@ -453,33 +427,11 @@ fn calibrate(args: CalibrateArgs, term: &Terminal) -> Result<(), Error> {
     };
     let cal = app::Calibration::new(&args.scenario, options)?;
     let out = args.out.clone().unwrap_or_else(|| cal.default_out());
-    let ctl = Control {
-        progress: term,
-        cancel: Some(terminal::interrupt_flag()),
-    };
-    let (dir, found) = cal.write(&out, &ctl)?;
+    let (dir, found) = cal.write(&out, &term.control())?;
     if args.json {
-        let path = dir.join("calibrate.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Other(anyhow::anyhow!("reading {}: {e}", path.display())))?;
-        print!("{text}");
+        print!("{}", app::read_document(&dir.join("calibrate.json"))?);
     } else {
         println!("{}", found.summary(&dir));
-    }
-    Ok(())
-}
-
-/// `validate`: the summary, or with `--json` the summary or the problems as one JSON document.
-fn validate(path: &Path, json: bool) -> Result<(), Error> {
-    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    match (app::validate(path), json) {
-        (Ok(v), false) => println!("{v}"),
-        (Ok(v), true) => println!("{}", pretty(&v.to_json())),
-        (Err(e), true) => {
-            println!("{}", pretty(&app::problems_json(path, &e)));
-            return Err(e);
-        }
-        (Err(e), false) => return Err(e),
     }
     Ok(())
 }

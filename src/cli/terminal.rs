@@ -59,6 +59,14 @@ impl Lines {
 }
 
 impl Terminal {
+    /// Progress on this terminal, cancellable by SIGINT and SIGTERM.
+    pub(super) fn control(&self) -> crate::app::Control<'_> {
+        crate::app::Control {
+            progress: self,
+            cancel: Some(interrupt_flag()),
+        }
+    }
+
     pub(super) fn new(quiet: bool, verbose: u8) -> Terminal {
         Terminal {
             quiet,

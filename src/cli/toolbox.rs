@@ -50,11 +50,6 @@ pub(super) fn man() -> Result<()> {
 
 /// `l2sim schema [--markdown]`: the scenario JSON Schema, or the field reference, on stdout.
 pub(super) fn schema(markdown: bool) -> Result<()> {
-    let schema = crate::scenario::schema();
-    if markdown {
-        print!("{}", crate::scenario::schema_markdown(&schema));
-    } else {
-        println!("{}", serde_json::to_string_pretty(&schema)?);
-    }
+    print!("{}", crate::app::schema_text(markdown)?);
     Ok(())
 }

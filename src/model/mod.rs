@@ -295,26 +295,6 @@ pub fn utilities(
     }
 }
 
-/// The part of a chain's utility terms that is the same for every agent: refreshed with the
-/// views, read by [`utilities_from_rows`] for every destination of every decision.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ChainRow {
-    /// Launched (and so choosable).
-    pub launched: bool,
-    /// Fee of one typical transaction, USD.
-    pub fee_usd: f64,
-    /// `max(yield, 0) / 365`: the yield forgone per day in transit towards this chain, fraction.
-    pub forgone_per_day: f64,
-    /// Bridge fee into this chain, fraction of the amount.
-    pub bridge_fee_fraction: f64,
-    /// Canonical withdrawal delay out of this chain, days.
-    pub delay_days: f64,
-    /// Fast-exit fee out of this chain, fraction of the amount.
-    pub fast_fee_fraction: f64,
-    /// Capital the fast-exit LP pool can pay out now, USD.
-    pub pool_available_usd: f64,
-}
-
 /// The terms of one segment's utility of one chain that do not depend on the agent and change
 /// only with the chain's own view (the network terms, which move with every chain's TVL, are
 /// added per decision).
@@ -326,21 +306,8 @@ pub struct SegmentRow {
     pub liquidity_pooled: f64,
     /// The same when it cannot (the canonical wait).
     pub liquidity_waiting: f64,
-}
-
-impl ChainRow {
-    /// The row of one chain's view.
-    pub fn new(v: &ChainView) -> ChainRow {
-        ChainRow {
-            launched: v.launched,
-            fee_usd: v.fee_usd,
-            forgone_per_day: v.yield_apy.max(0.0) / 365.0,
-            bridge_fee_fraction: v.bridge_fee_fraction,
-            delay_days: v.delay_days,
-            fast_fee_fraction: v.fast_fee_fraction,
-            pool_available_usd: v.pool_available_usd,
-        }
-    }
+    /// `max(yield, 0) / 365`: the yield forgone per day in transit towards this chain, fraction.
+    pub forgone_per_day: f64,
 }
 
 impl SegmentRow {
@@ -361,19 +328,18 @@ impl SegmentRow {
             base,
             liquidity_pooled: pooled,
             liquidity_waiting: waiting,
+            forgone_per_day: v.yield_apy.max(0.0) / 365.0,
         }
     }
 }
 
-/// [`utilities`] from the precomputed rows of the agent's segment (`rows[c]`) and of the chains
-/// (`chains[c]`), with the network terms of `market`: the same terms, summed in another order, so
-/// equal to it up to rounding (within 1e-12, `tests`); per destination a handful of
-/// multiplications and no division.
+/// [`utilities`] from the precomputed rows of the agent's segment (`rows[c]`) and the views and
+/// network terms of `market`: the same terms, summed in another order, so equal to it up to
+/// rounding (within 1e-12, `tests`); per destination a handful of multiplications and no division.
 #[allow(clippy::too_many_arguments)]
 pub fn utilities_from_rows(
     seg: &Segment,
     rows: &[SegmentRow],
-    chains: &[ChainRow],
     market: &MarketView,
     k: f64,
     wallets: f64,
@@ -384,14 +350,15 @@ pub fn utilities_from_rows(
     inertia_apy: f64,
     out: &mut [f64],
 ) {
+    let chains = market.chains;
     let k = k.max(1e-9);
     let inv_k = 1.0 / k;
     let here = &chains[current];
     let amortise = 365.0 / seg.holding_horizon_days;
     let wallets_per_k = wallets * inv_k;
-    let (fee_weight, fee_of): (f64, &[f64]) = match fee_cost {
-        Some(cost) => (seg.w_cost * 12.0 * wallets_per_k, cost),
-        None => (seg.w_cost * 12.0 * seg.tx_per_month * wallets_per_k, &[]),
+    let fee_weight = match fee_cost {
+        Some(_) => seg.w_cost * 12.0 * wallets_per_k,
+        None => seg.w_cost * 12.0 * seg.tx_per_month * wallets_per_k,
     };
     // Leaving `current`: fast when the pool holds k and its fee is below the yield forgone.
     let pooled_here = here.pool_available_usd >= k;
@@ -403,11 +370,7 @@ pub fn utilities_from_rows(
             out[c] = f64::NEG_INFINITY;
             continue;
         }
-        let fee = if fee_cost.is_some() {
-            fee_of[c]
-        } else {
-            v.fee_usd
-        };
+        let fee = fee_cost.map_or(v.fee_usd, |cost| cost[c]);
         let liquidity = if v.pool_available_usd >= k {
             r.liquidity_pooled
         } else {
@@ -424,7 +387,7 @@ pub fn utilities_from_rows(
             let exit = if here.delay_days <= 0.0 {
                 0.0
             } else {
-                let forgone = v.forgone_per_day * here.delay_days;
+                let forgone = r.forgone_per_day * here.delay_days;
                 if pooled_here && here.fast_fee_fraction < forgone {
                     here.fast_fee_fraction
                 } else {
@@ -855,7 +818,6 @@ mod tests {
                 ln_total_tvl: 26.5,
                 ln_share_floor: 1e-4f64.ln(),
             };
-            let chains: Vec<ChainRow> = views.iter().map(ChainRow::new).collect();
             let rows: Vec<SegmentRow> = views.iter().map(|v| SegmentRow::new(&seg, v)).collect();
             let k = 10f64.powf(rng.random_range(2.0..7.5));
             let wallets = if t % 2 == 0 {
@@ -884,7 +846,6 @@ mod tests {
             utilities_from_rows(
                 &seg,
                 &rows,
-                &chains,
                 &market,
                 k,
                 wallets,

@@ -158,10 +158,8 @@ pub(super) struct World<'a> {
     ln_share_floor: f64,
     segments: Vec<Segment>,
     segment_agents: Vec<Members>,
-    /// The agent-independent utility terms, per chain and per segment × chain (at
-    /// `s · chains + c`), rebuilt from the views of the chains in `stale_rows` (one bit each)
-    /// before a decision.
-    chain_rows: Vec<model::ChainRow>,
+    /// The agent-independent utility terms per segment × chain (at `s · chains + c`), rebuilt
+    /// from the views of the chains in `stale_rows` (one bit each) before a decision.
     segment_rows: Vec<model::SegmentRow>,
     stale_rows: u64,
     /// The run's seed (awareness thresholds are hashed from it).
@@ -336,7 +334,6 @@ impl<'a> World<'a> {
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Members::default(); sc.segments.len()],
-            chain_rows: vec![model::ChainRow::default(); n_chains],
             segment_rows: vec![model::SegmentRow::default(); n_chains * sc.segments.len()],
             stale_rows: u64::MAX,
             seed,
@@ -801,7 +798,6 @@ impl<'a> World<'a> {
             let c = stale.trailing_zeros() as usize;
             stale &= stale - 1;
             let v = &self.views[c];
-            self.chain_rows[c] = model::ChainRow::new(v);
             for (s, seg) in self.segments.iter().enumerate() {
                 self.segment_rows[s * n + c] = model::SegmentRow::new(seg, v);
             }
@@ -870,7 +866,6 @@ impl<'a> World<'a> {
         model::utilities_from_rows(
             seg,
             &self.segment_rows[s * n..(s + 1) * n],
-            &self.chain_rows,
             &MarketView {
                 chains: &self.views,
                 ln_total_tvl: self.ln_total_tvl,
