@@ -13,8 +13,14 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet
-bin=target/release/l2sim
+# The binary: $L2SIM when set (.ci/run passes the one its test run built: a plain cargo build
+# would compile the tree again, because dev-dependencies turn on features of shared crates).
+if [ -n "${L2SIM:-}" ]; then
+  bin=$L2SIM
+else
+  cargo build --release --quiet
+  bin=target/release/l2sim
+fi
 "$bin" run tests/data/small.toml --runs 6 --out "$work/run" --quiet >/dev/null
 "$bin" compare tests/data/small.toml tests/data/small_fast_zk.toml --runs 6 --out "$work/compare" --quiet >/dev/null
 "$bin" sweep tests/data/small_sweep_2d.toml --runs 4 --out "$work/sweep2d" --quiet >/dev/null

@@ -3,7 +3,7 @@
 //! agents on it against `F(t) = (1 − e^{−(p+q)t}) / (1 + (q/p) e^{−(p+q)t})` since launch, within
 //! 4 Monte Carlo standard errors plus the model's documented lags (one review, under 0.05 day).
 
-mod common;
+use crate::common;
 
 use common::*;
 

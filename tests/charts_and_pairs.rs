@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{csv_rows, l2sim, l2sim_ok, repo};
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::common;
 use common::{l2sim, l2sim_ok, repo};
 
 fn stderr(o: &Output) -> String {

@@ -3,7 +3,7 @@
 //! scenario reruns with the same constants to the same bytes, and an impossible status quo is
 //! refused with the reason.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! (same seeds, common random numbers) with and without the event, and asserts that the mean
 //! paired difference is beyond 4 of its Monte Carlo standard errors in the expected direction.
 
-mod common;
+use crate::common;
 
 use common::*;
 

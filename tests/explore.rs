@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{csv_rows, l2sim, l2sim_ok, repo};
 
 fn json(path: &Path) -> serde_json::Value {

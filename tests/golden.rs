@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-mod common;
+use crate::common;
 use common::{files, l2sim_ok, repo};
 
 /// SHA-256 of the result files of `l2sim run tests/data/small.toml --runs 8 --seed 3`, in path

@@ -1,7 +1,7 @@
 //! The invariants of docs/MODEL.md, checked on the real engine: conservation, Little's law,
 //! logit equilibrium, determinism, common random numbers.
 
-mod common;
+use crate::common;
 
 use common::*;
 use l2sim::batch::{self, BatchConfig};

@@ -2,7 +2,7 @@
 //! guard"): cgroup v1 and v2 limits of its cgroup and every ancestor, RLIMIT_AS and RLIMIT_DATA,
 //! besides the available memory; and an allocation that fails anyway ends cleanly.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::process::CommandExt;

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{assert_refused, files, l2sim, l2sim_ok, relist, repo};
 
 /// Writes shards `1..=n` of `command` into `dir/s1` … `dir/sN`.

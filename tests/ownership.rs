@@ -2,7 +2,7 @@
 //! a rerun never removes a file l2sim did not write, concurrent commands on one `--out` are
 //! refused cleanly, and `--out .` is refused before any work.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::reader::FileReader;
 
-mod common;
+use crate::common;
 use common::{l2sim, l2sim_ok, repo};
 
 fn read(path: &Path) -> (arrow_schema::SchemaRef, Vec<RecordBatch>) {

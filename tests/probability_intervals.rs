@@ -4,7 +4,7 @@
 //! reported as a degenerate comparison. Exact, not statistical: the intervals are Wilson's and
 //! Newcombe's score intervals, inside these ranges by construction.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

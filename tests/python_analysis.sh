@@ -24,8 +24,14 @@ if ! "$py" -c "import pandas, pyarrow, polars, matplotlib" 2> /dev/null; then
 fi
 say "$("$py" -c 'import pandas, pyarrow, polars, matplotlib; print(f"pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, polars {polars.__version__}, matplotlib {matplotlib.__version__}")')"
 
-cargo build --release --quiet
-l2sim=$repo/target/release/l2sim
+# The binary: $L2SIM when set (.ci/run passes the one its test run built: a plain cargo build
+# would compile the tree again, because dev-dependencies turn on features of shared crates).
+if [ -n "${L2SIM:-}" ]; then
+    l2sim=$L2SIM
+else
+    cargo build --release --quiet
+    l2sim=$repo/target/release/l2sim
+fi
 t=$(mktemp -d /tmp/l2sim-python.XXXXXX)
 trap 'rm -rf "$t"' EXIT
 

@@ -2,7 +2,7 @@
 //! activity responds to fees so that the fee burden stays bounded. Paired runs (common random
 //! numbers), tolerances of 4 Monte Carlo standard errors of the paired mean.
 
-mod common;
+use crate::common;
 
 use common::*;
 use l2sim::model;

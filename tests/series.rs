@@ -3,7 +3,7 @@
 //! series copied beside `scenario.resolved.toml` so that a rerun of it gives the same bytes,
 //! and bad series input refused with file:line:column, nothing written.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

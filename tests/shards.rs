@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{assert_refused, files, l2sim, l2sim_ok, relist, repo};
 
 /// The JSON document without its `perf` key (wall times differ from run to run).

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-mod common;
+use crate::common;
 use common::{SMALL, csv_rows, final_value, l2sim_ok, runs, scenario};
 use l2sim::model;
 use l2sim::report::value::recipients;
