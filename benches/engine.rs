@@ -72,7 +72,7 @@ fn decision(c: &mut Criterion) {
     c.bench_function("decision_9_chains_rows", |b| {
         b.iter(|| {
             x = (x + 0.618_033_988_749_895) % 1.0;
-            model::utilities_from_rows(
+            let best = model::utilities_from_rows(
                 seg,
                 &rows,
                 &market,
@@ -85,7 +85,7 @@ fn decision(c: &mut Criterion) {
                 seg.inertia_apy,
                 &mut u,
             );
-            black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))
+            black_box(model::choose_below(seg.logit_scale, &u, best, &mut w, x, 1))
         })
     });
 }

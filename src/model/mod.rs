@@ -336,6 +336,7 @@ impl SegmentRow {
 /// [`utilities`] from the precomputed rows of the agent's segment (`rows[c]`) and the views and
 /// network terms of `market`: the same terms, summed in another order, so equal to it up to
 /// rounding (within 1e-12, `tests`); per destination a handful of multiplications and no division.
+/// Returns the largest finite utility (−∞ if none), for [`choose_below`].
 #[allow(clippy::too_many_arguments)]
 pub fn utilities_from_rows(
     seg: &Segment,
@@ -349,7 +350,7 @@ pub fn utilities_from_rows(
     fee_cost: Option<&[f64]>,
     inertia_apy: f64,
     out: &mut [f64],
-) {
+) -> f64 {
     let chains = market.chains;
     let k = k.max(1e-9);
     let inv_k = 1.0 / k;
@@ -363,15 +364,29 @@ pub fn utilities_from_rows(
     // Leaving `current`: fast when the pool holds k and its fee is below the yield forgone.
     let pooled_here = here.pool_available_usd >= k;
     let n = chains.len();
+    let out = &mut out[..n];
+    let (rows, tastes) = (&rows[..n], &tastes[..n]);
+    // Leaving `current` costs its exit: nothing without a delay, else the fast fee when the pool
+    // holds k and the fee is below the yield forgone on the way to `c`.
+    let exit_of = |forgone_per_day: f64| {
+        let forgone = forgone_per_day * here.delay_days;
+        let fast = pooled_here && here.fast_fee_fraction < forgone;
+        let exit = if fast {
+            here.fast_fee_fraction
+        } else {
+            forgone
+        };
+        if here.delay_days <= 0.0 { 0.0 } else { exit }
+    };
+    // One pass without data-dependent branches (selects only), every term in the same order as
+    // before, so the same bits.
+    let mut best = f64::NEG_INFINITY;
     for c in 0..n {
         let v = &chains[c];
         let r = &rows[c];
-        if !v.launched || allowed & (1 << c) == 0 {
-            out[c] = f64::NEG_INFINITY;
-            continue;
-        }
         let fee = fee_cost.map_or(v.fee_usd, |cost| cost[c]);
-        let liquidity = if v.pool_available_usd >= k {
+        let pooled = v.pool_available_usd >= k;
+        let liquidity = if pooled {
             r.liquidity_pooled
         } else {
             r.liquidity_waiting
@@ -381,24 +396,22 @@ pub fn utilities_from_rows(
         if seg.w_network_kind != 0.0 {
             u += seg.w_network_kind * market.ln_kind_share(c);
         }
-        if c == current {
-            u += inertia_apy;
+        let leave = amortise
+            * (exit_of(r.forgone_per_day)
+                + v.bridge_fee_fraction
+                + wallets_per_k * (here.fee_usd + v.fee_usd));
+        let u = if c == current {
+            u + inertia_apy
         } else {
-            let exit = if here.delay_days <= 0.0 {
-                0.0
-            } else {
-                let forgone = r.forgone_per_day * here.delay_days;
-                if pooled_here && here.fast_fee_fraction < forgone {
-                    here.fast_fee_fraction
-                } else {
-                    forgone
-                }
-            };
-            u -= amortise
-                * (exit + v.bridge_fee_fraction + wallets_per_k * (here.fee_usd + v.fee_usd));
+            u - leave
+        };
+        let open = v.launched && allowed & (1 << c) != 0;
+        out[c] = if open { u } else { f64::NEG_INFINITY };
+        if open && u.is_finite() && u > best {
+            best = u;
         }
-        out[c] = u;
     }
+    best
 }
 
 /// `exp(x)` for `x ≤ 0`, the weight of a logit alternative relative to the best one: portable
@@ -458,6 +471,19 @@ pub fn choose(
         .copied()
         .filter(|x| x.is_finite())
         .fold(f64::NEG_INFINITY, f64::max);
+    choose_below(lambda, utilities, max, weights, u, fallback)
+}
+
+/// [`choose`] when the largest finite utility `max` is known (as [`utilities_from_rows`] returns
+/// it): the same choice, without the pass that finds it.
+pub fn choose_below(
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+    u: f64,
+    fallback: usize,
+) -> usize {
     if !max.is_finite() {
         return fallback;
     }
@@ -843,7 +869,7 @@ mod tests {
                 inertia,
                 &mut reference,
             );
-            utilities_from_rows(
+            let best = utilities_from_rows(
                 &seg,
                 &rows,
                 &market,
@@ -863,12 +889,17 @@ mod tests {
                     assert_eq!(reference[c], hoisted[c]);
                 }
             }
+            let finite_max = hoisted
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(best.to_bits(), finite_max.to_bits());
             let u = rng.random::<f64>();
             let lambda = seg.logit_scale;
-            same += usize::from(
-                choose(lambda, &reference, &mut w, u, current)
-                    == choose(lambda, &hoisted, &mut w, u, current),
-            );
+            let hoisted_choice = choose_below(lambda, &hoisted, best, &mut w, u, current);
+            assert_eq!(hoisted_choice, choose(lambda, &hoisted, &mut w, u, current));
+            same += usize::from(choose(lambda, &reference, &mut w, u, current) == hoisted_choice);
         }
         assert!(worst < 1e-12, "largest difference {worst:e}");
         assert_eq!(same, trials);

@@ -180,6 +180,9 @@ pub(super) struct World<'a> {
     next_review: f64,
     /// The next review's uniforms: segment, alias coin, member, choice.
     review_draws: [f64; 4],
+    /// The agent those draws pick, while the alias table and the members are as when they were
+    /// drawn (`None` after an inflow changed them: picked again at the review).
+    next_agent: Option<u32>,
     agents: Vec<Agent>,
     /// Every agent's taste for every chain, at `i · chains + c`.
     agent_tastes: Vec<f32>,
@@ -350,6 +353,7 @@ impl<'a> World<'a> {
             total_review_rate: 0.0,
             next_review: f64::INFINITY,
             review_draws: [0.0; 4],
+            next_agent: None,
             agents: Vec::with_capacity(total_agents),
             agent_tastes,
             price: 1.0,
@@ -407,6 +411,7 @@ impl<'a> World<'a> {
             },
         });
         self.segment_agents[segment].push(id);
+        self.next_agent = None;
         self.dirty |= 1 << chain;
     }
 
@@ -418,6 +423,7 @@ impl<'a> World<'a> {
             .map(|(s, a)| s.review_rate_per_day * a.len() as f64)
             .collect();
         self.total_review_rate = weights.iter().sum();
+        self.next_agent = None;
         if self.total_review_rate > 0.0 {
             self.segment_alias = AliasTable::new(&weights);
         }
@@ -460,8 +466,10 @@ impl<'a> World<'a> {
             f64::INFINITY
         };
         self.review_draws = std::array::from_fn(|_| self.rng_reviews.random());
+        self.next_agent = None;
         if self.next_review.is_finite() {
             let i = self.reviewed_agent();
+            self.next_agent = Some(i as u32);
             super::prefetch(&self.agents[i]);
             let n = self.chains.len();
             super::prefetch(&self.agent_tastes[i * n]);
@@ -863,7 +871,7 @@ impl<'a> World<'a> {
         } else {
             seg.inertia_apy
         };
-        model::utilities_from_rows(
+        let best = model::utilities_from_rows(
             seg,
             &self.segment_rows[s * n..(s + 1) * n],
             &MarketView {
@@ -882,7 +890,14 @@ impl<'a> World<'a> {
         );
         self.decisions += 1;
         match &self.sc.nests {
-            None => model::choose(seg.logit_scale, &self.scratch_u, &mut self.scratch_w, u, a),
+            None => model::choose_below(
+                seg.logit_scale,
+                &self.scratch_u,
+                best,
+                &mut self.scratch_w,
+                u,
+                a,
+            ),
             Some(mu) => model::choose_nested(
                 seg.logit_scale,
                 &self.scratch_u,
@@ -896,8 +911,12 @@ impl<'a> World<'a> {
     }
 
     fn review(&mut self) {
-        // The alias table and the members may have changed since the draws (inflows): pick now.
-        let i = self.reviewed_agent();
+        // The alias table and the members may have changed since the draws (inflows): then pick
+        // now.
+        let i = match self.next_agent {
+            Some(i) => i as usize,
+            None => self.reviewed_agent(),
+        };
         let u_choice = self.review_draws[3];
         self.schedule_review();
         if self.agents[i].chain == IN_TRANSIT || self.agents[i].units <= 0.0 {
