@@ -53,10 +53,8 @@ impl<E> Ord for Entry<E> {
 impl<E> Entry<E> {
     /// Whether `self` comes before `other`.
     fn before(&self, other: &Entry<E>) -> bool {
-        self.time
-            .total_cmp(&other.time)
-            .then(self.key.cmp(&other.key))
-            .is_lt()
+        // The heap's order is reversed: earlier is greater.
+        self.cmp(other).is_gt()
     }
 }
 

@@ -361,7 +361,6 @@ pub fn utilities_from_rows(
         Some(_) => seg.w_cost * 12.0 * wallets_per_k,
         None => seg.w_cost * 12.0 * seg.tx_per_month * wallets_per_k,
     };
-    // Leaving `current`: fast when the pool holds k and its fee is below the yield forgone.
     let pooled_here = here.pool_available_usd >= k;
     let n = chains.len();
     let out = &mut out[..n];

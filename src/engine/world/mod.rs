@@ -181,7 +181,8 @@ pub(super) struct World<'a> {
     /// The next review's uniforms: segment, alias coin, member, choice.
     review_draws: [f64; 4],
     /// The agent those draws pick, while the alias table and the members are as when they were
-    /// drawn (`None` after an inflow changed them: picked again at the review).
+    /// drawn (`None` once `rebuild_alias` ran, which follows every change of the members: picked
+    /// again at the review).
     next_agent: Option<u32>,
     agents: Vec<Agent>,
     /// Every agent's taste for every chain, at `i · chains + c`.
@@ -411,7 +412,6 @@ impl<'a> World<'a> {
             },
         });
         self.segment_agents[segment].push(id);
-        self.next_agent = None;
         self.dirty |= 1 << chain;
     }
 
