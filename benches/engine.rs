@@ -64,28 +64,42 @@ fn decision(c: &mut Criterion) {
             black_box(model::choose(seg.logit_scale, &u, &mut w, x, 1))
         })
     });
-    // The engine's path: the agent-independent terms hoisted into rows once, as the views refresh.
-    let rows: Vec<model::SegmentRow> = views
-        .iter()
-        .map(|v| model::SegmentRow::new(seg, v))
-        .collect();
-    c.bench_function("decision_9_chains_rows", |b| {
+    // The engine's path: chain-major columns updated as the views refresh, four chains at a
+    // time where the processor has AVX2.
+    let mut columns = model::DecisionColumns::new(views.len(), 1);
+    for (c, v) in views.iter().enumerate() {
+        columns.set_chain(c, v, std::slice::from_ref(seg));
+    }
+    let np = columns.padded_len();
+    let (mut u, mut w) = (vec![0.0; np], vec![0.0; np]);
+    c.bench_function("decision_9_chains_columns", |b| {
         b.iter(|| {
             x = (x + 0.618_033_988_749_895) % 1.0;
-            let best = model::utilities_from_rows(
-                seg,
-                &rows,
-                &market,
-                black_box(5000.0),
-                1.0,
-                1,
-                u64::MAX,
-                &tastes,
-                None,
-                seg.inertia_apy,
+            let best = columns.utilities(
+                &model::Decision {
+                    seg,
+                    segment: 0,
+                    here: &views[1],
+                    k: black_box(5000.0),
+                    wallets: 1.0,
+                    current: 1,
+                    allowed: u64::MAX,
+                    tastes: &tastes,
+                    elastic: false,
+                    inertia_apy: seg.inertia_apy,
+                    ln_total_tvl: market.ln_total_tvl,
+                    ln_share_floor: market.ln_share_floor,
+                },
                 &mut u,
             );
-            black_box(model::choose_below(seg.logit_scale, &u, best, &mut w, x, 1))
+            black_box(model::choose_padded(
+                seg.logit_scale,
+                &u,
+                best,
+                &mut w,
+                x,
+                1,
+            ))
         })
     });
 }

@@ -24,14 +24,14 @@ pub enum Priority {
 
 struct Entry<E> {
     time: f64,
-    /// Priority in the top byte, insertion sequence below: one integer comparison breaks ties.
-    key: u64,
+    /// The entry's place in the order ([`stamp`]).
+    stamp: Stamp,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        self.stamp == other.stamp
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -43,18 +43,33 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then(other.key.cmp(&self.key))
+        other.stamp.cmp(&self.stamp)
     }
 }
 
-impl<E> Entry<E> {
-    /// Whether `self` comes before `other`.
-    fn before(&self, other: &Entry<E>) -> bool {
-        // The heap's order is reversed: earlier is greater.
-        self.cmp(other).is_gt()
+/// An entry's place in the order as one integer: the time's bits mapped so that unsigned order
+/// is `f64::total_cmp`'s, in the high half; the key (priority in the top byte, insertion sequence
+/// below) in the low half. Earlier is smaller.
+type Stamp = u128;
+
+/// No entry (keys are below 2^58, so no entry's stamp is the largest).
+const NONE: Stamp = u128::MAX;
+
+fn stamp(time: f64, key: u64) -> Stamp {
+    // `total_cmp`'s mapping (flip the magnitude bits of negatives), then the sign bit flipped so
+    // that the signed order becomes the unsigned one.
+    let bits = time.to_bits() as i64;
+    let ordered = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+    let high = (ordered as u64) ^ (1 << 63);
+    (u128::from(high) << 64) | u128::from(key)
+}
+
+fn priority_of(stamp: Stamp) -> Priority {
+    match (stamp as u64) >> 56 {
+        0 => Priority::Tick,
+        1 => Priority::Change,
+        2 => Priority::Activity,
+        _ => Priority::Sample,
     }
 }
 
@@ -70,8 +85,15 @@ struct Lane<E> {
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     lanes: Vec<Lane<E>>,
+    /// Each lane's front, [`NONE`] when it is empty: the scan for the earliest front reads one
+    /// small array instead of every lane's buffer.
+    fronts: Vec<Stamp>,
     /// The lane whose front is the earliest of all fronts (`None` when every lane is empty).
     first_lane: Option<usize>,
+    /// The earliest entry of all, [`NONE`] when the queue is empty (what `peek` returns, kept as
+    /// entries come and go), and its time.
+    earliest: Stamp,
+    earliest_time: f64,
     /// Time of the last event popped: `push_after` needs pushes not to go back in time.
     now: f64,
     next_seq: u64,
@@ -82,19 +104,13 @@ impl<E> Default for EventQueue<E> {
         Self {
             heap: BinaryHeap::new(),
             lanes: Vec::new(),
+            fronts: Vec::new(),
             first_lane: None,
+            earliest: NONE,
+            earliest_time: f64::INFINITY,
             now: f64::NEG_INFINITY,
             next_seq: 0,
         }
-    }
-}
-
-fn priority_of(key: u64) -> Priority {
-    match key >> 56 {
-        0 => Priority::Tick,
-        1 => Priority::Change,
-        2 => Priority::Activity,
-        _ => Priority::Sample,
     }
 }
 
@@ -102,11 +118,24 @@ impl<E> EventQueue<E> {
     fn entry(&mut self, time: f64, priority: Priority, event: E) -> Entry<E> {
         let key = (priority as u64) << 56 | self.next_seq;
         self.next_seq += 1;
-        Entry { time, key, event }
+        Entry {
+            time,
+            stamp: stamp(time, key),
+            event,
+        }
+    }
+
+    /// Makes `e` the earliest entry if it is.
+    fn note(&mut self, e: &Entry<E>) {
+        if e.stamp < self.earliest {
+            self.earliest = e.stamp;
+            self.earliest_time = e.time;
+        }
     }
 
     pub fn push(&mut self, time: f64, priority: Priority, event: E) {
         let e = self.entry(time, priority, event);
+        self.note(&e);
         self.heap.push(e);
     }
 
@@ -119,6 +148,8 @@ impl<E> EventQueue<E> {
             self.now
         );
         let e = self.entry(now + delay, priority, event);
+        self.note(&e);
+        let stamp = e.stamp;
         let bits = delay.to_bits();
         let lane = match self
             .lanes
@@ -132,57 +163,53 @@ impl<E> EventQueue<E> {
                     priority,
                     entries: VecDeque::new(),
                 });
+                self.fronts.push(NONE);
                 self.lanes.len() - 1
             }
         };
         let entries = &mut self.lanes[lane].entries;
-        debug_assert!(entries.back().is_none_or(|b| b.before(&e)));
+        debug_assert!(entries.back().is_none_or(|b| b.stamp < stamp));
         entries.push_back(e);
         if entries.len() == 1 {
-            let front = &self.lanes[lane].entries[0];
-            let earlier = match self.first_lane {
-                Some(f) => front.before(&self.lanes[f].entries[0]),
-                None => true,
-            };
-            if earlier {
+            self.fronts[lane] = stamp;
+            if self.first_lane.is_none_or(|f| stamp < self.fronts[f]) {
                 self.first_lane = Some(lane);
             }
         }
     }
 
-    /// The lane front if it comes before the heap's top.
-    fn lane_first(&self) -> Option<usize> {
-        let l = self.first_lane?;
-        match self.heap.peek() {
-            Some(top) if top.before(&self.lanes[l].entries[0]) => None,
-            _ => Some(l),
-        }
-    }
-
-    /// Time and priority of the earliest event, without removing it.
+    /// Time and priority of the earliest event.
     pub fn peek(&self) -> Option<(f64, Priority)> {
-        let e = match self.lane_first() {
-            Some(l) => &self.lanes[l].entries[0],
-            None => self.heap.peek()?,
-        };
-        Some((e.time, priority_of(e.key)))
+        (self.earliest != NONE).then(|| (self.earliest_time, priority_of(self.earliest)))
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(f64, E)> {
-        let e = match self.lane_first() {
-            Some(l) => {
-                let e = self.lanes[l].entries.pop_front()?;
-                self.first_lane = self
-                    .lanes
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, lane)| lane.entries.front().map(|f| (i, f)))
-                    .reduce(|a, b| if b.1.before(a.1) { b } else { a })
-                    .map(|(i, _)| i);
+        let heap_top = self.heap.peek().map_or(NONE, |e| e.stamp);
+        let e = match self.first_lane {
+            Some(l) if self.fronts[l] < heap_top => {
+                let entries = &mut self.lanes[l].entries;
+                let e = entries.pop_front()?;
+                self.fronts[l] = entries.front().map_or(NONE, |f| f.stamp);
+                let (mut first, mut front) = (0, NONE);
+                for (i, &f) in self.fronts.iter().enumerate() {
+                    if f < front {
+                        (first, front) = (i, f);
+                    }
+                }
+                self.first_lane = (front != NONE).then_some(first);
                 e
             }
-            None => self.heap.pop()?,
+            _ => self.heap.pop()?,
+        };
+        let top = self.heap.peek();
+        (self.earliest, self.earliest_time) = match (self.first_lane, top) {
+            (Some(l), top) if top.is_none_or(|t| self.fronts[l] < t.stamp) => {
+                let f = &self.lanes[l].entries[0];
+                (f.stamp, f.time)
+            }
+            (_, Some(t)) => (t.stamp, t.time),
+            _ => (NONE, f64::INFINITY),
         };
         self.now = e.time;
         Some((e.time, e.event))

@@ -4,6 +4,10 @@
 //! No state, no I/O, no randomness of its own: the engine passes in the current market view and a
 //! uniform number. Everything is in USD, days, and fractions of capital per year.
 
+mod columns;
+
+pub use columns::{Decision, DecisionColumns, LANES, choose_padded, padded};
+
 use crate::scenario::{AprCurve, Chain, Segment};
 
 /// The market as one chain looks at one instant: what an agent's decision needs to know about it.
@@ -333,86 +337,6 @@ impl SegmentRow {
     }
 }
 
-/// [`utilities`] from the precomputed rows of the agent's segment (`rows[c]`) and the views and
-/// network terms of `market`: the same terms, summed in another order, so equal to it up to
-/// rounding (within 1e-12, `tests`); per destination a handful of multiplications and no division.
-/// Returns the largest finite utility (−∞ if none), for [`choose_below`].
-#[allow(clippy::too_many_arguments)]
-pub fn utilities_from_rows(
-    seg: &Segment,
-    rows: &[SegmentRow],
-    market: &MarketView,
-    k: f64,
-    wallets: f64,
-    current: usize,
-    allowed: u64,
-    tastes: &[f32],
-    fee_cost: Option<&[f64]>,
-    inertia_apy: f64,
-    out: &mut [f64],
-) -> f64 {
-    let chains = market.chains;
-    let k = k.max(1e-9);
-    let inv_k = 1.0 / k;
-    let here = &chains[current];
-    let amortise = 365.0 / seg.holding_horizon_days;
-    let wallets_per_k = wallets * inv_k;
-    let fee_weight = match fee_cost {
-        Some(_) => seg.w_cost * 12.0 * wallets_per_k,
-        None => seg.w_cost * 12.0 * seg.tx_per_month * wallets_per_k,
-    };
-    let pooled_here = here.pool_available_usd >= k;
-    let n = chains.len();
-    let out = &mut out[..n];
-    let (rows, tastes) = (&rows[..n], &tastes[..n]);
-    // Leaving `current` costs its exit: nothing without a delay, else the fast fee when the pool
-    // holds k and the fee is below the yield forgone on the way to `c`.
-    let exit_of = |forgone_per_day: f64| {
-        let forgone = forgone_per_day * here.delay_days;
-        let fast = pooled_here && here.fast_fee_fraction < forgone;
-        let exit = if fast {
-            here.fast_fee_fraction
-        } else {
-            forgone
-        };
-        if here.delay_days <= 0.0 { 0.0 } else { exit }
-    };
-    // One pass without data-dependent branches (selects only), every term in the same order as
-    // before, so the same bits.
-    let mut best = f64::NEG_INFINITY;
-    for c in 0..n {
-        let v = &chains[c];
-        let r = &rows[c];
-        let fee = fee_cost.map_or(v.fee_usd, |cost| cost[c]);
-        let pooled = v.pool_available_usd >= k;
-        let liquidity = if pooled {
-            r.liquidity_pooled
-        } else {
-            r.liquidity_waiting
-        };
-        let mut u = r.base + seg.w_network * market.ln_share(c) - fee_weight * fee - liquidity
-            + f64::from(tastes[c]);
-        if seg.w_network_kind != 0.0 {
-            u += seg.w_network_kind * market.ln_kind_share(c);
-        }
-        let leave = amortise
-            * (exit_of(r.forgone_per_day)
-                + v.bridge_fee_fraction
-                + wallets_per_k * (here.fee_usd + v.fee_usd));
-        let u = if c == current {
-            u + inertia_apy
-        } else {
-            u - leave
-        };
-        let open = v.launched && allowed & (1 << c) != 0;
-        out[c] = if open { u } else { f64::NEG_INFINITY };
-        if open && u.is_finite() && u > best {
-            best = u;
-        }
-    }
-    best
-}
-
 /// `exp(x)` for `x ≤ 0`, the weight of a logit alternative relative to the best one: portable
 /// (plain IEEE arithmetic, so the same bits on every platform, unlike the C library's `exp`,
 /// whose last bits glibc, musl and Apple's libm do not promise to agree on) and branch-free, so a
@@ -426,34 +350,48 @@ pub fn utilities_from_rows(
 /// (`tests` asserts at most 2 ulp, and 99.9 % of the points within 1).
 #[inline]
 pub fn exp_weight(x: f64) -> f64 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    // ln 2 = LN2_HI + LN2_LO, LN2_HI with 32 significant bits so that n · LN2_HI is exact.
-    const LN2_HI: f64 = 0.693_147_180_369_123_8;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    // 1.5 · 2^52: adding it rounds to an integer (ties to even) held in the low bits.
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    let clamped = x.max(-708.0);
+    use exp_consts::{COEFFICIENTS, LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER};
+    let clamped = x.max(LOWEST);
     let t = clamped * LOG2E + SHIFTER;
     let n = t - SHIFTER;
     let r = (clamped - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let mut p = COEFFICIENTS[0];
+    for &a in &COEFFICIENTS[1..] {
+        p = p * r + a;
+    }
     // n in [−1022, 0]: the bits of 2^n are (n + 1023) << 52; n is t's low bits minus SHIFTER's.
     let k = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
     let scale = f64::from_bits(((k + 1023) as u64) << 52);
-    if x >= -708.0 { p * scale } else { 0.0 }
+    if x >= LOWEST { p * scale } else { 0.0 }
+}
+
+/// The constants of [`exp_weight`] (and of its four-lane copy in `columns`).
+mod exp_consts {
+    pub const LOG2E: f64 = std::f64::consts::LOG2_E;
+    /// ln 2 = LN2_HI + LN2_LO, LN2_HI with 32 significant bits so that n · LN2_HI is exact.
+    pub const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    pub const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    /// 1.5 · 2^52: adding it rounds to an integer (ties to even) held in the low bits.
+    pub const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    /// Below it `exp` is under 3.3e-308: the weight is 0.
+    pub const LOWEST: f64 = -708.0;
+    /// The Taylor coefficients of `e^r`, 1/13! down to 1/0!, for Horner's rule.
+    pub const COEFFICIENTS: [f64; 14] = [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
 }
 
 /// Samples a chain from `softmax(λ·U)` with one uniform `u ∈ [0, 1)`, using log-sum-exp.
@@ -473,8 +411,8 @@ pub fn choose(
     choose_below(lambda, utilities, max, weights, u, fallback)
 }
 
-/// [`choose`] when the largest finite utility `max` is known (as [`utilities_from_rows`] returns
-/// it): the same choice, without the pass that finds it.
+/// [`choose`] when the largest finite utility `max` is known (as [`DecisionColumns::utilities`]
+/// returns it): the same choice, without the pass that finds it.
 pub fn choose_below(
     lambda: f64,
     utilities: &[f64],
@@ -491,6 +429,13 @@ pub fn choose_below(
         let y = exp_weight(lambda * (x - max));
         *w = if x.is_finite() { y } else { 0.0 };
     }
+    sample_weights(weights, u, fallback)
+}
+
+/// The chain that uniform `u` picks among `weights` (non-negative, summed in chain order), or
+/// `fallback` when all are 0.
+#[inline(always)]
+fn sample_weights(weights: &[f64], u: f64, fallback: usize) -> usize {
     let total: f64 = weights.iter().sum();
     let mut target = u * total;
     let mut last = fallback;
@@ -799,113 +744,8 @@ mod tests {
         assert!((gain - 0.02 * 3f64.ln()).abs() < 1e-12, "{gain}");
     }
 
-    /// The hoisted rows give [`utilities`] to rounding, and the same choice, over 20,000 random
-    /// decisions spanning every branch: pools that can and cannot pay, fast and canonical exits,
-    /// delays of 0, elastic fees, cohorts, the within-kind network term, disallowed chains.
-    #[test]
-    fn utilities_from_rows_equal_the_reference_utilities() {
-        use rand::{RngExt, SeedableRng};
-        let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml");
-        let sc = crate::scenario::Scenario::from_file(&small).unwrap();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
-        let n = 7;
-        let (mut reference, mut hoisted, mut w) = ([0.0; 7], [0.0; 7], [0.0; 7]);
-        let mut worst = 0.0f64;
-        let mut same = 0;
-        let trials = 20_000;
-        for t in 0..trials {
-            let mut seg = sc.segments[t % sc.segments.len()].clone();
-            seg.w_network_kind = if t % 3 == 0 { 0.01 } else { 0.0 };
-            seg.holding_horizon_days = rng.random_range(30.0..720.0);
-            let views: Vec<ChainView> = (0..n)
-                .map(|c| ChainView {
-                    launched: c == 0 || rng.random::<f64>() < 0.9,
-                    fee_usd: 10f64.powf(rng.random_range(-3.0..1.5)),
-                    yield_apy: rng.random_range(-0.01..0.12),
-                    log10_confirmation: rng.random_range(0.0..3.0),
-                    risk_apy: rng.random_range(0.0..0.05),
-                    ln_tvl: rng.random_range(15.0..25.0),
-                    ln_kind_tvl: 26.0,
-                    delay_days: if rng.random::<f64>() < 0.3 {
-                        0.0
-                    } else {
-                        rng.random_range(0.01..7.0)
-                    },
-                    fast_fee_fraction: rng.random_range(0.0..0.003),
-                    pool_available_usd: 10f64.powf(rng.random_range(3.0..8.0)),
-                    bridge_fee_fraction: rng.random_range(0.0..0.001),
-                    constant_apy: rng.random_range(-0.02..0.02),
-                    ..ChainView::default()
-                })
-                .collect();
-            let market = MarketView {
-                chains: &views,
-                ln_total_tvl: 26.5,
-                ln_share_floor: 1e-4f64.ln(),
-            };
-            let rows: Vec<SegmentRow> = views.iter().map(|v| SegmentRow::new(&seg, v)).collect();
-            let k = 10f64.powf(rng.random_range(2.0..7.5));
-            let wallets = if t % 2 == 0 {
-                1.0
-            } else {
-                rng.random_range(1.0..50.0)
-            };
-            let current = rng.random_range(0..n);
-            let allowed = rng.random::<u64>() | 1 << current;
-            let tastes: Vec<f32> = (0..n).map(|_| rng.random_range(-0.01..0.01)).collect();
-            let cost: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..5.0)).collect();
-            let fee_cost = (t % 4 == 1).then_some(&cost[..]);
-            let inertia = rng.random_range(0.0..0.02);
-            utilities(
-                &seg,
-                k,
-                wallets,
-                current,
-                allowed,
-                &tastes,
-                &market,
-                fee_cost,
-                inertia,
-                &mut reference,
-            );
-            let best = utilities_from_rows(
-                &seg,
-                &rows,
-                &market,
-                k,
-                wallets,
-                current,
-                allowed,
-                &tastes,
-                fee_cost,
-                inertia,
-                &mut hoisted,
-            );
-            for c in 0..n {
-                if reference[c].is_finite() || hoisted[c].is_finite() {
-                    worst = worst.max((reference[c] - hoisted[c]).abs());
-                } else {
-                    assert_eq!(reference[c], hoisted[c]);
-                }
-            }
-            let finite_max = hoisted
-                .iter()
-                .copied()
-                .filter(|x| x.is_finite())
-                .fold(f64::NEG_INFINITY, f64::max);
-            assert_eq!(best.to_bits(), finite_max.to_bits());
-            let u = rng.random::<f64>();
-            let lambda = seg.logit_scale;
-            let hoisted_choice = choose_below(lambda, &hoisted, best, &mut w, u, current);
-            assert_eq!(hoisted_choice, choose(lambda, &hoisted, &mut w, u, current));
-            same += usize::from(choose(lambda, &reference, &mut w, u, current) == hoisted_choice);
-        }
-        assert!(worst < 1e-12, "largest difference {worst:e}");
-        assert_eq!(same, trials);
-    }
-
     /// Distance in units in the last place between two positive finite numbers.
-    fn ulps(a: f64, b: f64) -> u64 {
+    pub(super) fn ulps(a: f64, b: f64) -> u64 {
         a.to_bits().abs_diff(b.to_bits())
     }
 

@@ -26,7 +26,7 @@ use super::observe::Layout;
 use super::queue::{EventQueue, Priority};
 use super::streams::{Purpose, stream};
 use super::{AliasTable, Keep};
-use crate::model::{self, ChainView, Exit, MarketView};
+use crate::model::{self, ChainView, Exit};
 use crate::scenario::{Chain, LossDist, Scenario, Segment};
 
 /// Marks an agent whose capital is in transit.
@@ -158,9 +158,10 @@ pub(super) struct World<'a> {
     ln_share_floor: f64,
     segments: Vec<Segment>,
     segment_agents: Vec<Members>,
-    /// The agent-independent utility terms per segment × chain (at `s · chains + c`), rebuilt
-    /// from the views of the chains in `stale_rows` (one bit each) before a decision.
-    segment_rows: Vec<model::SegmentRow>,
+    /// What a decision reads about the chains, chain-major (the agent-independent utility terms
+    /// per segment × chain among them), updated from the views of the chains in `stale_rows`
+    /// (one bit each) before a decision.
+    columns: model::DecisionColumns,
     stale_rows: u64,
     /// The run's seed (awareness thresholds are hashed from it).
     seed: u64,
@@ -338,7 +339,7 @@ impl<'a> World<'a> {
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Members::default(); sc.segments.len()],
-            segment_rows: vec![model::SegmentRow::default(); n_chains * sc.segments.len()],
+            columns: model::DecisionColumns::new(n_chains, sc.segments.len()),
             stale_rows: u64::MAX,
             seed,
             bass: sc
@@ -367,8 +368,8 @@ impl<'a> World<'a> {
             rng_events: stream(seed, Purpose::Events),
             rng_market: stream(seed, Purpose::Market),
             chain_nest: sc.chains.iter().map(|c| c.kind as u8).collect(),
-            scratch_u: vec![0.0; n_chains],
-            scratch_w: vec![0.0; n_chains],
+            scratch_u: vec![0.0; model::padded(n_chains)],
+            scratch_w: vec![0.0; model::padded(n_chains)],
             samples: Vec::with_capacity(match keep {
                 Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
                 Keep::Final => layout.n_cells(),
@@ -733,6 +734,7 @@ impl<'a> World<'a> {
                 active += self.segment_wallets[c * ns + s] * model::activity_tx_per_month(seg, fee)
                     / 30.0;
                 self.fee_cost[s * n + c] = model::fee_cost_per_month(seg, fee);
+                self.columns.set_fee_cost(s, c, self.fee_cost[s * n + c]);
             }
             self.chains[c].active_tx_per_day = active;
         }
@@ -775,6 +777,7 @@ impl<'a> World<'a> {
             for (c, v) in self.views.iter_mut().enumerate() {
                 let t = by_kind[self.sc.chains[c].kind as usize];
                 v.ln_kind_tvl = if t > 0.0 { t.ln() } else { f64::NEG_INFINITY };
+                self.columns.set_ln_kind_tvl(c, v.ln_kind_tvl);
             }
         }
         for c in 0..self.chains.len() {
@@ -797,18 +800,15 @@ impl<'a> World<'a> {
         self.dirty = 0;
     }
 
-    /// Rebuilds the utility rows of the chains in `stale_rows` from their views (which must be
-    /// fresh).
+    /// Brings the decision columns of the chains in `stale_rows` up to their views (which must
+    /// be fresh).
     fn refresh_rows(&mut self) {
         let n = self.views.len();
         let mut stale = self.stale_rows & (u64::MAX >> (64 - n));
         while stale != 0 {
             let c = stale.trailing_zeros() as usize;
             stale &= stale - 1;
-            let v = &self.views[c];
-            for (s, seg) in self.segments.iter().enumerate() {
-                self.segment_rows[s * n + c] = model::SegmentRow::new(seg, v);
-            }
+            self.columns.set_chain(c, &self.views[c], &self.segments);
         }
         self.stale_rows = 0;
     }
@@ -863,34 +863,32 @@ impl<'a> World<'a> {
                 }
             }
         }
-        let wallets = f64::from(agent.wallets);
-        let fee_cost = (seg.fee_elasticity > 0.0).then(|| &self.fee_cost[s * n..(s + 1) * n]);
         let inertia = if seg.habit_apy > 0.0 {
             let tenure = (self.now - f64::from(agent.since)).max(0.0);
             seg.inertia_apy + seg.habit_apy * (1.0 - (-tenure / seg.habit_days).exp())
         } else {
             seg.inertia_apy
         };
-        let best = model::utilities_from_rows(
-            seg,
-            &self.segment_rows[s * n..(s + 1) * n],
-            &MarketView {
-                chains: &self.views,
+        let best = self.columns.utilities(
+            &model::Decision {
+                seg,
+                segment: s,
+                here: &self.views[a],
+                k,
+                wallets: f64::from(agent.wallets),
+                current: a,
+                allowed,
+                tastes,
+                elastic: seg.fee_elasticity > 0.0,
+                inertia_apy: inertia,
                 ln_total_tvl: self.ln_total_tvl,
                 ln_share_floor: self.ln_share_floor,
             },
-            k,
-            wallets,
-            a,
-            allowed,
-            tastes,
-            fee_cost,
-            inertia,
             &mut self.scratch_u,
         );
         self.decisions += 1;
         match &self.sc.nests {
-            None => model::choose_below(
+            None => model::choose_padded(
                 seg.logit_scale,
                 &self.scratch_u,
                 best,
@@ -900,10 +898,10 @@ impl<'a> World<'a> {
             ),
             Some(mu) => model::choose_nested(
                 seg.logit_scale,
-                &self.scratch_u,
+                &self.scratch_u[..n],
                 &self.chain_nest,
                 mu,
-                &mut self.scratch_w,
+                &mut self.scratch_w[..n],
                 u,
                 a,
             ),
