@@ -212,26 +212,24 @@ impl Stat {
     /// (a spread below 1e-9 of their magnitude, e.g. day-0 TVL) report their exact mean rather
     /// than a bucket (within the stated bound: the mean lies between them).
     pub fn quantile(&self, q: f64) -> f64 {
+        self.quantiles([q])[0]
+    }
+
+    /// The `q`-quantiles for every `q` of `qs` (sorting exact values, or decoding the sketch's
+    /// buckets, once).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
         let sketch = match &self.values {
-            Values::Exact(e) => return e.quantile(q),
+            Values::Exact(e) => {
+                let sorted = e.sorted();
+                return qs.map(|q| sketch::quantile_of_sorted(&sorted, q));
+            }
             Values::Sketch(s) => s,
         };
         let (lo, hi) = (sketch.min(), sketch.max());
         if sketch.count() > 0 && hi - lo <= 1e-9 * lo.abs().max(hi.abs()) {
-            return self.moments().mean.clamp(lo, hi);
+            return [self.moments().mean.clamp(lo, hi); N];
         }
-        sketch.quantile(q)
-    }
-
-    /// The `q`-quantiles for every `q` of `qs` (sorting exact values once).
-    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
-        match &self.values {
-            Values::Exact(e) => {
-                let sorted = e.sorted();
-                qs.map(|q| sketch::quantile_of_sorted(&sorted, q))
-            }
-            Values::Sketch(_) => qs.map(|q| self.quantile(q)),
-        }
+        sketch.quantiles(qs)
     }
 }
 

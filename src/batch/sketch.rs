@@ -549,23 +549,21 @@ impl Sketch {
     /// order statistics on either side (numpy's default), the first and last being the exact
     /// minimum and maximum and the others their bucket's representative value.
     pub fn quantile(&self, q: f64) -> f64 {
-        if self.min == self.max && self.count > 0 {
-            return self.min;
-        }
-        interpolated(self.count, q, |i| self.order_statistic(i))
+        self.quantiles([q])[0]
     }
 
-    /// Estimate of the `i`-th smallest value (from 0).
-    fn order_statistic(&self, i: u64) -> f64 {
-        if i == 0 {
-            return self.min;
+    /// The `q`-quantile for every `q` of `qs`, decoding the buckets once.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        if self.min == self.max && self.count > 0 {
+            return [self.min; N];
         }
-        if i + 1 >= self.count {
-            return self.max;
-        }
-        // Ascending values: negatives from the largest magnitude down, zeros, then positives.
+        // Ascending values: negatives from the largest magnitude down, zeros, then positives;
+        // each with the number of values up to and including its bucket.
         let level = self.level;
-        let (negative, positive) = (self.negative.buckets(), self.positive.buckets());
+        // With two values or fewer every order statistic is an extreme: nothing to decode.
+        let decode = self.count > 2;
+        let side = |s: &Side| if decode { s.buckets() } else { Vec::new() };
+        let (negative, positive) = (side(&self.negative), side(&self.positive));
         let negatives = negative
             .iter()
             .rev()
@@ -575,13 +573,28 @@ impl Sketch {
             .iter()
             .map(|&(k, n)| (representative(k, level), u64::from(n)));
         let mut seen = 0u64;
-        for (value, n) in negatives.chain(zeros).chain(positives) {
-            seen += n;
-            if seen > i {
-                return value.clamp(self.min, self.max);
+        let ladder: Vec<(f64, u64)> = negatives
+            .chain(zeros)
+            .chain(positives)
+            .map(|(value, n)| {
+                seen += n;
+                (value, seen)
+            })
+            .collect();
+        // The `i`-th smallest value (from 0): the exact extremes, else its bucket's value.
+        let order_statistic = |i: u64| {
+            if i == 0 {
+                return self.min;
             }
-        }
-        self.max
+            if i + 1 >= self.count {
+                return self.max;
+            }
+            let at = ladder.partition_point(|&(_, up_to)| up_to <= i);
+            ladder
+                .get(at)
+                .map_or(self.max, |&(value, _)| value.clamp(self.min, self.max))
+        };
+        qs.map(|q| interpolated(self.count, q, order_statistic))
     }
 
     /// Memory held by the buckets, in bytes: at most `PAIR_BYTES` per occupied bucket.
