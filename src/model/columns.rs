@@ -20,30 +20,38 @@ pub fn padded(n: usize) -> usize {
 }
 
 /// What a decision reads about the chains, chain-major and padded to [`padded`]`(chains)`
-/// entries per column (the padding lanes are never open). Per-segment columns hold segment `s`'s
-/// entry of chain `c` at `s · padded + c`.
+/// entries per column (the padding lanes are never open). The columns of the chains are one
+/// block, column `f` of chain `c` at `f · padded + c` (`FEE` … `FORGONE`); those of each segment
+/// another, segment `s`'s column `f` at `(s · SEGMENT_COLUMNS + f) · padded + c` (`BASE` …
+/// `FEE_COST`): a decision reads two blocks from two pointers.
 #[derive(Debug, Clone)]
 pub struct DecisionColumns {
     n: usize,
     np: usize,
     /// Launched chains, one bit each.
     launched: u64,
-    fee_usd: Vec<f64>,
-    pool_available_usd: Vec<f64>,
-    bridge_fee_fraction: Vec<f64>,
-    ln_tvl: Vec<f64>,
-    ln_kind_tvl: Vec<f64>,
-    /// [`SegmentRow::forgone_per_day`], the same for every segment.
-    forgone_per_day: Vec<f64>,
-    /// The other fields of [`SegmentRow`].
-    base: Vec<f64>,
-    liquidity_pooled: Vec<f64>,
-    liquidity_waiting: Vec<f64>,
+    chain: Vec<f64>,
+    segment: Vec<f64>,
     /// The bits of the view fields each chain's rows were computed from ([`row_inputs`]).
     row_inputs: Vec<[u64; 6]>,
-    /// Monthly cost of facing the fee for one wallet ([`super::fee_cost_per_month`]).
-    fee_cost: Vec<f64>,
 }
+
+/// Columns of the chain block: fee (USD), fast-exit pool (USD), bridge fee (fraction), ln TVL,
+/// ln TVL of the kind, [`SegmentRow::forgone_per_day`] (the same for every segment).
+const FEE: usize = 0;
+const POOL: usize = 1;
+const BRIDGE: usize = 2;
+const LN_TVL: usize = 3;
+const LN_KIND: usize = 4;
+const FORGONE: usize = 5;
+const CHAIN_COLUMNS: usize = 6;
+/// Columns of a segment's block: the other fields of [`SegmentRow`], then the monthly cost of
+/// facing the fee for one wallet ([`super::fee_cost_per_month`]).
+const BASE: usize = 0;
+const POOLED: usize = 1;
+const WAITING: usize = 2;
+const FEE_COST: usize = 3;
+const SEGMENT_COLUMNS: usize = 4;
 
 /// One agent's side of a decision.
 #[derive(Debug, Clone, Copy)]
@@ -83,18 +91,10 @@ impl DecisionColumns {
             n: chains,
             np,
             launched: 0,
-            fee_usd: vec![0.0; np],
-            pool_available_usd: vec![0.0; np],
-            bridge_fee_fraction: vec![0.0; np],
-            ln_tvl: vec![0.0; np],
-            ln_kind_tvl: vec![0.0; np],
-            forgone_per_day: vec![0.0; np],
-            base: vec![0.0; np * segments],
-            liquidity_pooled: vec![0.0; np * segments],
-            liquidity_waiting: vec![0.0; np * segments],
+            chain: vec![0.0; CHAIN_COLUMNS * np],
+            segment: vec![0.0; SEGMENT_COLUMNS * np * segments],
             // NaN bits: never equal to a view's, so the first `set_chain` computes the rows.
             row_inputs: vec![[f64::NAN.to_bits(); 6]; chains],
-            fee_cost: vec![0.0; np * segments],
         }
     }
 
@@ -112,11 +112,12 @@ impl DecisionColumns {
         } else {
             self.launched &= !(1 << c);
         }
-        self.fee_usd[c] = v.fee_usd;
-        self.pool_available_usd[c] = v.pool_available_usd;
-        self.bridge_fee_fraction[c] = v.bridge_fee_fraction;
-        self.ln_tvl[c] = v.ln_tvl;
-        self.ln_kind_tvl[c] = v.ln_kind_tvl;
+        let np = self.np;
+        self.chain[FEE * np + c] = v.fee_usd;
+        self.chain[POOL * np + c] = v.pool_available_usd;
+        self.chain[BRIDGE * np + c] = v.bridge_fee_fraction;
+        self.chain[LN_TVL * np + c] = v.ln_tvl;
+        self.chain[LN_KIND * np + c] = v.ln_kind_tvl;
         let inputs = row_inputs(v);
         if self.row_inputs[c] == inputs {
             return;
@@ -124,23 +125,23 @@ impl DecisionColumns {
         self.row_inputs[c] = inputs;
         for (s, seg) in segments.iter().enumerate() {
             let r = SegmentRow::new(seg, v);
-            let at = s * self.np + c;
-            self.base[at] = r.base;
-            self.liquidity_pooled[at] = r.liquidity_pooled;
-            self.liquidity_waiting[at] = r.liquidity_waiting;
-            self.forgone_per_day[c] = r.forgone_per_day;
+            let at = s * SEGMENT_COLUMNS * np + c;
+            self.segment[at + BASE * np] = r.base;
+            self.segment[at + POOLED * np] = r.liquidity_pooled;
+            self.segment[at + WAITING * np] = r.liquidity_waiting;
+            self.chain[FORGONE * np + c] = r.forgone_per_day;
         }
     }
 
     /// Segment `s`'s monthly cost of facing chain `c`'s fee, per wallet
     /// ([`super::fee_cost_per_month`]), for elastic activity.
     pub fn set_fee_cost(&mut self, s: usize, c: usize, usd_per_month: f64) {
-        self.fee_cost[s * self.np + c] = usd_per_month;
+        self.segment[(s * SEGMENT_COLUMNS + FEE_COST) * self.np + c] = usd_per_month;
     }
 
     /// Chain `c`'s `ln(Σ TVL)` of its kind (which moves with every chain of the kind).
     pub fn set_ln_kind_tvl(&mut self, c: usize, ln_kind_tvl: f64) {
-        self.ln_kind_tvl[c] = ln_kind_tvl;
+        self.chain[LN_KIND * self.np + c] = ln_kind_tvl;
     }
 
     /// The utility of every chain for the agent of `d`, into `out[..padded_len()]` (`−inf` where
@@ -162,7 +163,7 @@ impl DecisionColumns {
         let seg = d.seg;
         let k = d.k.max(1e-9);
         let wallets_per_k = d.wallets * (1.0 / k);
-        let row = d.segment * np;
+        let block = d.segment * SEGMENT_COLUMNS * np;
         Terms {
             k,
             amortise: 365.0 / seg.holding_horizon_days,
@@ -184,20 +185,10 @@ impl DecisionColumns {
             current: d.current,
             open: self.launched & d.allowed,
             tastes: &d.tastes[..self.n],
-            fee: if d.elastic {
-                &self.fee_cost[row..row + np]
-            } else {
-                &self.fee_usd[..np]
-            },
-            fee_usd: &self.fee_usd[..np],
-            pool: &self.pool_available_usd[..np],
-            bridge: &self.bridge_fee_fraction[..np],
-            ln_tvl: &self.ln_tvl[..np],
-            ln_kind: &self.ln_kind_tvl[..np],
-            base: &self.base[row..row + np],
-            pooled_row: &self.liquidity_pooled[row..row + np],
-            waiting_row: &self.liquidity_waiting[row..row + np],
-            forgone_row: &self.forgone_per_day[..np],
+            elastic: d.elastic,
+            np,
+            chain: &self.chain[..CHAIN_COLUMNS * np],
+            segment: &self.segment[block..block + SEGMENT_COLUMNS * np],
         }
     }
 
@@ -205,24 +196,28 @@ impl DecisionColumns {
     /// the vector loop is tested against, and the loop on processors without AVX2.
     pub fn utilities_portable(&self, d: &Decision, out: &mut [f64]) -> f64 {
         let t = self.terms(d);
+        let (fee, fee_usd, pool) = (t.fee(), t.chain(FEE), t.chain(POOL));
+        let (bridge, ln_tvl, ln_kind) = (t.chain(BRIDGE), t.chain(LN_TVL), t.chain(LN_KIND));
+        let (base, pooled_row) = (t.segment(BASE), t.segment(POOLED));
+        let (waiting_row, forgone_row) = (t.segment(WAITING), t.chain(FORGONE));
         let out = &mut out[..self.np];
         let mut best = f64::NEG_INFINITY;
         for (c, o) in out.iter_mut().enumerate() {
-            let pooled = t.pool[c] >= t.k;
+            let pooled = pool[c] >= t.k;
             let liquidity = if pooled {
-                t.pooled_row[c]
+                pooled_row[c]
             } else {
-                t.waiting_row[c]
+                waiting_row[c]
             };
-            let share = (t.ln_tvl[c] - t.ln_total).max(t.floor);
-            let mut u = t.base[c] + t.w_network * share - t.fee_weight * t.fee[c] - liquidity
+            let share = (ln_tvl[c] - t.ln_total).max(t.floor);
+            let mut u = base[c] + t.w_network * share - t.fee_weight * fee[c] - liquidity
                 + f64::from(t.tastes.get(c).copied().unwrap_or(0.0));
             if t.w_kind != 0.0 {
-                u += t.w_kind * (t.ln_tvl[c] - t.ln_kind[c]).max(t.floor);
+                u += t.w_kind * (ln_tvl[c] - ln_kind[c]).max(t.floor);
             }
             // Leaving costs the exit: nothing without a delay, else the fast fee when the pool
             // holds k and the fee is below the yield forgone on the way to c.
-            let forgone = t.forgone_row[c] * t.delay;
+            let forgone = forgone_row[c] * t.delay;
             let exit = if t.pooled_here && t.fast_fee < forgone {
                 t.fast_fee
             } else {
@@ -230,7 +225,7 @@ impl DecisionColumns {
             };
             let exit = if t.delay <= 0.0 { 0.0 } else { exit };
             let leave =
-                t.amortise * (exit + t.bridge[c] + t.wallets_per_k * (t.fee_here + t.fee_usd[c]));
+                t.amortise * (exit + bridge[c] + t.wallets_per_k * (t.fee_here + fee_usd[c]));
             let u = if c == t.current {
                 u + t.inertia
             } else {
@@ -270,16 +265,22 @@ impl DecisionColumns {
         let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
         let lanes32 = _mm_set_epi32(3, 2, 1, 0);
         let mut best = minus_infinity;
+        let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
+        let fee = t.fee().as_ptr();
+        assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
         for c0 in (0..np).step_by(LANES) {
-            // SAFETY: every slice of `t` holds `np` entries, `c0 + LANES <= np`, and `out` too.
+            // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
+            // column is one of them, `c0 + LANES <= np`, and `out` holds `np` entries.
             unsafe {
-                let load = |x: &[f64]| _mm256_loadu_pd(x.as_ptr().add(c0));
-                let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(load(t.pool), k);
-                let liquidity = _mm256_blendv_pd(load(t.waiting_row), load(t.pooled_row), pooled);
+                let column = |block: *const f64, f: usize| _mm256_loadu_pd(block.add(f * np + c0));
+                let fee = _mm256_loadu_pd(fee.add(c0));
+                let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(column(chain, POOL), k);
+                let liquidity =
+                    _mm256_blendv_pd(column(segment, WAITING), column(segment, POOLED), pooled);
                 // max(x, floor) returns floor when x is NaN, as f64::max does.
-                let share = _mm256_max_pd(_mm256_sub_pd(load(t.ln_tvl), ln_total), floor);
-                let mut u = _mm256_add_pd(load(t.base), _mm256_mul_pd(w_network, share));
-                u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, load(t.fee)));
+                let share = _mm256_max_pd(_mm256_sub_pd(column(chain, LN_TVL), ln_total), floor);
+                let mut u = _mm256_add_pd(column(segment, BASE), _mm256_mul_pd(w_network, share));
+                u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, fee));
                 u = _mm256_sub_pd(u, liquidity);
                 // The tastes are not padded: load the lanes below the chains only (the others
                 // are read as 0 and not touched).
@@ -287,10 +288,13 @@ impl DecisionColumns {
                 let taste = _mm256_cvtps_pd(_mm_maskload_ps(t.tastes.as_ptr().add(c0), have));
                 u = _mm256_add_pd(u, taste);
                 if t.w_kind != 0.0 {
-                    let kind = _mm256_max_pd(_mm256_sub_pd(load(t.ln_tvl), load(t.ln_kind)), floor);
+                    let kind = _mm256_max_pd(
+                        _mm256_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
+                        floor,
+                    );
                     u = _mm256_add_pd(u, _mm256_mul_pd(w_kind, kind));
                 }
-                let forgone = _mm256_mul_pd(load(t.forgone_row), delay);
+                let forgone = _mm256_mul_pd(column(chain, FORGONE), delay);
                 let fast =
                     _mm256_and_pd(pooled_here, _mm256_cmp_pd::<_CMP_LT_OQ>(fast_fee, forgone));
                 let exit = if no_delay {
@@ -298,10 +302,11 @@ impl DecisionColumns {
                 } else {
                     _mm256_blendv_pd(forgone, fast_fee, fast)
                 };
-                let fees = _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, load(t.fee_usd)));
+                let fees =
+                    _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, column(chain, FEE)));
                 let leave = _mm256_mul_pd(
                     amortise,
-                    _mm256_add_pd(_mm256_add_pd(exit, load(t.bridge)), fees),
+                    _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
                 );
                 let lanes = _mm256_set_epi64x(3, 2, 1, 0);
                 let here = _mm256_cmpeq_epi64(
@@ -365,16 +370,34 @@ struct Terms<'a> {
     open: u64,
     /// The agent's tastes (one per chain, unpadded).
     tastes: &'a [f32],
-    fee: &'a [f64],
-    fee_usd: &'a [f64],
-    pool: &'a [f64],
-    bridge: &'a [f64],
-    ln_tvl: &'a [f64],
-    ln_kind: &'a [f64],
-    base: &'a [f64],
-    pooled_row: &'a [f64],
-    waiting_row: &'a [f64],
-    forgone_row: &'a [f64],
+    /// Whether the fee term reads `FEE_COST` rather than `FEE`.
+    elastic: bool,
+    np: usize,
+    /// The chain block and the agent's segment's block (`CHAIN_COLUMNS` and `SEGMENT_COLUMNS`
+    /// columns of `np` entries).
+    chain: &'a [f64],
+    segment: &'a [f64],
+}
+
+impl<'a> Terms<'a> {
+    /// Column `f` of the chain block.
+    fn chain(&self, f: usize) -> &'a [f64] {
+        &self.chain[f * self.np..(f + 1) * self.np]
+    }
+
+    /// Column `f` of the segment's block.
+    fn segment(&self, f: usize) -> &'a [f64] {
+        &self.segment[f * self.np..(f + 1) * self.np]
+    }
+
+    /// Where the fee term's column starts: the elastic cost or the fee.
+    fn fee(&self) -> &'a [f64] {
+        if self.elastic {
+            self.segment(FEE_COST)
+        } else {
+            self.chain(FEE)
+        }
+    }
 }
 
 /// [`super::choose_below`] on padded columns (`utilities` and `weights` of a length that is a
