@@ -2,11 +2,12 @@
 //! [`choose_below`](super::choose_below) computed four chains at a time.
 //!
 //! The engine keeps one [`DecisionColumns`] per run and updates a chain's entries when its view
-//! changes ([`DecisionColumns::set_chain`]: about one chain per decision on `bench.toml`), so a
-//! decision reads contiguous arrays instead of one record per chain. Every lane does the same
-//! IEEE operations in the same order as the scalar code (no fused multiply-add, no reassociation),
-//! so the results are the same bits whichever instruction set runs the loop: on x86-64 with AVX2
-//! the loop runs four chains per instruction (checked at run time), elsewhere two (SSE2) or one.
+//! changes ([`DecisionColumns::set_chain`]: the chains a migration touched, so one or two per
+//! decision on `bench.toml`), and a decision reads contiguous arrays instead of one record per
+//! chain. Every lane does the same IEEE operations in the same order as the portable loop (no
+//! fused multiply-add, no reassociation), so the results are the same bits whichever loop runs:
+//! on x86-64 with AVX2 (checked at run time) four chains per instruction, elsewhere the portable
+//! loop, one chain at a time.
 
 use super::{ChainView, SegmentRow};
 use crate::scenario::Segment;

@@ -154,6 +154,9 @@ pub(super) struct World<'a> {
     views: Vec<ChainView>,
     /// Chains whose TVL-dependent view (ln TVL, yield) is stale, one bit each.
     dirty: u64,
+    /// Whether any segment weighs the within-kind network term (then every view's `ln_kind_tvl`
+    /// is kept).
+    kind_network: bool,
     ln_total_tvl: f64,
     ln_share_floor: f64,
     segments: Vec<Segment>,
@@ -335,6 +338,7 @@ impl<'a> World<'a> {
             chains,
             views: vec![ChainView::default(); n_chains],
             dirty: u64::MAX,
+            kind_network: sc.segments.iter().any(|s| s.w_network_kind != 0.0),
             ln_total_tvl: 0.0,
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
@@ -769,7 +773,7 @@ impl<'a> World<'a> {
         self.ln_total_tvl = if total > 0.0 { total.ln() } else { 0.0 };
         // The within-kind totals, for the within-kind network term (every view: any chain of a
         // kind changes its kind's total).
-        if self.sc.segments.iter().any(|s| s.w_network_kind != 0.0) {
+        if self.kind_network {
             let mut by_kind = [0.0f64; 4];
             for c in 0..self.chains.len() {
                 by_kind[self.sc.chains[c].kind as usize] += self.tvl_usd(c);
@@ -780,10 +784,10 @@ impl<'a> World<'a> {
                 self.columns.set_ln_kind_tvl(c, v.ln_kind_tvl);
             }
         }
-        for c in 0..self.chains.len() {
-            if self.dirty & (1 << c) == 0 {
-                continue;
-            }
+        let mut dirty = self.dirty & (u64::MAX >> (64 - self.chains.len()));
+        while dirty != 0 {
+            let c = dirty.trailing_zeros() as usize;
+            dirty &= dirty - 1;
             let tvl = self.tvl_usd(c);
             let y =
                 self.paid_yield_apy(c) + self.chains[c].speculative_apy + self.airdrop_apy(c, tvl);
