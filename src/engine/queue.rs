@@ -240,6 +240,45 @@ mod tests {
         assert_eq!(order, ["tick", "a1", "a2", "sample", "late"]);
     }
 
+    /// One integer per entry orders as `(time.total_cmp, key)` does: random times of every sign
+    /// and magnitude, ±0, ±∞ and equal times with other keys.
+    #[test]
+    fn stamps_order_as_total_cmp_then_key() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            1.0,
+            -1.0,
+        ];
+        let time = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..4) {
+            0 => special[rng.random_range(0..special.len())],
+            1 => f64::from_bits(
+                rng.random::<u64>() & !(0x7ff << 52) | (rng.random_range(0..2047u64) << 52),
+            ),
+            _ => rng.random_range(-1e3..1e3),
+        };
+        for _ in 0..100_000 {
+            let (a, b) = (time(&mut rng), time(&mut rng));
+            let b = if rng.random::<bool>() { a } else { b };
+            let (ka, kb) = (
+                rng.random_range(0..1u64 << 58),
+                rng.random_range(0..1u64 << 58),
+            );
+            let expected = a.total_cmp(&b).then(ka.cmp(&kb));
+            assert_eq!(
+                stamp(a, ka).cmp(&stamp(b, kb)),
+                expected,
+                "{a} {ka} / {b} {kb}"
+            );
+            assert!(stamp(a, ka) < NONE);
+        }
+    }
+
     /// Lanes and heap together pop exactly as one heap: a random interleaving of plain pushes
     /// and delayed pushes (three delays, two priorities, ties included) against a heap alone.
     #[test]
