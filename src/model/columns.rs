@@ -2,9 +2,8 @@
 //! [`choose_below`](super::choose_below) computed four chains at a time.
 //!
 //! The engine keeps one [`DecisionColumns`] per run and updates a chain's entries when its view
-//! changes ([`DecisionColumns::set_chain`]: the chains a migration touched, so one or two per
-//! decision on `bench.toml`), and a decision reads contiguous arrays instead of one record per
-//! chain. Every lane does the same IEEE operations in the same order as the portable loop (no
+//! changes ([`DecisionColumns::set_chain`]: the chains a migration, an arrival or a refill
+//! touched), and a decision reads contiguous arrays instead of one record per chain. Every lane does the same IEEE operations in the same order as the portable loop (no
 //! fused multiply-add, no reassociation), so the results are the same bits whichever loop runs:
 //! on x86-64 with AVX2 (checked at run time) four chains per instruction, elsewhere the portable
 //! loop, one chain at a time.
@@ -72,8 +71,8 @@ pub struct Decision<'a> {
     pub allowed: u64,
     /// Its tastes, one per chain (unpadded).
     pub tastes: &'a [f32],
-    /// Whether the fee term is the elastic monthly cost ([`DecisionColumns::set_chain`]'s
-    /// `fee_cost`) rather than `tx_per_month · fee`.
+    /// Whether the fee term is the elastic monthly cost ([`DecisionColumns::set_fee_cost`])
+    /// rather than `tx_per_month · fee`.
     pub elastic: bool,
     /// Its status-quo bonus now, fraction per year.
     pub inertia_apy: f64,
@@ -124,13 +123,13 @@ impl DecisionColumns {
             return;
         }
         self.row_inputs[c] = inputs;
+        self.chain[FORGONE * np + c] = super::forgone_per_day(v);
         for (s, seg) in segments.iter().enumerate() {
             let r = SegmentRow::new(seg, v);
             let at = s * SEGMENT_COLUMNS * np + c;
             self.segment[at + BASE * np] = r.base;
             self.segment[at + POOLED * np] = r.liquidity_pooled;
             self.segment[at + WAITING * np] = r.liquidity_waiting;
-            self.chain[FORGONE * np + c] = r.forgone_per_day;
         }
     }
 
@@ -264,7 +263,7 @@ impl DecisionColumns {
         let pooled_here = _mm256_castsi256_pd(_mm256_set1_epi64x(-i64::from(t.pooled_here)));
         let no_delay = t.delay <= 0.0;
         let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
-        let lanes32 = _mm_set_epi32(3, 2, 1, 0);
+        let (lanes, lanes32) = (_mm256_set_epi64x(3, 2, 1, 0), _mm_set_epi32(3, 2, 1, 0));
         let mut best = minus_infinity;
         let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
         let fee = t.fee().as_ptr();
@@ -309,7 +308,6 @@ impl DecisionColumns {
                     amortise,
                     _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
                 );
-                let lanes = _mm256_set_epi64x(3, 2, 1, 0);
                 let here = _mm256_cmpeq_epi64(
                     _mm256_add_epi64(lanes, _mm256_set1_epi64x(c0 as i64)),
                     _mm256_set1_epi64x(t.current as i64),
@@ -401,8 +399,10 @@ impl<'a> Terms<'a> {
     }
 }
 
-/// [`super::choose_below`] on padded columns (`utilities` and `weights` of a length that is a
-/// multiple of [`LANES`], padding at `−inf`): the same choice, from the same weights.
+/// [`super::choose_below`] on padded columns (`utilities` of a length that is a multiple of
+/// [`LANES`], padding at `−inf`; `weights` at least as long): the same choice, from the same
+/// weights, four at a time where the processor has AVX2.
+#[inline]
 pub fn choose_padded(
     lambda: f64,
     utilities: &[f64],
@@ -411,21 +411,28 @@ pub fn choose_padded(
     u: f64,
     fallback: usize,
 ) -> usize {
+    if !max.is_finite() {
+        return fallback;
+    }
+    assert!(utilities.len().is_multiple_of(LANES), "padded columns");
+    let weights = &mut weights[..utilities.len()];
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2 (checked just above).
-        return unsafe { choose_padded_avx2(lambda, utilities, max, weights, u, fallback) };
+        return unsafe { sample_avx2(lambda, utilities, max, weights, u, fallback) };
     }
-    super::choose_below(lambda, utilities, max, weights, u, fallback)
+    super::logit_weights(lambda, utilities, max, weights);
+    super::sample_weights(weights, u, fallback)
 }
 
-/// [`choose_padded`] with the weights four at a time ([`exp_weight_avx2`]).
+/// The AVX2 weights and the draw compiled together (the draw's sum is then vectorised too,
+/// in the same order).
 ///
 /// # Safety
 /// The processor must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub unsafe fn choose_padded_avx2(
+unsafe fn sample_avx2(
     lambda: f64,
     utilities: &[f64],
     max: f64,
@@ -433,16 +440,26 @@ pub unsafe fn choose_padded_avx2(
     u: f64,
     fallback: usize,
 ) -> usize {
+    // SAFETY: the caller guarantees AVX2.
+    unsafe { logit_weights_avx2(lambda, utilities, max, weights) };
+    super::sample_weights(weights, u, fallback)
+}
+
+/// [`super::logit_weights`] four lanes at a time ([`exp_weight_avx2`]), on padded columns of
+/// equal length.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn logit_weights_avx2(lambda: f64, utilities: &[f64], max: f64, weights: &mut [f64]) {
     use std::arch::x86_64::*;
-    if !max.is_finite() {
-        return fallback;
-    }
     let np = utilities.len();
     assert!(
-        np.is_multiple_of(LANES) && weights.len() >= np,
+        np.is_multiple_of(LANES) && weights.len() == np,
         "padded columns"
     );
-    let weights = &mut weights[..np];
     let (lambda_v, max_v) = (_mm256_set1_pd(lambda), _mm256_set1_pd(max));
     let infinity = _mm256_set1_pd(f64::INFINITY);
     for c0 in (0..np).step_by(LANES) {
@@ -455,7 +472,6 @@ pub unsafe fn choose_padded_avx2(
             _mm256_storeu_pd(weights.as_mut_ptr().add(c0), _mm256_and_pd(y, finite));
         }
     }
-    super::sample_weights(weights, u, fallback)
 }
 
 /// [`exp_weight`] on four lanes: the same operations in the same order, so the same bits.
@@ -682,16 +698,21 @@ mod tests {
                 );
             }
             let lambda = x.seg.logit_scale;
-            let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
-            let chosen = choose_below(lambda, &portable, best, &mut w, x.u, x.current);
-            // SAFETY: as above.
-            let chosen_v =
-                unsafe { choose_padded_avx2(lambda, &vector, best_v, &mut w_v, x.u, x.current) };
-            assert_eq!(chosen, chosen_v, "case {t}");
-            // Without an open chain neither writes weights.
-            for c in (0..np).filter(|_| best.is_finite()) {
-                assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
+            if best.is_finite() {
+                let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
+                crate::model::logit_weights(lambda, &portable, best, &mut w);
+                // SAFETY: as above.
+                unsafe { logit_weights_avx2(lambda, &vector, best_v, &mut w_v) };
+                for c in 0..np {
+                    assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
+                }
             }
+            let mut w = vec![0.0; np];
+            assert_eq!(
+                choose_below(lambda, &portable, best, &mut w, x.u, x.current),
+                choose_padded(lambda, &vector, best_v, &mut w, x.u, x.current),
+                "case {t}"
+            );
         }
         let exp4 = |x: [f64; 4]| -> [f64; 4] {
             use std::arch::x86_64::*;

@@ -299,6 +299,12 @@ pub fn utilities(
     }
 }
 
+/// `max(yield, 0) / 365` of a chain seen as `v`: the yield forgone per day in transit towards it,
+/// fraction (the same for every segment).
+pub fn forgone_per_day(v: &ChainView) -> f64 {
+    v.yield_apy.max(0.0) / 365.0
+}
+
 /// The terms of one segment's utility of one chain that do not depend on the agent and change
 /// only with the chain's own view (the network terms, which move with every chain's TVL, are
 /// added per decision).
@@ -332,7 +338,7 @@ impl SegmentRow {
             base,
             liquidity_pooled: pooled,
             liquidity_waiting: waiting,
-            forgone_per_day: v.yield_apy.max(0.0) / 365.0,
+            forgone_per_day: forgone_per_day(v),
         }
     }
 }
@@ -424,12 +430,18 @@ pub fn choose_below(
     if !max.is_finite() {
         return fallback;
     }
-    // Weights in one pass (it vectorises), summed in chain order in another.
+    let weights = &mut weights[..utilities.len()];
+    logit_weights(lambda, utilities, max, weights);
+    sample_weights(weights, u, fallback)
+}
+
+/// `exp(λ·(U − max))` for every finite utility, 0 for the others, into `weights` (one pass; it
+/// vectorises).
+fn logit_weights(lambda: f64, utilities: &[f64], max: f64, weights: &mut [f64]) {
     for (w, &x) in weights.iter_mut().zip(utilities) {
         let y = exp_weight(lambda * (x - max));
         *w = if x.is_finite() { y } else { 0.0 };
     }
-    sample_weights(weights, u, fallback)
 }
 
 /// The chain that uniform `u` picks among `weights` (non-negative, summed in chain order), or
