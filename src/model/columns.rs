@@ -403,8 +403,8 @@ impl<'a> Terms<'a> {
 }
 
 /// [`super::choose_below`] on padded columns (`utilities` of a length that is a multiple of
-/// [`LANES`], padding at `−inf`; `weights` at least as long): the same choice, from the same
-/// weights, four at a time where the processor has AVX2.
+/// [`LANES`], padding at `−inf`; `weights` at least as long, left holding the running sums): the
+/// same choice, from the same bits, four chains at a time where the processor has AVX2.
 #[inline]
 pub fn choose_padded(
     lambda: f64,
@@ -428,8 +428,8 @@ pub fn choose_padded(
     super::sample_weights(weights, u, fallback)
 }
 
-/// The AVX2 weights and the draw compiled together (the draw's sum is then vectorised too,
-/// in the same order).
+/// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass for
+/// the weights and their running sums and one for the comparison with `u · Σ`.
 ///
 /// # Safety
 /// The processor must support AVX2.
@@ -443,28 +443,45 @@ unsafe fn sample_avx2(
     u: f64,
     fallback: usize,
 ) -> usize {
+    use std::arch::x86_64::*;
     // SAFETY: the caller guarantees AVX2.
-    unsafe { logit_weights_avx2(lambda, utilities, max, weights) };
-    super::sample_weights(weights, u, fallback)
+    let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
+    let target = _mm256_set1_pd(u * total);
+    let mut exceed = 0u64;
+    for chunk in 0..weights.len() / LANES {
+        let c0 = chunk * LANES;
+        // SAFETY: `weights` holds a multiple of `LANES` entries (`weights_and_sums_avx2`).
+        let sums = unsafe { _mm256_loadu_pd(weights.as_ptr().add(c0)) };
+        let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(sums, target));
+        exceed |= (above as u64) << c0;
+    }
+    super::pick_from_bits(exceed & positive, positive, fallback)
 }
 
-/// [`super::logit_weights`] four lanes at a time ([`exp_weight_avx2`]), on padded columns of
-/// equal length.
+/// [`super::logit_weights`] and [`super::running_sums`] four lanes at a time ([`exp_weight_avx2`],
+/// then the scan's two shifted additions and the carry), on padded columns of equal length: the
+/// running sums into `weights`; returns the total and the positive weights' bits.
 ///
 /// # Safety
 /// The processor must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn logit_weights_avx2(lambda: f64, utilities: &[f64], max: f64, weights: &mut [f64]) {
+unsafe fn weights_and_sums_avx2(
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+) -> (f64, u64) {
     use std::arch::x86_64::*;
     let np = utilities.len();
     assert!(
-        np.is_multiple_of(LANES) && weights.len() == np,
-        "padded columns"
+        np.is_multiple_of(LANES) && weights.len() == np && np <= 64,
+        "padded columns of at most 64 chains"
     );
     let (lambda_v, max_v) = (_mm256_set1_pd(lambda), _mm256_set1_pd(max));
-    let infinity = _mm256_set1_pd(f64::INFINITY);
+    let (infinity, zero) = (_mm256_set1_pd(f64::INFINITY), _mm256_setzero_pd());
+    let (mut carry, mut positive) = (zero, 0u64);
     for chunk in 0..np / LANES {
         let c0 = chunk * LANES;
         // SAFETY: both slices hold `np` entries and `c0 + LANES <= np`.
@@ -473,16 +490,28 @@ unsafe fn logit_weights_avx2(lambda: f64, utilities: &[f64], max: f64, weights: 
             let y = exp_weight_avx2(_mm256_mul_pd(lambda_v, _mm256_sub_pd(x, max_v)));
             let finite =
                 _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_andnot_pd(_mm256_set1_pd(-0.0), x), infinity);
-            _mm256_storeu_pd(weights.as_mut_ptr().add(c0), _mm256_and_pd(y, finite));
+            let w = _mm256_and_pd(y, finite);
+            let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(w, zero));
+            positive |= (above as u64) << c0;
+            // [0, w0, w1, w2] then [0, 0, b0, b1]: adding 0 leaves a non-negative sum's bits.
+            let b = _mm256_add_pd(
+                w,
+                _mm256_blend_pd::<1>(_mm256_permute4x64_pd::<0x90>(w), zero),
+            );
+            let c = _mm256_add_pd(b, _mm256_permute2f128_pd::<0x08>(b, b));
+            let sums = _mm256_add_pd(c, carry);
+            _mm256_storeu_pd(weights.as_mut_ptr().add(c0), sums);
+            carry = _mm256_permute4x64_pd::<0xFF>(sums);
         }
     }
+    (_mm256_cvtsd_f64(carry), positive)
 }
 
 /// [`exp_weight`] on four lanes: the same operations in the same order, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
-    use super::exp_consts::{COEFFICIENTS, LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER};
+    use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
     use std::arch::x86_64::*;
     let set = _mm256_set1_pd;
     // max(x, lowest) returns lowest when x is NaN, as f64::max does.
@@ -493,10 +522,23 @@ fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d 
         _mm256_sub_pd(clamped, _mm256_mul_pd(n, set(LN2_HI))),
         _mm256_mul_pd(n, set(LN2_LO)),
     );
-    let mut p = set(COEFFICIENTS[0]);
-    for &a in &COEFFICIENTS[1..] {
-        p = _mm256_add_pd(_mm256_mul_pd(p, r), set(a));
-    }
+    // Estrin's scheme, as in `exp_weight`: the same operations in the same order.
+    let (add, mul) = (_mm256_add_pd, _mm256_mul_pd);
+    let a = &TAYLOR;
+    let pair = |j: usize| add(set(a[j]), mul(set(a[j + 1]), r));
+    let r2 = mul(r, r);
+    let (r4, q) = (mul(r2, r2), [pair(3), pair(5), pair(7), pair(9), pair(11)]);
+    let r8 = mul(r4, r4);
+    let s = [
+        add(q[0], mul(q[1], r2)),
+        add(q[2], mul(q[3], r2)),
+        add(q[4], mul(set(a[13]), r2)),
+    ];
+    let h = add(add(s[0], mul(s[1], r4)), mul(s[2], r8));
+    let p = add(
+        mul(add(mul(add(mul(h, r), set(a[2])), r), set(a[1])), r),
+        set(a[0]),
+    );
     let k = _mm256_sub_epi64(
         _mm256_castpd_si256(t),
         _mm256_set1_epi64x(SHIFTER.to_bits() as i64),
@@ -672,7 +714,7 @@ mod tests {
     }
 
     /// The AVX2 loops give the same bits as the portable ones: utilities, their maximum, the
-    /// weights and the choice, over 20,000 random decisions; and the four-lane `exp` the same bits
+    /// weights' running sums and total, and the choice, over 20,000 random decisions; and the four-lane `exp` the same bits
     /// as [`exp_weight`] at 10⁶ points and at its edges.
     #[cfg(target_arch = "x86_64")]
     #[test]
@@ -705,8 +747,13 @@ mod tests {
             if best.is_finite() {
                 let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
                 crate::model::logit_weights(lambda, &portable, best, &mut w);
+                let positive_w = (0..np).fold(0u64, |m, c| m | u64::from(w[c] > 0.0) << c);
+                let (total, positive) = crate::model::running_sums(&mut w);
                 // SAFETY: as above.
-                unsafe { logit_weights_avx2(lambda, &vector, best_v, &mut w_v) };
+                let (total_v, positive_v) =
+                    unsafe { weights_and_sums_avx2(lambda, &vector, best_v, &mut w_v) };
+                assert_eq!(total.to_bits(), total_v.to_bits(), "case {t}");
+                assert_eq!((positive, positive_v), (positive_w, positive_w), "case {t}");
                 for c in 0..np {
                     assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
                 }

@@ -139,11 +139,20 @@ impl World<'_> {
         for (x, ch) in index.iter_mut().zip(&self.chains) {
             *x = ch.index * self.price;
         }
-        let held: f64 = self
-            .agents
-            .iter()
-            .map(|a| a.units * index[usize::from(a.chain).min(n)])
-            .sum();
+        // Four partial sums (agent j into sum j mod 4), so that the additions do not wait on each
+        // other: one latency-bound chain cost 3 % of a run's time.
+        let value = |a: &super::Agent| a.units * index[usize::from(a.chain).min(n)];
+        let mut sums = [0.0f64; 4];
+        let chunks = self.agents.chunks_exact(4);
+        for (s, a) in sums.iter_mut().zip(chunks.remainder()) {
+            *s = value(a);
+        }
+        for four in chunks {
+            for (s, a) in sums.iter_mut().zip(four) {
+                *s += value(a);
+            }
+        }
+        let held = (sums[0] + sums[1]) + (sums[2] + sums[3]);
         let transit: f64 = self
             .queue
             .iter()
