@@ -66,8 +66,9 @@ fn solved_constants_put_the_day0_allocation_at_rest() {
     // within 4 standard errors of 0 across the runs. Not from day 0: capital in transit belongs to
     // no chain, and its stock (flow × delay, Little's law) fills up over the first withdrawal
     // delays, mostly out of the optimistic chain's 7 days, which moved the optimistic chain's
-    // share from day 0 by −0.2 to −4.8 standard errors (mean about −2) in seeds 3–8, before and
-    // after the change of streams that showed it; from day 30 to 60 the same seeds gave |z| < 1.6.
+    // share from day 0 by −0.2 to −4.8 standard errors (mean about −2) in seeds 3–8, with the
+    // streams before and after the change that showed it; from day 30 to 60 the same seeds, with
+    // the streams after it, gave |z| < 1.6 for every chain.
     let k0 = la.sample_days.iter().position(|&d| d == 30.0).unwrap();
     for c in &ids {
         let changes: Vec<f64> = rb

@@ -31,16 +31,6 @@ impl AliasTable {
         AliasTable { prob, alias }
     }
 
-    /// Samples an index from two uniforms in `[0, 1)`.
-    pub fn sample(&self, u_index: f64, u_coin: f64) -> usize {
-        let i = ((u_index * self.prob.len() as f64) as usize).min(self.prob.len() - 1);
-        if u_coin < self.prob[i] {
-            i
-        } else {
-            self.alias[i] as usize
-        }
-    }
-
     /// Samples an index from one uniform 64-bit word `x`: `x · n / 2⁶⁴ = i + f`, column `i` (the
     /// product's high word) and the coin `f` (the top 53 bits of its low word). Column `i` has
     /// probability within `n / 2⁶⁴` of `1/n`, and `f` is uniform on a grid of `2⁻⁵³` to within
@@ -48,7 +38,7 @@ impl AliasTable {
     pub fn sample_bits(&self, x: u64) -> usize {
         let product = u128::from(x) * self.prob.len() as u128;
         let i = (product >> 64) as usize;
-        let coin = ((product as u64) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let coin = super::streams::unit_f64(product as u64);
         if coin < self.prob[i] {
             i
         } else {
@@ -82,25 +72,5 @@ mod tests {
         }
         assert_eq!(counts[2], 0);
         assert!(t.sample_bits(u64::MAX) < w.len());
-    }
-
-    #[test]
-    fn exact_probabilities_from_a_grid_of_uniforms() {
-        let w = [1.0, 3.0, 0.0, 6.0];
-        let t = AliasTable::new(&w);
-        let n = 400;
-        let mut counts = [0usize; 4];
-        for i in 0..n {
-            for j in 0..n {
-                counts[t.sample((i as f64 + 0.5) / n as f64, (j as f64 + 0.5) / n as f64)] += 1;
-            }
-        }
-        let total = (n * n) as f64;
-        for (c, wc) in w.iter().enumerate() {
-            assert!(
-                (counts[c] as f64 / total - wc / 10.0).abs() < 2.0 / n as f64,
-                "{counts:?}"
-            );
-        }
     }
 }

@@ -355,8 +355,8 @@ impl SegmentRow {
 /// where Horner's rule alone has 13, at the same precision. Scaled by `2^n` through the
 /// exponent bits. Exact at 0 (`exp_weight(0) = 1`), 0 below
 /// −708 (where `exp` is below 3.3e-308, nothing against the best alternative's weight 1) and for
-/// −∞ and NaN; elsewhere within 1 ulp of glibc's `exp` at 10⁶ random points of [−708, 0]
-/// (`tests` asserts at most 2 ulp, and 99.9 % of the points within 1).
+/// −∞ and NaN; elsewhere within 1 ulp of glibc's `exp` at all of the test's 10⁶ random points of
+/// [−708, 0], 89.8 % of them equal (`tests` asserts at most 2 ulp, and 99.9 % within 1).
 #[inline]
 pub fn exp_weight(x: f64) -> f64 {
     use exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
@@ -466,7 +466,9 @@ fn sample_weights(weights: &mut [f64], u: f64, fallback: usize) -> usize {
 /// Turns `w` (at most 64 entries, non-negative) into its running sums, four entries at a time in
 /// the order of a four-lane scan: within a chunk `[w0, w1 + w0, (w2 + w1) + w0,
 /// (w3 + w2) + (w1 + w0)]` (entries past the end count as 0), each plus the running sum of the
-/// chunks before. Returns the total and the entries of positive weight, one bit each.
+/// chunks before. Returns the total (the whole chunks' sum: for a length that is not a multiple
+/// of four, the last running sum to one rounding) and the entries of positive weight, one bit
+/// each.
 fn running_sums(w: &mut [f64]) -> (f64, u64) {
     assert!(w.len() <= 64, "at most 64 chains");
     let (mut carry, mut positive) = (0.0, 0u64);

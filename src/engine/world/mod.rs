@@ -24,7 +24,7 @@ use rand_distr::{Beta, Distribution, Exp1};
 
 use super::observe::Layout;
 use super::queue::{EventQueue, Priority};
-use super::streams::{Purpose, stream};
+use super::streams::{Purpose, stream, unit_f64};
 use super::{AliasTable, Keep};
 use crate::model::{self, ChainView, Exit};
 use crate::scenario::{Chain, LossDist, Scenario, Segment};
@@ -573,7 +573,7 @@ impl<'a> World<'a> {
         let x = super::streams::splitmix64(
             self.seed ^ super::streams::splitmix64(((i as u64) << 8) | c as u64),
         );
-        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let u = unit_f64(x);
         -(1.0 - u).ln() <= h
     }
 
@@ -925,8 +925,7 @@ impl<'a> World<'a> {
             Some(i) => i as usize,
             None => self.reviewed_agent(),
         };
-        // The top 53 bits as a uniform in [0, 1), as `random::<f64>()` makes it.
-        let u_choice = (self.review_draws[2] >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let u_choice = unit_f64(self.review_draws[2]);
         self.schedule_review();
         if self.agents[i].chain == IN_TRANSIT || self.agents[i].units <= 0.0 {
             return;

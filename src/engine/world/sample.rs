@@ -140,7 +140,8 @@ impl World<'_> {
             *x = ch.index * self.price;
         }
         // Four partial sums (agent j into sum j mod 4), so that the additions do not wait on each
-        // other: one latency-bound chain cost 3 % of a run's time.
+        // other: one chain of dependent additions took about 3 % of a run's samples under
+        // `perf record`.
         let value = |a: &super::Agent| a.units * index[usize::from(a.chain).min(n)];
         let mut sums = [0.0f64; 4];
         let chunks = self.agents.chunks_exact(4);
