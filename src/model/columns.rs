@@ -82,6 +82,103 @@ pub struct Decision<'a> {
     pub ln_share_floor: f64,
 }
 
+/// Defines the four-lane utility loop under the given attributes: the same source for AVX2 and
+/// for AVX-512VL (whose 32 vector registers and mask registers spare the AVX2 build its spills).
+macro_rules! four_lane_utilities {
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        pub unsafe fn $name(&self, d: &Decision, out: &mut [f64]) -> f64 {
+            use std::arch::x86_64::*;
+            let t = self.terms(d);
+            let np = self.np;
+            let out = &mut out[..np];
+            let set = _mm256_set1_pd;
+            let (k, amortise, wallets_per_k) = (set(t.k), set(t.amortise), set(t.wallets_per_k));
+            let (fee_weight, fast_fee, fee_here) =
+                (set(t.fee_weight), set(t.fast_fee), set(t.fee_here));
+            let (w_network, w_kind) = (set(t.w_network), set(t.w_kind));
+            let (ln_total, floor, inertia) = (set(t.ln_total), set(t.floor), set(t.inertia));
+            let (delay, infinity) = (set(t.delay), set(f64::INFINITY));
+            let minus_infinity = set(f64::NEG_INFINITY);
+            let pooled_here = _mm256_castsi256_pd(_mm256_set1_epi64x(-i64::from(t.pooled_here)));
+            let no_delay = t.delay <= 0.0;
+            let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
+            let (lanes, lanes32) = (_mm256_set_epi64x(3, 2, 1, 0), _mm_set_epi32(3, 2, 1, 0));
+            let mut best = minus_infinity;
+            let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
+            let fee = t.fee().as_ptr();
+            assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
+            for chunk in 0..np / LANES {
+                let c0 = chunk * LANES;
+                // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
+                // column is one of them, `c0 + LANES <= np`, and `out` holds `np` entries.
+                unsafe {
+                    let column = |block: *const f64, f: usize| _mm256_loadu_pd(block.add(f * np + c0));
+                    let fee = _mm256_loadu_pd(fee.add(c0));
+                    let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(column(chain, POOL), k);
+                    let liquidity =
+                        _mm256_blendv_pd(column(segment, WAITING), column(segment, POOLED), pooled);
+                    // max(x, floor) returns floor when x is NaN, as f64::max does.
+                    let share = _mm256_max_pd(_mm256_sub_pd(column(chain, LN_TVL), ln_total), floor);
+                    let mut u = _mm256_add_pd(column(segment, BASE), _mm256_mul_pd(w_network, share));
+                    u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, fee));
+                    u = _mm256_sub_pd(u, liquidity);
+                    // The tastes are not padded: load the lanes below the chains only (the others
+                    // are read as 0 and not touched).
+                    let have = _mm_cmpgt_epi32(_mm_set1_epi32((t.tastes.len() - c0) as i32), lanes32);
+                    let taste = _mm256_cvtps_pd(_mm_maskload_ps(t.tastes.as_ptr().add(c0), have));
+                    u = _mm256_add_pd(u, taste);
+                    if t.w_kind != 0.0 {
+                        let kind = _mm256_max_pd(
+                            _mm256_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
+                            floor,
+                        );
+                        u = _mm256_add_pd(u, _mm256_mul_pd(w_kind, kind));
+                    }
+                    let forgone = _mm256_mul_pd(column(chain, FORGONE), delay);
+                    let fast =
+                        _mm256_and_pd(pooled_here, _mm256_cmp_pd::<_CMP_LT_OQ>(fast_fee, forgone));
+                    let exit = if no_delay {
+                        _mm256_setzero_pd()
+                    } else {
+                        _mm256_blendv_pd(forgone, fast_fee, fast)
+                    };
+                    let fees =
+                        _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, column(chain, FEE)));
+                    let leave = _mm256_mul_pd(
+                        amortise,
+                        _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
+                    );
+                    let here = _mm256_cmpeq_epi64(
+                        _mm256_add_epi64(lanes, _mm256_set1_epi64x(c0 as i64)),
+                        _mm256_set1_epi64x(t.current as i64),
+                    );
+                    let u = _mm256_blendv_pd(
+                        _mm256_sub_pd(u, leave),
+                        _mm256_add_pd(u, inertia),
+                        _mm256_castsi256_pd(here),
+                    );
+                    let bits = _mm256_set1_epi64x((t.open >> c0) as i64);
+                    let open = _mm256_castsi256_pd(_mm256_cmpeq_epi64(
+                        _mm256_and_si256(bits, lane_bit),
+                        lane_bit,
+                    ));
+                    let u = _mm256_blendv_pd(minus_infinity, u, open);
+                    _mm256_storeu_pd(out.as_mut_ptr().add(c0), u);
+                    // |u| < inf: finite (false for NaN); closed lanes are already −inf.
+                    let abs = _mm256_andnot_pd(set(-0.0), u);
+                    let finite = _mm256_cmp_pd::<_CMP_LT_OQ>(abs, infinity);
+                    best = _mm256_max_pd(_mm256_blendv_pd(minus_infinity, u, finite), best);
+                }
+            }
+            let mut lanes = [0.0; LANES];
+            // SAFETY: `lanes` holds four f64.
+            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), best) };
+            lanes.into_iter().fold(f64::NEG_INFINITY, f64::max)
+        }
+    };
+}
+
 impl DecisionColumns {
     /// Columns for `chains` chains and `segments` segments, no chain launched yet.
     pub fn new(chains: usize, segments: usize) -> DecisionColumns {
@@ -152,6 +249,12 @@ impl DecisionColumns {
     /// to rounding. Returns the largest finite utility (`−inf` if none).
     pub fn utilities(&self, d: &Decision, out: &mut [f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the processor has AVX-512F and AVX-512VL (checked just above), hence AVX2.
+            return unsafe { self.utilities_avx512(d, out) };
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked just above).
             return unsafe { self.utilities_avx2(d, out) };
@@ -243,101 +346,26 @@ impl DecisionColumns {
         best
     }
 
-    /// [`utilities_portable`](Self::utilities_portable) four chains per instruction: the same
-    /// operations in the same order on each lane (no FMA), so the same bits (`tests`).
-    ///
-    /// # Safety
-    /// The processor must support AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn utilities_avx2(&self, d: &Decision, out: &mut [f64]) -> f64 {
-        use std::arch::x86_64::*;
-        let t = self.terms(d);
-        let np = self.np;
-        let out = &mut out[..np];
-        let set = _mm256_set1_pd;
-        let (k, amortise, wallets_per_k) = (set(t.k), set(t.amortise), set(t.wallets_per_k));
-        let (fee_weight, fast_fee, fee_here) =
-            (set(t.fee_weight), set(t.fast_fee), set(t.fee_here));
-        let (w_network, w_kind) = (set(t.w_network), set(t.w_kind));
-        let (ln_total, floor, inertia) = (set(t.ln_total), set(t.floor), set(t.inertia));
-        let (delay, infinity) = (set(t.delay), set(f64::INFINITY));
-        let minus_infinity = set(f64::NEG_INFINITY);
-        let pooled_here = _mm256_castsi256_pd(_mm256_set1_epi64x(-i64::from(t.pooled_here)));
-        let no_delay = t.delay <= 0.0;
-        let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
-        let (lanes, lanes32) = (_mm256_set_epi64x(3, 2, 1, 0), _mm_set_epi32(3, 2, 1, 0));
-        let mut best = minus_infinity;
-        let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
-        let fee = t.fee().as_ptr();
-        assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
-        for chunk in 0..np / LANES {
-            let c0 = chunk * LANES;
-            // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
-            // column is one of them, `c0 + LANES <= np`, and `out` holds `np` entries.
-            unsafe {
-                let column = |block: *const f64, f: usize| _mm256_loadu_pd(block.add(f * np + c0));
-                let fee = _mm256_loadu_pd(fee.add(c0));
-                let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(column(chain, POOL), k);
-                let liquidity =
-                    _mm256_blendv_pd(column(segment, WAITING), column(segment, POOLED), pooled);
-                // max(x, floor) returns floor when x is NaN, as f64::max does.
-                let share = _mm256_max_pd(_mm256_sub_pd(column(chain, LN_TVL), ln_total), floor);
-                let mut u = _mm256_add_pd(column(segment, BASE), _mm256_mul_pd(w_network, share));
-                u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, fee));
-                u = _mm256_sub_pd(u, liquidity);
-                // The tastes are not padded: load the lanes below the chains only (the others
-                // are read as 0 and not touched).
-                let have = _mm_cmpgt_epi32(_mm_set1_epi32((t.tastes.len() - c0) as i32), lanes32);
-                let taste = _mm256_cvtps_pd(_mm_maskload_ps(t.tastes.as_ptr().add(c0), have));
-                u = _mm256_add_pd(u, taste);
-                if t.w_kind != 0.0 {
-                    let kind = _mm256_max_pd(
-                        _mm256_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
-                        floor,
-                    );
-                    u = _mm256_add_pd(u, _mm256_mul_pd(w_kind, kind));
-                }
-                let forgone = _mm256_mul_pd(column(chain, FORGONE), delay);
-                let fast =
-                    _mm256_and_pd(pooled_here, _mm256_cmp_pd::<_CMP_LT_OQ>(fast_fee, forgone));
-                let exit = if no_delay {
-                    _mm256_setzero_pd()
-                } else {
-                    _mm256_blendv_pd(forgone, fast_fee, fast)
-                };
-                let fees =
-                    _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, column(chain, FEE)));
-                let leave = _mm256_mul_pd(
-                    amortise,
-                    _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
-                );
-                let here = _mm256_cmpeq_epi64(
-                    _mm256_add_epi64(lanes, _mm256_set1_epi64x(c0 as i64)),
-                    _mm256_set1_epi64x(t.current as i64),
-                );
-                let u = _mm256_blendv_pd(
-                    _mm256_sub_pd(u, leave),
-                    _mm256_add_pd(u, inertia),
-                    _mm256_castsi256_pd(here),
-                );
-                let bits = _mm256_set1_epi64x((t.open >> c0) as i64);
-                let open = _mm256_castsi256_pd(_mm256_cmpeq_epi64(
-                    _mm256_and_si256(bits, lane_bit),
-                    lane_bit,
-                ));
-                let u = _mm256_blendv_pd(minus_infinity, u, open);
-                _mm256_storeu_pd(out.as_mut_ptr().add(c0), u);
-                // |u| < inf: finite (false for NaN); closed lanes are already −inf.
-                let abs = _mm256_andnot_pd(set(-0.0), u);
-                let finite = _mm256_cmp_pd::<_CMP_LT_OQ>(abs, infinity);
-                best = _mm256_max_pd(_mm256_blendv_pd(minus_infinity, u, finite), best);
-            }
-        }
-        let mut lanes = [0.0; LANES];
-        // SAFETY: `lanes` holds four f64.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), best) };
-        lanes.into_iter().fold(f64::NEG_INFINITY, f64::max)
+    four_lane_utilities! {
+        /// [`utilities_portable`](Self::utilities_portable) four chains per instruction: the same
+        /// operations in the same order on each lane (no FMA), so the same bits (`tests`).
+        ///
+        /// # Safety
+        /// The processor must support AVX2.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        utilities_avx2
+    }
+
+    four_lane_utilities! {
+        /// [`utilities_avx2`](Self::utilities_avx2) compiled for AVX-512VL: the same source and
+        /// operations on the same four lanes, so the same bits (`tests`).
+        ///
+        /// # Safety
+        /// The processor must support AVX-512F and AVX-512VL.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,avx512f,avx512vl")]
+        utilities_avx512
     }
 }
 
@@ -421,42 +449,70 @@ pub fn choose_padded(
     assert!(utilities.len().is_multiple_of(LANES), "padded columns");
     let weights = &mut weights[..utilities.len()];
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+    {
+        // SAFETY: the processor has AVX-512F and AVX-512VL (checked just above).
+        return unsafe { sample_avx512(lambda, utilities, max, weights, (u, fallback)) };
+    }
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2 (checked just above).
-        return unsafe { sample_avx2(lambda, utilities, max, weights, u, fallback) };
+        return unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) };
     }
     super::logit_weights(lambda, utilities, max, weights);
     super::sample_weights(weights, u, fallback)
 }
 
-/// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass for
-/// the weights and their running sums and one for the comparison with `u · Σ`.
-///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sample_avx2(
-    lambda: f64,
-    utilities: &[f64],
-    max: f64,
-    weights: &mut [f64],
-    u: f64,
-    fallback: usize,
-) -> usize {
-    use std::arch::x86_64::*;
-    // SAFETY: the caller guarantees AVX2.
-    let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
-    let target = _mm256_set1_pd(u * total);
-    let mut exceed = 0u64;
-    for chunk in 0..weights.len() / LANES {
-        let c0 = chunk * LANES;
-        // SAFETY: `weights` holds a multiple of `LANES` entries (`weights_and_sums_avx2`).
-        let sums = unsafe { _mm256_loadu_pd(weights.as_ptr().add(c0)) };
-        let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(sums, target));
-        exceed |= (above as u64) << c0;
-    }
-    super::pick_from_bits(exceed & positive, positive, fallback)
+/// Defines the four-lane draw under the given attributes: the same source for AVX2 and for
+/// AVX-512VL, like [`four_lane_utilities`].
+macro_rules! four_lane_draw {
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        unsafe fn $name(
+            lambda: f64,
+            utilities: &[f64],
+            max: f64,
+            weights: &mut [f64],
+            (u, fallback): (f64, usize),
+        ) -> usize {
+            use std::arch::x86_64::*;
+            // SAFETY: the caller guarantees AVX2.
+            let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
+            let target = _mm256_set1_pd(u * total);
+            let mut exceed = 0u64;
+            for chunk in 0..weights.len() / LANES {
+                let c0 = chunk * LANES;
+                // SAFETY: `weights` holds a multiple of `LANES` entries (`weights_and_sums_avx2`).
+                let sums = unsafe { _mm256_loadu_pd(weights.as_ptr().add(c0)) };
+                let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(sums, target));
+                exceed |= (above as u64) << c0;
+            }
+            super::pick_from_bits(exceed & positive, positive, fallback)
+        }
+    };
+}
+
+four_lane_draw! {
+    /// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass
+    /// for the weights and their running sums and one for the comparison with `u · Σ`.
+    ///
+    /// # Safety
+    /// The processor must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    sample_avx2
+}
+
+four_lane_draw! {
+    /// [`sample_avx2`] compiled for AVX-512VL (its 32 vector registers hold the polynomial's
+    /// constants without spilling): the same source and operations on the same four lanes, so
+    /// the same bits (`tests`).
+    ///
+    /// # Safety
+    /// The processor must support AVX-512F and AVX-512VL.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    sample_avx512
 }
 
 /// [`super::logit_weights`] and [`super::running_sums`] four lanes at a time ([`exp_weight_avx2`],
@@ -511,6 +567,7 @@ unsafe fn weights_and_sums_avx2(
 /// [`exp_weight`] on four lanes: the same operations in the same order, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
     use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
     use std::arch::x86_64::*;
@@ -714,8 +771,9 @@ mod tests {
         assert_eq!(same, trials);
     }
 
-    /// The AVX2 loops give the same bits as the portable ones: utilities, their maximum, the
-    /// weights' running sums and total, and the choice, over 20,000 random decisions; and the
+    /// The AVX2 loops, and their AVX-512VL builds where the processor has AVX-512, give the same
+    /// bits as the portable ones: utilities, their maximum, the weights' running sums and total,
+    /// and the choice, over 20,000 random decisions; and the
     /// four-lane `exp` the same bits as [`exp_weight`] at 10⁶ points and at its edges.
     #[cfg(target_arch = "x86_64")]
     #[test]
@@ -724,6 +782,9 @@ mod tests {
             // Nothing to compare: this processor runs the portable loops only.
             return;
         }
+        // The AVX-512VL builds of the same loops, where the processor has them.
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl");
         let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml");
         let sc = crate::scenario::Scenario::from_file(&small).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
@@ -744,6 +805,16 @@ mod tests {
                     "case {t}, chain {c}"
                 );
             }
+            if avx512 {
+                let mut wide = vec![1.0; np];
+                // SAFETY: AVX-512F and AVX-512VL are present (checked above).
+                let best_w = unsafe { cols.utilities_avx512(&x.decision(), &mut wide) };
+                assert_eq!(best.to_bits(), best_w.to_bits(), "case {t}");
+                assert!(
+                    (0..np).all(|c| portable[c].to_bits() == wide[c].to_bits()),
+                    "case {t}"
+                );
+            }
             let lambda = x.seg.logit_scale;
             if best.is_finite() {
                 let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
@@ -760,11 +831,24 @@ mod tests {
                 }
             }
             let mut w = vec![0.0; np];
+            let expected = choose_below(lambda, &portable, best, &mut w, x.u, x.current);
             assert_eq!(
-                choose_below(lambda, &portable, best, &mut w, x.u, x.current),
+                expected,
                 choose_padded(lambda, &vector, best_v, &mut w, x.u, x.current),
                 "case {t}"
             );
+            if best.is_finite() {
+                // SAFETY: AVX2 is present (checked above); the columns are padded.
+                let four =
+                    unsafe { sample_avx2(lambda, &vector, best_v, &mut w, (x.u, x.current)) };
+                assert_eq!(expected, four, "case {t}");
+                if avx512 {
+                    // SAFETY: AVX-512F and AVX-512VL are present (checked above).
+                    let wide =
+                        unsafe { sample_avx512(lambda, &vector, best_v, &mut w, (x.u, x.current)) };
+                    assert_eq!(expected, wide, "case {t}");
+                }
+            }
         }
         let exp4 = |x: [f64; 4]| -> [f64; 4] {
             use std::arch::x86_64::*;
