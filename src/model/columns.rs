@@ -348,7 +348,8 @@ impl DecisionColumns {
 
     four_lane_utilities! {
         /// [`utilities_portable`](Self::utilities_portable) four chains per instruction: the same
-        /// operations in the same order on each lane (no FMA), so the same bits (`tests`).
+        /// operations in the same order on each lane (no fused multiply-add, as in the portable
+        /// loop), so the same bits (`tests`).
         ///
         /// # Safety
         /// The processor must support AVX2.
@@ -449,14 +450,14 @@ pub fn choose_padded(
     assert!(utilities.len().is_multiple_of(LANES), "padded columns");
     let weights = &mut weights[..utilities.len()];
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-    {
-        // SAFETY: the processor has AVX-512F and AVX-512VL (checked just above).
-        return unsafe { sample_avx512(lambda, utilities, max, weights, (u, fallback)) };
-    }
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2 (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the processor has AVX2, FMA, AVX-512F and AVX-512VL (checked above).
+            return unsafe { sample_avx512(lambda, utilities, max, weights, (u, fallback)) };
+        }
+        // SAFETY: the processor has AVX2 and FMA (checked just above).
         return unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) };
     }
     super::logit_weights(lambda, utilities, max, weights);
@@ -497,9 +498,9 @@ four_lane_draw! {
     /// for the weights and their running sums and one for the comparison with `u · Σ`.
     ///
     /// # Safety
-    /// The processor must support AVX2.
+    /// The processor must support AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     sample_avx2
 }
 
@@ -509,9 +510,9 @@ four_lane_draw! {
     /// the same bits (`tests`).
     ///
     /// # Safety
-    /// The processor must support AVX-512F and AVX-512VL.
+    /// The processor must support AVX2, FMA, AVX-512F and AVX-512VL.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
     sample_avx512
 }
 
@@ -520,9 +521,9 @@ four_lane_draw! {
 /// running sums into `weights`; returns the total and the positive weights' bits.
 ///
 /// # Safety
-/// The processor must support AVX2.
+/// The processor must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn weights_and_sums_avx2(
     lambda: f64,
@@ -564,9 +565,10 @@ unsafe fn weights_and_sums_avx2(
     (_mm256_cvtsd_f64(carry), positive)
 }
 
-/// [`exp_weight`] on four lanes: the same operations in the same order, so the same bits.
+/// [`exp_weight`] on four lanes: the same operations in the same order (its `mul_add`s as FMA
+/// instructions, which round once as `mul_add` does), so the same bits.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
     use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
@@ -574,29 +576,25 @@ fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d 
     let set = _mm256_set1_pd;
     // max(x, lowest) returns lowest when x is NaN, as f64::max does.
     let clamped = _mm256_max_pd(x, set(LOWEST));
-    let t = _mm256_add_pd(_mm256_mul_pd(clamped, set(LOG2E)), set(SHIFTER));
+    // `fma(a, b, c)` is `a.mul_add(b, c)`: one rounding, as in `exp_weight`.
+    let fma = _mm256_fmadd_pd;
+    let t = fma(clamped, set(LOG2E), set(SHIFTER));
     let n = _mm256_sub_pd(t, set(SHIFTER));
-    let r = _mm256_sub_pd(
-        _mm256_sub_pd(clamped, _mm256_mul_pd(n, set(LN2_HI))),
-        _mm256_mul_pd(n, set(LN2_LO)),
-    );
+    let r = fma(n, set(-LN2_LO), fma(n, set(-LN2_HI), clamped));
     // Estrin's scheme, as in `exp_weight`: the same operations in the same order.
-    let (add, mul) = (_mm256_add_pd, _mm256_mul_pd);
     let a = &TAYLOR;
-    let pair = |j: usize| add(set(a[j]), mul(set(a[j + 1]), r));
+    let pair = |j: usize| fma(set(a[j + 1]), r, set(a[j]));
+    let mul = _mm256_mul_pd;
     let r2 = mul(r, r);
     let (r4, q) = (mul(r2, r2), [pair(3), pair(5), pair(7), pair(9), pair(11)]);
     let r8 = mul(r4, r4);
     let s = [
-        add(q[0], mul(q[1], r2)),
-        add(q[2], mul(q[3], r2)),
-        add(q[4], mul(set(a[13]), r2)),
+        fma(q[1], r2, q[0]),
+        fma(q[3], r2, q[2]),
+        fma(set(a[13]), r2, q[4]),
     ];
-    let h = add(add(s[0], mul(s[1], r4)), mul(s[2], r8));
-    let p = add(
-        mul(add(mul(add(mul(h, r), set(a[2])), r), set(a[1])), r),
-        set(a[0]),
-    );
+    let h = fma(s[2], r8, fma(s[1], r4, s[0]));
+    let p = fma(fma(fma(h, r, set(a[2])), r, set(a[1])), r, set(a[0]));
     let k = _mm256_sub_epi64(
         _mm256_castpd_si256(t),
         _mm256_set1_epi64x(SHIFTER.to_bits() as i64),
@@ -778,7 +776,9 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx2_loops_give_the_portable_bits() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !std::arch::is_x86_feature_detected!("avx2")
+            || !std::arch::is_x86_feature_detected!("fma")
+        {
             // Nothing to compare: this processor runs the portable loops only.
             return;
         }
