@@ -1,12 +1,13 @@
 //! The decision's loop over chains on chain-major columns: [`utilities`](super::utilities) and
-//! [`choose_below`](super::choose_below) computed four chains at a time.
+//! [`choose_below`](super::choose_below) computed four or eight chains at a time.
 //!
 //! The engine keeps one [`DecisionColumns`] per run and updates a chain's entries when its view
 //! changes ([`DecisionColumns::set_chain`]: the chains a migration, an arrival or a refill
-//! touched), and a decision reads contiguous arrays instead of one record per chain. Every lane does the same IEEE operations in the same order as the portable loop (no
-//! fused multiply-add, no reassociation), so the results are the same bits whichever loop runs:
-//! on x86-64 with AVX2 (checked at run time) four chains per instruction, elsewhere the portable
-//! loop, one chain at a time.
+//! touched), and a decision reads contiguous arrays instead of one record per chain. Every lane
+//! does the same IEEE operations in the same order as the portable loop (no reassociation; fused
+//! multiply-adds exactly where the portable `exp` has `mul_add`), so the results are the same
+//! bits whichever loop runs: on x86-64 with AVX-512F/VL and FMA eight chains per instruction, with
+//! AVX2 and FMA four (checked at run time), elsewhere the portable loop, one chain at a time.
 
 use super::{ChainView, SegmentRow};
 use crate::scenario::Segment;
@@ -82,108 +83,20 @@ pub struct Decision<'a> {
     pub ln_share_floor: f64,
 }
 
-/// Defines the four-lane utility loop under the given attributes: the same source for AVX2 and
-/// for AVX-512VL (whose 32 vector registers and mask registers spare the AVX2 build its spills).
-macro_rules! four_lane_utilities {
-    ($(#[$attr:meta])* $name:ident) => {
-        $(#[$attr])*
-        pub unsafe fn $name(&self, d: &Decision, out: &mut [f64]) -> f64 {
-            use std::arch::x86_64::*;
-            let t = self.terms(d);
-            let np = self.np;
-            let out = &mut out[..np];
-            let set = _mm256_set1_pd;
-            let (k, amortise, wallets_per_k) = (set(t.k), set(t.amortise), set(t.wallets_per_k));
-            let (fee_weight, fast_fee, fee_here) =
-                (set(t.fee_weight), set(t.fast_fee), set(t.fee_here));
-            let (w_network, w_kind) = (set(t.w_network), set(t.w_kind));
-            let (ln_total, floor, inertia) = (set(t.ln_total), set(t.floor), set(t.inertia));
-            let (delay, infinity) = (set(t.delay), set(f64::INFINITY));
-            let minus_infinity = set(f64::NEG_INFINITY);
-            let pooled_here = _mm256_castsi256_pd(_mm256_set1_epi64x(-i64::from(t.pooled_here)));
-            let no_delay = t.delay <= 0.0;
-            let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
-            let (lanes, lanes32) = (_mm256_set_epi64x(3, 2, 1, 0), _mm_set_epi32(3, 2, 1, 0));
-            let mut best = minus_infinity;
-            let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
-            let fee = t.fee().as_ptr();
-            assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
-            for chunk in 0..np / LANES {
-                let c0 = chunk * LANES;
-                // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
-                // column is one of them, `c0 + LANES <= np`, and `out` holds `np` entries.
-                unsafe {
-                    let column = |block: *const f64, f: usize| _mm256_loadu_pd(block.add(f * np + c0));
-                    let fee = _mm256_loadu_pd(fee.add(c0));
-                    let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(column(chain, POOL), k);
-                    let liquidity =
-                        _mm256_blendv_pd(column(segment, WAITING), column(segment, POOLED), pooled);
-                    // max(x, floor) returns floor when x is NaN, as f64::max does.
-                    let share = _mm256_max_pd(_mm256_sub_pd(column(chain, LN_TVL), ln_total), floor);
-                    let mut u = _mm256_add_pd(column(segment, BASE), _mm256_mul_pd(w_network, share));
-                    u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, fee));
-                    u = _mm256_sub_pd(u, liquidity);
-                    // The tastes are not padded: load the lanes below the chains only (the others
-                    // are read as 0 and not touched).
-                    let have = _mm_cmpgt_epi32(_mm_set1_epi32((t.tastes.len() - c0) as i32), lanes32);
-                    let taste = _mm256_cvtps_pd(_mm_maskload_ps(t.tastes.as_ptr().add(c0), have));
-                    u = _mm256_add_pd(u, taste);
-                    if t.w_kind != 0.0 {
-                        let kind = _mm256_max_pd(
-                            _mm256_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
-                            floor,
-                        );
-                        u = _mm256_add_pd(u, _mm256_mul_pd(w_kind, kind));
-                    }
-                    let forgone = _mm256_mul_pd(column(chain, FORGONE), delay);
-                    let fast =
-                        _mm256_and_pd(pooled_here, _mm256_cmp_pd::<_CMP_LT_OQ>(fast_fee, forgone));
-                    let exit = if no_delay {
-                        _mm256_setzero_pd()
-                    } else {
-                        _mm256_blendv_pd(forgone, fast_fee, fast)
-                    };
-                    let fees =
-                        _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, column(chain, FEE)));
-                    let leave = _mm256_mul_pd(
-                        amortise,
-                        _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
-                    );
-                    let here = _mm256_cmpeq_epi64(
-                        _mm256_add_epi64(lanes, _mm256_set1_epi64x(c0 as i64)),
-                        _mm256_set1_epi64x(t.current as i64),
-                    );
-                    let u = _mm256_blendv_pd(
-                        _mm256_sub_pd(u, leave),
-                        _mm256_add_pd(u, inertia),
-                        _mm256_castsi256_pd(here),
-                    );
-                    let bits = _mm256_set1_epi64x((t.open >> c0) as i64);
-                    let open = _mm256_castsi256_pd(_mm256_cmpeq_epi64(
-                        _mm256_and_si256(bits, lane_bit),
-                        lane_bit,
-                    ));
-                    let u = _mm256_blendv_pd(minus_infinity, u, open);
-                    _mm256_storeu_pd(out.as_mut_ptr().add(c0), u);
-                    // |u| < inf: finite (false for NaN); closed lanes are already −inf.
-                    let abs = _mm256_andnot_pd(set(-0.0), u);
-                    let finite = _mm256_cmp_pd::<_CMP_LT_OQ>(abs, infinity);
-                    best = _mm256_max_pd(_mm256_blendv_pd(minus_infinity, u, finite), best);
-                }
-            }
-            let mut lanes = [0.0; LANES];
-            // SAFETY: `lanes` holds four f64.
-            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), best) };
-            lanes.into_iter().fold(f64::NEG_INFINITY, f64::max)
-        }
-    };
-}
-
 impl DecisionColumns {
-    /// Columns for `chains` chains and `segments` segments, no chain launched yet.
+    /// Columns for `chains` chains and `segments` segments, no chain launched yet, padded for
+    /// the loops this processor runs: eight-lane chunks where it has AVX-512 ([`wide`]), else
+    /// four. The padding lanes are never open, so the results do not depend on it.
     pub fn new(chains: usize, segments: usize) -> DecisionColumns {
+        DecisionColumns::with_lanes(chains, segments, if wide() { WIDE_LANES } else { LANES })
+    }
+
+    /// [`new`](Self::new) with the columns padded to a multiple of `lanes` (4 or 8): the
+    /// four-lane loops run on either, the eight-lane ones on multiples of 8 only.
+    pub fn with_lanes(chains: usize, segments: usize, lanes: usize) -> DecisionColumns {
         assert!(chains <= 64, "chains are held in 64-bit masks");
-        let np = padded(chains);
+        assert!(lanes == LANES || lanes == WIDE_LANES, "four or eight lanes");
+        let np = chains.div_ceil(lanes) * lanes;
         DecisionColumns {
             n: chains,
             np,
@@ -249,11 +162,10 @@ impl DecisionColumns {
     /// to rounding. Returns the largest finite utility (`−inf` if none).
     pub fn utilities(&self, d: &Decision, out: &mut [f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the processor has AVX-512F and AVX-512VL (checked just above), hence AVX2.
-            return unsafe { self.utilities_avx512(d, out) };
+        if self.np.is_multiple_of(WIDE_LANES) && wide() {
+            // SAFETY: the processor has AVX-512F, AVX-512VL and FMA (`wide`) and the columns
+            // are padded to eight lanes (checked just above).
+            return unsafe { self.utilities_avx512_wide(d, out) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked just above).
@@ -346,27 +258,102 @@ impl DecisionColumns {
         best
     }
 
-    four_lane_utilities! {
-        /// [`utilities_portable`](Self::utilities_portable) four chains per instruction: the same
-        /// operations in the same order on each lane (no fused multiply-add, as in the portable
-        /// loop), so the same bits (`tests`).
-        ///
-        /// # Safety
-        /// The processor must support AVX2.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        utilities_avx2
-    }
-
-    four_lane_utilities! {
-        /// [`utilities_avx2`](Self::utilities_avx2) compiled for AVX-512VL: the same source and
-        /// operations on the same four lanes, so the same bits (`tests`).
-        ///
-        /// # Safety
-        /// The processor must support AVX-512F and AVX-512VL.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,avx512f,avx512vl")]
-        utilities_avx512
+    /// [`utilities_portable`](Self::utilities_portable) four chains per instruction: the same
+    /// operations in the same order on each lane (no fused multiply-add, as in the portable
+    /// loop), so the same bits (`tests`).
+    ///
+    /// # Safety
+    /// The processor must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn utilities_avx2(&self, d: &Decision, out: &mut [f64]) -> f64 {
+        use std::arch::x86_64::*;
+        let t = self.terms(d);
+        let np = self.np;
+        let out = &mut out[..np];
+        let set = _mm256_set1_pd;
+        let (k, amortise, wallets_per_k) = (set(t.k), set(t.amortise), set(t.wallets_per_k));
+        let (fee_weight, fast_fee, fee_here) =
+            (set(t.fee_weight), set(t.fast_fee), set(t.fee_here));
+        let (w_network, w_kind) = (set(t.w_network), set(t.w_kind));
+        let (ln_total, floor, inertia) = (set(t.ln_total), set(t.floor), set(t.inertia));
+        let (delay, infinity) = (set(t.delay), set(f64::INFINITY));
+        let minus_infinity = set(f64::NEG_INFINITY);
+        let pooled_here = _mm256_castsi256_pd(_mm256_set1_epi64x(-i64::from(t.pooled_here)));
+        let no_delay = t.delay <= 0.0;
+        let lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
+        let (lanes, lanes32) = (_mm256_set_epi64x(3, 2, 1, 0), _mm_set_epi32(3, 2, 1, 0));
+        let mut best = minus_infinity;
+        let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
+        let fee = t.fee().as_ptr();
+        assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
+        for chunk in 0..np / LANES {
+            let c0 = chunk * LANES;
+            // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
+            // column is one of them, `c0 + LANES <= np`, and `out` holds `np` entries.
+            unsafe {
+                let column = |block: *const f64, f: usize| _mm256_loadu_pd(block.add(f * np + c0));
+                let fee = _mm256_loadu_pd(fee.add(c0));
+                let pooled = _mm256_cmp_pd::<_CMP_GE_OQ>(column(chain, POOL), k);
+                let liquidity =
+                    _mm256_blendv_pd(column(segment, WAITING), column(segment, POOLED), pooled);
+                // max(x, floor) returns floor when x is NaN, as f64::max does.
+                let share = _mm256_max_pd(_mm256_sub_pd(column(chain, LN_TVL), ln_total), floor);
+                let mut u = _mm256_add_pd(column(segment, BASE), _mm256_mul_pd(w_network, share));
+                u = _mm256_sub_pd(u, _mm256_mul_pd(fee_weight, fee));
+                u = _mm256_sub_pd(u, liquidity);
+                // The tastes are not padded: load the lanes below the chains only (the others
+                // are read as 0 and not touched).
+                let have = _mm_cmpgt_epi32(_mm_set1_epi32((t.tastes.len() - c0) as i32), lanes32);
+                let taste = _mm256_cvtps_pd(_mm_maskload_ps(t.tastes.as_ptr().add(c0), have));
+                u = _mm256_add_pd(u, taste);
+                if t.w_kind != 0.0 {
+                    let kind = _mm256_max_pd(
+                        _mm256_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
+                        floor,
+                    );
+                    u = _mm256_add_pd(u, _mm256_mul_pd(w_kind, kind));
+                }
+                let forgone = _mm256_mul_pd(column(chain, FORGONE), delay);
+                let fast =
+                    _mm256_and_pd(pooled_here, _mm256_cmp_pd::<_CMP_LT_OQ>(fast_fee, forgone));
+                let exit = if no_delay {
+                    _mm256_setzero_pd()
+                } else {
+                    _mm256_blendv_pd(forgone, fast_fee, fast)
+                };
+                let fees =
+                    _mm256_mul_pd(wallets_per_k, _mm256_add_pd(fee_here, column(chain, FEE)));
+                let leave = _mm256_mul_pd(
+                    amortise,
+                    _mm256_add_pd(_mm256_add_pd(exit, column(chain, BRIDGE)), fees),
+                );
+                let here = _mm256_cmpeq_epi64(
+                    _mm256_add_epi64(lanes, _mm256_set1_epi64x(c0 as i64)),
+                    _mm256_set1_epi64x(t.current as i64),
+                );
+                let u = _mm256_blendv_pd(
+                    _mm256_sub_pd(u, leave),
+                    _mm256_add_pd(u, inertia),
+                    _mm256_castsi256_pd(here),
+                );
+                let bits = _mm256_set1_epi64x((t.open >> c0) as i64);
+                let open = _mm256_castsi256_pd(_mm256_cmpeq_epi64(
+                    _mm256_and_si256(bits, lane_bit),
+                    lane_bit,
+                ));
+                let u = _mm256_blendv_pd(minus_infinity, u, open);
+                _mm256_storeu_pd(out.as_mut_ptr().add(c0), u);
+                // |u| < inf: finite (false for NaN); closed lanes are already −inf.
+                let abs = _mm256_andnot_pd(set(-0.0), u);
+                let finite = _mm256_cmp_pd::<_CMP_LT_OQ>(abs, infinity);
+                best = _mm256_max_pd(_mm256_blendv_pd(minus_infinity, u, finite), best);
+            }
+        }
+        let mut lanes = [0.0; LANES];
+        // SAFETY: `lanes` holds four f64.
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), best) };
+        lanes.into_iter().fold(f64::NEG_INFINITY, f64::max)
     }
 }
 
@@ -450,13 +437,13 @@ pub fn choose_padded(
     assert!(utilities.len().is_multiple_of(LANES), "padded columns");
     let weights = &mut weights[..utilities.len()];
     #[cfg(target_arch = "x86_64")]
+    if weights.len().is_multiple_of(WIDE_LANES) && wide() {
+        // SAFETY: the processor has AVX-512F, AVX-512VL and FMA (`wide`); the columns are padded
+        // to eight lanes (checked just above).
+        return unsafe { sample_avx512_wide(lambda, utilities, max, weights, (u, fallback)) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the processor has AVX2, FMA, AVX-512F and AVX-512VL (checked above).
-            return unsafe { sample_avx512(lambda, utilities, max, weights, (u, fallback)) };
-        }
         // SAFETY: the processor has AVX2 and FMA (checked just above).
         return unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) };
     }
@@ -464,56 +451,33 @@ pub fn choose_padded(
     super::sample_weights(weights, u, fallback)
 }
 
-/// Defines the four-lane draw under the given attributes: the same source for AVX2 and for
-/// AVX-512VL, like [`four_lane_utilities`].
-macro_rules! four_lane_draw {
-    ($(#[$attr:meta])* $name:ident) => {
-        $(#[$attr])*
-        unsafe fn $name(
-            lambda: f64,
-            utilities: &[f64],
-            max: f64,
-            weights: &mut [f64],
-            (u, fallback): (f64, usize),
-        ) -> usize {
-            use std::arch::x86_64::*;
-            // SAFETY: the caller guarantees AVX2.
-            let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
-            let target = _mm256_set1_pd(u * total);
-            let mut exceed = 0u64;
-            for chunk in 0..weights.len() / LANES {
-                let c0 = chunk * LANES;
-                // SAFETY: `weights` holds a multiple of `LANES` entries (`weights_and_sums_avx2`).
-                let sums = unsafe { _mm256_loadu_pd(weights.as_ptr().add(c0)) };
-                let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(sums, target));
-                exceed |= (above as u64) << c0;
-            }
-            super::pick_from_bits(exceed & positive, positive, fallback)
-        }
-    };
-}
-
-four_lane_draw! {
-    /// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass
-    /// for the weights and their running sums and one for the comparison with `u · Σ`.
-    ///
-    /// # Safety
-    /// The processor must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    sample_avx2
-}
-
-four_lane_draw! {
-    /// [`sample_avx2`] compiled for AVX-512VL (its 32 vector registers hold the polynomial's
-    /// constants without spilling): the same source and operations on the same four lanes, so
-    /// the same bits (`tests`).
-    ///
-    /// # Safety
-    /// The processor must support AVX2, FMA, AVX-512F and AVX-512VL.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-    sample_avx512
+/// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass for
+/// the weights and their running sums and one for the comparison with `u · Σ`.
+///
+/// # Safety
+/// The processor must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sample_avx2(
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+    (u, fallback): (f64, usize),
+) -> usize {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees AVX2.
+    let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
+    let target = _mm256_set1_pd(u * total);
+    let mut exceed = 0u64;
+    for chunk in 0..weights.len() / LANES {
+        let c0 = chunk * LANES;
+        // SAFETY: `weights` holds a multiple of `LANES` entries (`weights_and_sums_avx2`).
+        let sums = unsafe { _mm256_loadu_pd(weights.as_ptr().add(c0)) };
+        let above = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(sums, target));
+        exceed |= (above as u64) << c0;
+    }
+    super::pick_from_bits(exceed & positive, positive, fallback)
 }
 
 /// [`super::logit_weights`] and [`super::running_sums`] four lanes at a time ([`exp_weight_avx2`],
@@ -565,36 +529,56 @@ unsafe fn weights_and_sums_avx2(
     (_mm256_cvtsd_f64(carry), positive)
 }
 
-/// [`exp_weight`] on four lanes: the same operations in the same order (its `mul_add`s as FMA
-/// instructions, which round once as `mul_add` does), so the same bits.
+/// The reduction and polynomial of [`exp_weight`] on one register of lanes, given the
+/// register's broadcast, `max`, `sub`, `mul` and fused multiply-add: the same operations in the
+/// same order (its `mul_add`s as FMA instructions, which round once as `mul_add` does), so the
+/// same bits. Evaluates to `(t, p)`: the shifted `x · log2 e` (its low bits hold `n`) and
+/// `e^r`.
+macro_rules! exp_polynomial {
+    ($x:expr, $set:path, $max:path, $sub:path, $mul:path, $fma:path) => {{
+        use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
+        let (set, fma, mul) = ($set, $fma, $mul);
+        // max(x, lowest) returns lowest when x is NaN, as f64::max does.
+        let clamped = $max($x, set(LOWEST));
+        let t = fma(clamped, set(LOG2E), set(SHIFTER));
+        let n = $sub(t, set(SHIFTER));
+        let r = fma(n, set(-LN2_LO), fma(n, set(-LN2_HI), clamped));
+        // Estrin's scheme, as in `exp_weight`.
+        let a = &TAYLOR;
+        let pair = |j: usize| fma(set(a[j + 1]), r, set(a[j]));
+        let r2 = mul(r, r);
+        let (r4, q) = (mul(r2, r2), [pair(3), pair(5), pair(7), pair(9), pair(11)]);
+        let r8 = mul(r4, r4);
+        let s = [
+            fma(q[1], r2, q[0]),
+            fma(q[3], r2, q[2]),
+            fma(set(a[13]), r2, q[4]),
+        ];
+        let h = fma(s[2], r8, fma(s[1], r4, s[0]));
+        (
+            t,
+            fma(fma(fma(h, r, set(a[2])), r, set(a[1])), r, set(a[0])),
+        )
+    }};
+}
+
+/// [`exp_weight`] on four lanes ([`exp_polynomial`], then the scale by `2^n` through the
+/// exponent bits), so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
-    use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
+    use super::exp_consts::{LOWEST, SHIFTER};
     use std::arch::x86_64::*;
     let set = _mm256_set1_pd;
-    // max(x, lowest) returns lowest when x is NaN, as f64::max does.
-    let clamped = _mm256_max_pd(x, set(LOWEST));
-    // `fma(a, b, c)` is `a.mul_add(b, c)`: one rounding, as in `exp_weight`.
-    let fma = _mm256_fmadd_pd;
-    let t = fma(clamped, set(LOG2E), set(SHIFTER));
-    let n = _mm256_sub_pd(t, set(SHIFTER));
-    let r = fma(n, set(-LN2_LO), fma(n, set(-LN2_HI), clamped));
-    // Estrin's scheme, as in `exp_weight`: the same operations in the same order.
-    let a = &TAYLOR;
-    let pair = |j: usize| fma(set(a[j + 1]), r, set(a[j]));
-    let mul = _mm256_mul_pd;
-    let r2 = mul(r, r);
-    let (r4, q) = (mul(r2, r2), [pair(3), pair(5), pair(7), pair(9), pair(11)]);
-    let r8 = mul(r4, r4);
-    let s = [
-        fma(q[1], r2, q[0]),
-        fma(q[3], r2, q[2]),
-        fma(set(a[13]), r2, q[4]),
-    ];
-    let h = fma(s[2], r8, fma(s[1], r4, s[0]));
-    let p = fma(fma(fma(h, r, set(a[2])), r, set(a[1])), r, set(a[0]));
+    let (t, p) = exp_polynomial!(
+        x,
+        set,
+        _mm256_max_pd,
+        _mm256_sub_pd,
+        _mm256_mul_pd,
+        _mm256_fmadd_pd
+    );
     let k = _mm256_sub_epi64(
         _mm256_castpd_si256(t),
         _mm256_set1_epi64x(SHIFTER.to_bits() as i64),
@@ -602,6 +586,227 @@ fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d 
     let scale = _mm256_slli_epi64::<52>(_mm256_add_epi64(k, _mm256_set1_epi64x(1023)));
     let y = _mm256_mul_pd(p, _mm256_castsi256_pd(scale));
     _mm256_and_pd(y, _mm256_cmp_pd::<_CMP_GE_OQ>(x, set(LOWEST)))
+}
+
+/// Chains per chunk of the AVX-512 loops: where the processor has AVX-512F and AVX-512VL the
+/// columns are padded to a multiple of it ([`DecisionColumns::new`]), and a chunk is one
+/// 512-bit register.
+pub const WIDE_LANES: usize = 8;
+
+/// Whether this processor runs the eight-lane loops ([`WIDE_LANES`]).
+pub fn wide() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+impl DecisionColumns {
+    /// [`utilities_portable`](Self::utilities_portable) eight chains per instruction: the same
+    /// operations in the same order on each lane (no fused multiply-add), so the same bits
+    /// (`tests`).
+    ///
+    /// # Safety
+    /// The processor must support AVX-512F, AVX-512VL and FMA, and the columns must be padded to
+    /// a multiple of [`WIDE_LANES`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    pub unsafe fn utilities_avx512_wide(&self, d: &Decision, out: &mut [f64]) -> f64 {
+        use std::arch::x86_64::*;
+        let t = self.terms(d);
+        let np = self.np;
+        assert!(
+            np.is_multiple_of(WIDE_LANES),
+            "columns padded to eight lanes"
+        );
+        let out = &mut out[..np];
+        let set = _mm512_set1_pd;
+        let (k, amortise, wallets_per_k) = (set(t.k), set(t.amortise), set(t.wallets_per_k));
+        let (fee_weight, fast_fee, fee_here) =
+            (set(t.fee_weight), set(t.fast_fee), set(t.fee_here));
+        let (w_network, w_kind) = (set(t.w_network), set(t.w_kind));
+        let (ln_total, floor, inertia) = (set(t.ln_total), set(t.floor), set(t.inertia));
+        let (delay, infinity) = (set(t.delay), set(f64::INFINITY));
+        let minus_infinity = set(f64::NEG_INFINITY);
+        let no_delay = t.delay <= 0.0;
+        let mut best = minus_infinity;
+        let (chain, segment) = (t.chain.as_ptr(), t.segment.as_ptr());
+        let fee = t.fee().as_ptr();
+        assert!(t.chain.len() == CHAIN_COLUMNS * np && t.segment.len() == SEGMENT_COLUMNS * np);
+        for chunk in 0..np / WIDE_LANES {
+            let c0 = chunk * WIDE_LANES;
+            // SAFETY: the blocks hold their columns of `np` entries (asserted above), the fee
+            // column is one of them, `c0 + WIDE_LANES <= np`, and `out` holds `np` entries.
+            unsafe {
+                let column = |block: *const f64, f: usize| _mm512_loadu_pd(block.add(f * np + c0));
+                let fee = _mm512_loadu_pd(fee.add(c0));
+                let pooled = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(column(chain, POOL), k);
+                let liquidity =
+                    _mm512_mask_blend_pd(pooled, column(segment, WAITING), column(segment, POOLED));
+                // max(x, floor) returns floor when x is NaN, as f64::max does.
+                let share = _mm512_max_pd(_mm512_sub_pd(column(chain, LN_TVL), ln_total), floor);
+                let mut u = _mm512_add_pd(column(segment, BASE), _mm512_mul_pd(w_network, share));
+                u = _mm512_sub_pd(u, _mm512_mul_pd(fee_weight, fee));
+                u = _mm512_sub_pd(u, liquidity);
+                // The tastes are not padded: load the lanes below the chains only (the others
+                // are read as 0 and not touched).
+                let have = t.tastes.len().saturating_sub(c0).min(WIDE_LANES);
+                let taste = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(
+                    ((1u32 << have) - 1) as __mmask8,
+                    t.tastes.as_ptr().add(c0.min(t.tastes.len())),
+                ));
+                u = _mm512_add_pd(u, taste);
+                if t.w_kind != 0.0 {
+                    let kind = _mm512_max_pd(
+                        _mm512_sub_pd(column(chain, LN_TVL), column(chain, LN_KIND)),
+                        floor,
+                    );
+                    u = _mm512_add_pd(u, _mm512_mul_pd(w_kind, kind));
+                }
+                let forgone = _mm512_mul_pd(column(chain, FORGONE), delay);
+                let fast = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(fast_fee, forgone)
+                    & if t.pooled_here { 0xFF } else { 0 };
+                let exit = if no_delay {
+                    _mm512_setzero_pd()
+                } else {
+                    _mm512_mask_blend_pd(fast, forgone, fast_fee)
+                };
+                let fees =
+                    _mm512_mul_pd(wallets_per_k, _mm512_add_pd(fee_here, column(chain, FEE)));
+                let leave = _mm512_mul_pd(
+                    amortise,
+                    _mm512_add_pd(_mm512_add_pd(exit, column(chain, BRIDGE)), fees),
+                );
+                let here = if (c0..c0 + WIDE_LANES).contains(&t.current) {
+                    1u8 << (t.current - c0)
+                } else {
+                    0
+                };
+                let u =
+                    _mm512_mask_blend_pd(here, _mm512_sub_pd(u, leave), _mm512_add_pd(u, inertia));
+                let open = (t.open >> c0) as __mmask8;
+                let u = _mm512_mask_blend_pd(open, minus_infinity, u);
+                _mm512_storeu_pd(out.as_mut_ptr().add(c0), u);
+                // |u| < inf: finite (false for NaN); closed lanes are already −inf.
+                let finite = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(u), infinity);
+                best = _mm512_max_pd(_mm512_mask_blend_pd(finite, minus_infinity, u), best);
+            }
+        }
+        _mm512_reduce_max_pd(best)
+    }
+}
+
+/// [`super::logit_weights`] then [`super::sample_weights`] eight lanes at a time: the weights and
+/// their running sums in one pass ([`weights_and_sums_avx512_wide`]), the comparison with
+/// `u · Σ` in another.
+///
+/// # Safety
+/// The processor must support AVX-512F, AVX-512VL and FMA; the columns are padded to a multiple
+/// of [`WIDE_LANES`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+unsafe fn sample_avx512_wide(
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+    (u, fallback): (f64, usize),
+) -> usize {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees the features.
+    let (total, positive) =
+        unsafe { weights_and_sums_avx512_wide(lambda, utilities, max, weights) };
+    let target = _mm512_set1_pd(u * total);
+    let mut exceed = 0u64;
+    for chunk in 0..weights.len() / WIDE_LANES {
+        let c0 = chunk * WIDE_LANES;
+        // SAFETY: `weights` holds a multiple of `WIDE_LANES` entries (asserted by
+        // `weights_and_sums_avx512_wide`).
+        let sums = unsafe { _mm512_loadu_pd(weights.as_ptr().add(c0)) };
+        let above = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(sums, target);
+        exceed |= u64::from(above) << c0;
+    }
+    super::pick_from_bits(exceed & positive, positive, fallback)
+}
+
+/// [`weights_and_sums_avx2`] eight lanes at a time: each 256-bit half of a chunk is one of its
+/// four-lane chunks, scanned the same way, and the carry goes from the low half to the high half
+/// as from one four-lane chunk to the next, so the same bits.
+///
+/// # Safety
+/// The processor must support AVX-512F, AVX-512VL and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+unsafe fn weights_and_sums_avx512_wide(
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+) -> (f64, u64) {
+    use std::arch::x86_64::*;
+    let np = utilities.len();
+    assert!(
+        np.is_multiple_of(WIDE_LANES) && weights.len() == np && np <= 64,
+        "columns of at most 64 chains padded to eight lanes"
+    );
+    let (lambda_v, max_v) = (_mm512_set1_pd(lambda), _mm512_set1_pd(max));
+    let (infinity, zero) = (_mm512_set1_pd(f64::INFINITY), _mm512_setzero_pd());
+    // Lane 3 of a chunk into every lane of its high half; lane 7 into every lane.
+    let (third, seventh) = (_mm512_set1_epi64(3), _mm512_set1_epi64(7));
+    let (mut carry, mut positive) = (zero, 0u64);
+    for chunk in 0..np / WIDE_LANES {
+        let c0 = chunk * WIDE_LANES;
+        // SAFETY: both slices hold `np` entries and `c0 + WIDE_LANES <= np`.
+        unsafe {
+            let x = _mm512_loadu_pd(utilities.as_ptr().add(c0));
+            let y = exp_weight_avx512(_mm512_mul_pd(lambda_v, _mm512_sub_pd(x, max_v)));
+            let finite = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(x), infinity);
+            let w = _mm512_maskz_mov_pd(finite, y);
+            let above = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(w, zero);
+            positive |= u64::from(above) << c0;
+            // In each half, [0, w0, w1, w2] then [0, 0, b0, b1], as in the four-lane scan.
+            let b = _mm512_add_pd(w, _mm512_maskz_permutex_pd::<0x90>(0xEE, w));
+            let c = _mm512_add_pd(b, _mm512_maskz_permutex_pd::<0x40>(0xCC, b));
+            let low = _mm512_add_pd(c, carry);
+            let sums = _mm512_mask_add_pd(low, 0xF0, c, _mm512_permutexvar_pd(third, low));
+            _mm512_storeu_pd(weights.as_mut_ptr().add(c0), sums);
+            carry = _mm512_permutexvar_pd(seventh, sums);
+        }
+    }
+    (_mm512_cvtsd_f64(carry), positive)
+}
+
+/// [`exp_weight`](super::exp_weight) on eight lanes, as [`exp_weight_avx2`] on four: the same
+/// bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+#[inline]
+fn exp_weight_avx512(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
+    use super::exp_consts::{LOWEST, SHIFTER};
+    use std::arch::x86_64::*;
+    let set = _mm512_set1_pd;
+    let (t, p) = exp_polynomial!(
+        x,
+        set,
+        _mm512_max_pd,
+        _mm512_sub_pd,
+        _mm512_mul_pd,
+        _mm512_fmadd_pd
+    );
+    let k = _mm512_sub_epi64(
+        _mm512_castpd_si512(t),
+        _mm512_set1_epi64(SHIFTER.to_bits() as i64),
+    );
+    let scale = _mm512_slli_epi64::<52>(_mm512_add_epi64(k, _mm512_set1_epi64(1023)));
+    let y = _mm512_mul_pd(p, _mm512_castsi512_pd(scale));
+    _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(x, set(LOWEST)), y)
 }
 
 #[cfg(test)]
@@ -681,9 +886,13 @@ mod tests {
     impl Case {
         /// The columns of this case, its segment at index 1 of three (so rows are offset).
         fn columns(&self) -> DecisionColumns {
+            self.columns_with(if wide() { WIDE_LANES } else { LANES })
+        }
+
+        fn columns_with(&self, lanes: usize) -> DecisionColumns {
             let n = self.views.len();
             let segments = [self.seg.clone(), self.seg.clone(), self.seg.clone()];
-            let mut cols = DecisionColumns::new(n, 3);
+            let mut cols = DecisionColumns::with_lanes(n, 3, lanes);
             for (c, v) in self.views.iter().enumerate() {
                 cols.set_chain(c, v, &segments);
                 for s in 0..3 {
@@ -743,7 +952,8 @@ mod tests {
             );
             let cols = x.columns();
             let np = cols.padded_len();
-            assert_eq!(np, padded(n));
+            let lanes = if wide() { WIDE_LANES } else { LANES };
+            assert_eq!(np, n.div_ceil(lanes) * lanes);
             let (mut out, mut w) = (vec![f64::NAN; np], vec![f64::NAN; np]);
             let best = cols.utilities(&x.decision(), &mut out);
             for c in 0..n {
@@ -769,10 +979,11 @@ mod tests {
         assert_eq!(same, trials);
     }
 
-    /// The AVX2 loops, and their AVX-512VL builds where the processor has AVX-512, give the same
-    /// bits as the portable ones: utilities, their maximum, the weights' running sums and total,
-    /// and the choice, over 20,000 random decisions; and the
-    /// four-lane `exp` the same bits as [`exp_weight`] at 10⁶ points and at its edges.
+    /// The AVX2 loops, and the eight-lane loops where the processor has AVX-512, give the same
+    /// bits as the portable ones: utilities, their maximum, the
+    /// weights' running sums and total, and the choice, over 20,000 random decisions on columns
+    /// padded to four and to eight; and the
+    /// four- and eight-lane `exp` the same bits as [`exp_weight`] at 10⁶ points and at its edges.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx2_loops_give_the_portable_bits() {
@@ -782,17 +993,17 @@ mod tests {
             // Nothing to compare: this processor runs the portable loops only.
             return;
         }
-        // The AVX-512VL builds of the same loops, where the processor has them.
-        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl");
         let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small.toml");
         let sc = crate::scenario::Scenario::from_file(&small).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
-        for t in 0..20_000 {
+        // The eight-lane loops, where the processor has AVX-512, on columns padded to eight.
+        let eight = wide();
+        for (t, lanes) in (0..40_000).map(|t| (t / 2, [LANES, WIDE_LANES][t % 2])) {
             let n = [1, 4, 7, 9, 13][t % 5];
             let x = case(&mut rng, t, n, &sc.segments);
-            let cols = x.columns();
+            let cols = x.columns_with(lanes);
             let np = cols.padded_len();
+            let eight = eight && lanes == WIDE_LANES;
             let (mut portable, mut vector) = (vec![0.0; np], vec![1.0; np]);
             let best = cols.utilities_portable(&x.decision(), &mut portable);
             // SAFETY: AVX2 is present (checked above).
@@ -805,10 +1016,10 @@ mod tests {
                     "case {t}, chain {c}"
                 );
             }
-            if avx512 {
+            if eight {
                 let mut wide = vec![1.0; np];
-                // SAFETY: AVX-512F and AVX-512VL are present (checked above).
-                let best_w = unsafe { cols.utilities_avx512(&x.decision(), &mut wide) };
+                // SAFETY: AVX-512F, AVX-512VL and FMA are present (`wide`); eight-lane padding.
+                let best_w = unsafe { cols.utilities_avx512_wide(&x.decision(), &mut wide) };
                 assert_eq!(best.to_bits(), best_w.to_bits(), "case {t}");
                 assert!(
                     (0..np).all(|c| portable[c].to_bits() == wide[c].to_bits()),
@@ -829,6 +1040,20 @@ mod tests {
                 for c in 0..np {
                     assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
                 }
+                if eight {
+                    let mut w_8 = vec![1.0; np];
+                    // SAFETY: as above.
+                    let (total_8, positive_8) =
+                        unsafe { weights_and_sums_avx512_wide(lambda, &vector, best_v, &mut w_8) };
+                    assert_eq!(
+                        (total.to_bits(), positive_8),
+                        (total_8.to_bits(), positive_w)
+                    );
+                    assert!(
+                        (0..np).all(|c| w[c].to_bits() == w_8[c].to_bits()),
+                        "case {t}"
+                    );
+                }
             }
             let mut w = vec![0.0; np];
             let expected = choose_below(lambda, &portable, best, &mut w, x.u, x.current);
@@ -842,10 +1067,11 @@ mod tests {
                 let four =
                     unsafe { sample_avx2(lambda, &vector, best_v, &mut w, (x.u, x.current)) };
                 assert_eq!(expected, four, "case {t}");
-                if avx512 {
-                    // SAFETY: AVX-512F and AVX-512VL are present (checked above).
-                    let wide =
-                        unsafe { sample_avx512(lambda, &vector, best_v, &mut w, (x.u, x.current)) };
+                if eight {
+                    // SAFETY: as above.
+                    let wide = unsafe {
+                        sample_avx512_wide(lambda, &vector, best_v, &mut w, (x.u, x.current))
+                    };
                     assert_eq!(expected, wide, "case {t}");
                 }
             }
@@ -888,6 +1114,23 @@ mod tests {
             let y = exp4(x);
             for l in 0..4 {
                 assert_eq!(y[l].to_bits(), exp_weight(x[l]).to_bits(), "exp({})", x[l]);
+            }
+        }
+        if eight {
+            for chunk in points.chunks(8) {
+                let mut x = [0.0; 8];
+                x[..chunk.len()].copy_from_slice(chunk);
+                let mut y = [0.0; 8];
+                // SAFETY: AVX-512F, AVX-512VL and FMA are present (`wide`); both arrays hold
+                // eight f64.
+                unsafe {
+                    use std::arch::x86_64::*;
+                    let v = exp_weight_avx512(_mm512_loadu_pd(x.as_ptr()));
+                    _mm512_storeu_pd(y.as_mut_ptr(), v);
+                }
+                for l in 0..8 {
+                    assert_eq!(y[l].to_bits(), exp_weight(x[l]).to_bits(), "exp({})", x[l]);
+                }
             }
         }
     }

@@ -303,6 +303,8 @@ impl<'a> World<'a> {
         total_agents: usize,
     ) -> World<'a> {
         let n_chains = sc.chains.len();
+        let columns = model::DecisionColumns::new(n_chains, sc.segments.len());
+        let padded_len = columns.padded_len();
         let chains: Vec<ChainState> = sc
             .chains
             .iter()
@@ -345,7 +347,7 @@ impl<'a> World<'a> {
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
             segment_agents: vec![Members::default(); sc.segments.len()],
-            columns: model::DecisionColumns::new(n_chains, sc.segments.len()),
+            columns,
             stale_rows: u64::MAX,
             seed,
             bass: sc
@@ -375,8 +377,8 @@ impl<'a> World<'a> {
             rng_events: stream(seed, Purpose::Events),
             rng_market: stream(seed, Purpose::Market),
             chain_nest: sc.chains.iter().map(|c| c.kind as u8).collect(),
-            scratch_u: vec![0.0; model::padded(n_chains)],
-            scratch_w: vec![0.0; model::padded(n_chains)],
+            scratch_u: vec![0.0; padded_len],
+            scratch_w: vec![0.0; padded_len],
             samples: Vec::with_capacity(match keep {
                 Keep::Trajectory => layout.sample_days.len() * layout.n_cells(),
                 Keep::Final => layout.n_cells(),
