@@ -89,6 +89,7 @@ fn decision(c: &mut Criterion) {
                     inertia_apy: seg.inertia_apy,
                     ln_total_tvl: market.ln_total_tvl,
                     ln_share_floor: market.ln_share_floor,
+                    amortise: model::amortise_per_year(seg),
                 },
                 &mut u,
             );

@@ -81,6 +81,14 @@ pub struct Decision<'a> {
     pub ln_total_tvl: f64,
     /// `ln(ε)`, the floor of the network term's `ln(share)`.
     pub ln_share_floor: f64,
+    /// `365 / holding_horizon_days` of the segment ([`amortise_per_year`]), kept per segment by
+    /// the caller: a division off each decision's critical path.
+    pub amortise: f64,
+}
+
+/// `365 / holding_horizon_days`: how many times a year the segment amortises a migration's cost.
+pub fn amortise_per_year(seg: &Segment) -> f64 {
+    365.0 / seg.holding_horizon_days
 }
 
 impl DecisionColumns {
@@ -184,7 +192,7 @@ impl DecisionColumns {
         let block = d.segment * SEGMENT_COLUMNS * np;
         Terms {
             k,
-            amortise: 365.0 / seg.holding_horizon_days,
+            amortise: d.amortise,
             wallets_per_k,
             fee_weight: if d.elastic {
                 seg.w_cost * 12.0 * wallets_per_k
@@ -916,6 +924,7 @@ mod tests {
                 inertia_apy: self.inertia,
                 ln_total_tvl: LN_TOTAL,
                 ln_share_floor: 1e-4f64.ln(),
+                amortise: amortise_per_year(&self.seg),
             }
         }
     }

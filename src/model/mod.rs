@@ -6,7 +6,7 @@
 
 mod columns;
 
-pub use columns::{Decision, DecisionColumns, LANES, choose_padded, padded};
+pub use columns::{Decision, DecisionColumns, LANES, amortise_per_year, choose_padded, padded};
 
 use crate::scenario::{AprCurve, Chain, Segment};
 

@@ -160,6 +160,8 @@ pub(super) struct World<'a> {
     ln_total_tvl: f64,
     ln_share_floor: f64,
     segments: Vec<Segment>,
+    /// [`model::amortise_per_year`] of each segment.
+    amortise: Vec<f64>,
     segment_agents: Vec<Members>,
     /// What a decision reads about the chains, chain-major (the agent-independent utility terms
     /// per segment × chain among them), updated from the views of the chains in `stale_rows`
@@ -346,6 +348,7 @@ impl<'a> World<'a> {
             ln_total_tvl: 0.0,
             ln_share_floor: sc.market.network_share_floor.ln(),
             segments: sc.segments.clone(),
+            amortise: sc.segments.iter().map(model::amortise_per_year).collect(),
             segment_agents: vec![Members::default(); sc.segments.len()],
             columns,
             stale_rows: u64::MAX,
@@ -895,6 +898,7 @@ impl<'a> World<'a> {
                 inertia_apy: inertia,
                 ln_total_tvl: self.ln_total_tvl,
                 ln_share_floor: self.ln_share_floor,
+                amortise: self.amortise[s],
             },
             &mut self.scratch_u,
         );
