@@ -175,6 +175,7 @@ impl DecisionColumns {
             // are padded to eight lanes (checked just above).
             return unsafe { self.utilities_avx512_wide(d, out) };
         }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked just above).
             return unsafe { self.utilities_avx2(d, out) };
@@ -542,6 +543,7 @@ unsafe fn weights_and_sums_avx2(
 /// same order (its `mul_add`s as FMA instructions, which round once as `mul_add` does), so the
 /// same bits. Evaluates to `(t, p)`: the shifted `x · log2 e` (its low bits hold `n`) and
 /// `e^r`.
+#[cfg(target_arch = "x86_64")]
 macro_rules! exp_polynomial {
     ($x:expr, $set:path, $max:path, $sub:path, $mul:path, $fma:path) => {{
         use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};

@@ -6,7 +6,9 @@
 
 mod columns;
 
-pub use columns::{Decision, DecisionColumns, LANES, amortise_per_year, choose_padded, padded};
+pub use columns::{
+    Decision, DecisionColumns, LANES, WIDE_LANES, amortise_per_year, choose_padded, padded, wide,
+};
 
 use crate::scenario::{AprCurve, Chain, Segment};
 
