@@ -19,13 +19,13 @@ pub enum Purpose {
     Market = 4,
 }
 
-/// SplitMix64 finaliser: a fixed, portable bijection on `u64`.
 /// The top 53 bits of a 64-bit word as a uniform number in `[0, 1)`: what `random::<f64>()` makes
 /// of the same word (tested).
 pub fn unit_f64(bits: u64) -> f64 {
     (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// SplitMix64 finaliser: a fixed, portable bijection on `u64`.
 pub fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -50,7 +50,6 @@ mod tests {
     use super::*;
     use rand::RngExt;
 
-    /// Golden values: a dependency update that changes the streams must be noticed.
     /// `unit_f64` of a word is `random::<f64>()` of the same word.
     #[test]
     fn unit_f64_is_the_standard_uniform_of_the_word() {
@@ -66,6 +65,7 @@ mod tests {
         assert!(unit_f64(u64::MAX) < 1.0);
     }
 
+    /// Golden values: a dependency update that changes the streams must be noticed.
     #[test]
     fn golden_values() {
         let seeds: Vec<u64> = (0..3).map(|r| run_seed(20240313, r)).collect();

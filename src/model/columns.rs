@@ -12,15 +12,42 @@
 use super::{ChainView, SegmentRow};
 use crate::scenario::Segment;
 
-/// Chains per chunk of the loop; the columns are padded to a multiple of it.
+/// Chains per chunk of the four-lane loops; the columns are padded to a multiple of it (or of
+/// [`WIDE_LANES`]).
 pub const LANES: usize = 4;
 
-/// `n` rounded up to a multiple of [`LANES`].
-pub fn padded(n: usize) -> usize {
-    n.div_ceil(LANES) * LANES
+/// Which of the decision's loops run, chosen once from the processor and the padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loops {
+    Portable,
+    /// AVX2 and FMA, four chains per register.
+    #[cfg(target_arch = "x86_64")]
+    Four,
+    /// AVX-512F/VL and FMA on columns padded to eight, eight chains per register.
+    #[cfg(target_arch = "x86_64")]
+    Eight,
 }
 
-/// What a decision reads about the chains, chain-major and padded to [`padded`]`(chains)`
+impl Loops {
+    /// The fastest loops this processor runs on columns of `np` entries.
+    fn detect(np: usize) -> Loops {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if np.is_multiple_of(WIDE_LANES) && wide() {
+                return Loops::Eight;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Loops::Four;
+            }
+        }
+        let _ = np;
+        Loops::Portable
+    }
+}
+
+/// What a decision reads about the chains, chain-major and padded to a multiple of the lanes
 /// entries per column (the padding lanes are never open). The columns of the chains are one
 /// block, column `f` of chain `c` at `f · padded + c` (`FEE` … `FORGONE`); those of each segment
 /// another, segment `s`'s column `f` at `(s · SEGMENT_COLUMNS + f) · padded + c` (`BASE` …
@@ -29,6 +56,8 @@ pub fn padded(n: usize) -> usize {
 pub struct DecisionColumns {
     n: usize,
     np: usize,
+    /// The loops [`utilities`](Self::utilities) and [`choose`](Self::choose) run.
+    loops: Loops,
     /// Launched chains, one bit each.
     launched: u64,
     chain: Vec<f64>,
@@ -108,6 +137,7 @@ impl DecisionColumns {
         DecisionColumns {
             n: chains,
             np,
+            loops: Loops::detect(np),
             launched: 0,
             chain: vec![0.0; CHAIN_COLUMNS * np],
             segment: vec![0.0; SEGMENT_COLUMNS * np * segments],
@@ -169,18 +199,31 @@ impl DecisionColumns {
     /// not open): [`super::utilities`] with the terms in the order of the rows, so equal to it up
     /// to rounding. Returns the largest finite utility (`−inf` if none).
     pub fn utilities(&self, d: &Decision, out: &mut [f64]) -> f64 {
-        #[cfg(target_arch = "x86_64")]
-        if self.np.is_multiple_of(WIDE_LANES) && wide() {
-            // SAFETY: the processor has AVX-512F, AVX-512VL and FMA (`wide`) and the columns
-            // are padded to eight lanes (checked just above).
-            return unsafe { self.utilities_avx512_wide(d, out) };
+        match self.loops {
+            // SAFETY: `Loops::detect` chose `Eight` for a processor with AVX-512F, AVX-512VL and
+            // FMA and columns padded to eight lanes.
+            #[cfg(target_arch = "x86_64")]
+            Loops::Eight => unsafe { self.utilities_avx512_wide(d, out) },
+            // SAFETY: `Four` only where the processor has AVX2 (and FMA).
+            #[cfg(target_arch = "x86_64")]
+            Loops::Four => unsafe { self.utilities_avx2(d, out) },
+            _ => self.utilities_portable(d, out),
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { self.utilities_avx2(d, out) };
-        }
-        self.utilities_portable(d, out)
+    }
+
+    /// [`choose_padded`] on utilities of these columns' padded length, with the loops chosen
+    /// when the columns were made.
+    #[inline]
+    pub fn choose(
+        &self,
+        lambda: f64,
+        utilities: &[f64],
+        max: f64,
+        weights: &mut [f64],
+        (u, fallback): (f64, usize),
+    ) -> usize {
+        assert_eq!(utilities.len(), self.np, "utilities of these columns");
+        draw(self.loops, lambda, utilities, max, weights, (u, fallback))
     }
 
     /// The per-decision scalars and the column slices of the agent's segment.
@@ -430,7 +473,8 @@ impl<'a> Terms<'a> {
 
 /// [`super::choose_below`] on padded columns (`utilities` of a length that is a multiple of
 /// [`LANES`], padding at `−inf`; `weights` at least as long, left holding the running sums): the
-/// same choice, from the same bits, four chains at a time where the processor has AVX2.
+/// same choice, from the same bits, eight or four chains at a time where the processor can.
+/// [`DecisionColumns::choose`] is the same with the loops chosen once.
 #[inline]
 pub fn choose_padded(
     lambda: f64,
@@ -440,24 +484,52 @@ pub fn choose_padded(
     u: f64,
     fallback: usize,
 ) -> usize {
+    let loops = Loops::detect(utilities.len());
+    draw(loops, lambda, utilities, max, weights, (u, fallback))
+}
+
+/// The draw of [`choose_padded`] with the loops `loops`.
+#[inline(always)]
+fn draw(
+    loops: Loops,
+    lambda: f64,
+    utilities: &[f64],
+    max: f64,
+    weights: &mut [f64],
+    (u, fallback): (f64, usize),
+) -> usize {
     if !max.is_finite() {
         return fallback;
     }
     assert!(utilities.len().is_multiple_of(LANES), "padded columns");
     let weights = &mut weights[..utilities.len()];
-    #[cfg(target_arch = "x86_64")]
-    if weights.len().is_multiple_of(WIDE_LANES) && wide() {
-        // SAFETY: the processor has AVX-512F, AVX-512VL and FMA (`wide`); the columns are padded
-        // to eight lanes (checked just above).
-        return unsafe { sample_avx512_wide(lambda, utilities, max, weights, (u, fallback)) };
+    match loops {
+        // SAFETY: `Loops::detect` chose `Eight` for a processor with AVX-512F, AVX-512VL and FMA
+        // and a length that is a multiple of eight.
+        #[cfg(target_arch = "x86_64")]
+        Loops::Eight => unsafe {
+            sample_avx512_wide(lambda, utilities, max, weights, (u, fallback))
+        },
+        // SAFETY: `Four` only where the processor has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Loops::Four => unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) },
+        _ => {
+            super::logit_weights(lambda, utilities, max, weights);
+            super::sample_weights(weights, u, fallback)
+        }
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the processor has AVX2 and FMA (checked just above).
-        return unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) };
-    }
-    super::logit_weights(lambda, utilities, max, weights);
-    super::sample_weights(weights, u, fallback)
+}
+
+/// The length of padded columns `utilities` and `weights` for loops of `lanes` lanes, checked:
+/// equal, a multiple of `lanes`, at most 64 (the masks' width).
+#[cfg(target_arch = "x86_64")]
+fn padded_pair(utilities: &[f64], weights: &[f64], lanes: usize) -> usize {
+    let np = utilities.len();
+    assert!(
+        np.is_multiple_of(lanes) && weights.len() == np && np <= 64,
+        "padded columns of at most 64 chains"
+    );
+    np
 }
 
 /// [`super::logit_weights`] then [`super::sample_weights`] four lanes at a time, in one pass for
@@ -505,11 +577,7 @@ unsafe fn weights_and_sums_avx2(
     weights: &mut [f64],
 ) -> (f64, u64) {
     use std::arch::x86_64::*;
-    let np = utilities.len();
-    assert!(
-        np.is_multiple_of(LANES) && weights.len() == np && np <= 64,
-        "padded columns of at most 64 chains"
-    );
+    let np = padded_pair(utilities, weights, LANES);
     let (lambda_v, max_v) = (_mm256_set1_pd(lambda), _mm256_set1_pd(max));
     let (infinity, zero) = (_mm256_set1_pd(f64::INFINITY), _mm256_setzero_pd());
     let (mut carry, mut positive) = (zero, 0u64);
@@ -761,11 +829,7 @@ unsafe fn weights_and_sums_avx512_wide(
     weights: &mut [f64],
 ) -> (f64, u64) {
     use std::arch::x86_64::*;
-    let np = utilities.len();
-    assert!(
-        np.is_multiple_of(WIDE_LANES) && weights.len() == np && np <= 64,
-        "columns of at most 64 chains padded to eight lanes"
-    );
+    let np = padded_pair(utilities, weights, WIDE_LANES);
     let (lambda_v, max_v) = (_mm512_set1_pd(lambda), _mm512_set1_pd(max));
     let (infinity, zero) = (_mm512_set1_pd(f64::INFINITY), _mm512_setzero_pd());
     // Lane 3 of a chunk into every lane of its high half; lane 7 into every lane.

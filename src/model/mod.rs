@@ -7,7 +7,7 @@
 mod columns;
 
 pub use columns::{
-    Decision, DecisionColumns, LANES, WIDE_LANES, amortise_per_year, choose_padded, padded, wide,
+    Decision, DecisionColumns, LANES, WIDE_LANES, amortise_per_year, choose_padded, wide,
 };
 
 use crate::scenario::{AprCurve, Chain, Segment};

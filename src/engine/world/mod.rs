@@ -904,13 +904,12 @@ impl<'a> World<'a> {
         );
         self.decisions += 1;
         match &self.sc.nests {
-            None => model::choose_padded(
+            None => self.columns.choose(
                 seg.logit_scale,
                 &self.scratch_u,
                 best,
                 &mut self.scratch_w,
-                u,
-                a,
+                (u, a),
             ),
             Some(mu) => model::choose_nested(
                 seg.logit_scale,
