@@ -85,7 +85,6 @@ fn decision(c: &mut Criterion) {
                     current: 1,
                     allowed: u64::MAX,
                     tastes: &tastes,
-                    elastic: false,
                     inertia_apy: seg.inertia_apy,
                     ln_total_tvl: market.ln_total_tvl,
                     ln_share_floor: market.ln_share_floor,

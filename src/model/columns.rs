@@ -101,9 +101,6 @@ pub struct Decision<'a> {
     pub allowed: u64,
     /// Its tastes, one per chain (unpadded).
     pub tastes: &'a [f32],
-    /// Whether the fee term is the elastic monthly cost ([`DecisionColumns::set_fee_cost`])
-    /// rather than `tx_per_month · fee`.
-    pub elastic: bool,
     /// Its status-quo bonus now, fraction per year.
     pub inertia_apy: f64,
     /// `ln(Σ TVL)`.
@@ -231,6 +228,11 @@ impl DecisionColumns {
     fn terms<'s>(&'s self, d: &Decision<'s>) -> Terms<'s> {
         let np = self.np;
         let seg = d.seg;
+        // The fee term is the elastic monthly cost ([`DecisionColumns::set_fee_cost`]) rather
+        // than `tx_per_month · fee` where activity responds to fees. (Read from the segment, not
+        // from the decision: a wide load of the decision's fields just stored by the caller
+        // would wait for store forwarding to fail.)
+        let elastic = seg.fee_elasticity > 0.0;
         let k = d.k.max(1e-9);
         let wallets_per_k = d.wallets * (1.0 / k);
         let block = d.segment * SEGMENT_COLUMNS * np;
@@ -238,7 +240,7 @@ impl DecisionColumns {
             k,
             amortise: d.amortise,
             wallets_per_k,
-            fee_weight: if d.elastic {
+            fee_weight: if elastic {
                 seg.w_cost * 12.0 * wallets_per_k
             } else {
                 seg.w_cost * 12.0 * seg.tx_per_month * wallets_per_k
@@ -255,7 +257,7 @@ impl DecisionColumns {
             current: d.current,
             open: self.launched & d.allowed,
             tastes: &d.tastes[..self.n],
-            elastic: d.elastic,
+            elastic,
             np,
             chain: &self.chain[..CHAIN_COLUMNS * np],
             segment: &self.segment[block..block + SEGMENT_COLUMNS * np],
@@ -503,18 +505,31 @@ fn draw(
     }
     assert!(utilities.len().is_multiple_of(LANES), "padded columns");
     let weights = &mut weights[..utilities.len()];
+    // Two copies of each loop, branched to (a branch the processor predicts, where a selected
+    // shift would make every weight wait for the maximum).
+    let shifted = super::logit_shift(lambda, max) != 0.0;
     match loops {
         // SAFETY: `Loops::detect` chose `Eight` for a processor with AVX-512F, AVX-512VL and FMA
         // and a length that is a multiple of eight.
         #[cfg(target_arch = "x86_64")]
         Loops::Eight => unsafe {
-            sample_avx512_wide(lambda, utilities, max, weights, (u, fallback))
+            if shifted {
+                sample_avx512_wide::<true>(lambda, utilities, max, weights, (u, fallback))
+            } else {
+                sample_avx512_wide::<false>(lambda, utilities, 0.0, weights, (u, fallback))
+            }
         },
         // SAFETY: `Four` only where the processor has AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
-        Loops::Four => unsafe { sample_avx2(lambda, utilities, max, weights, (u, fallback)) },
+        Loops::Four => unsafe {
+            if shifted {
+                sample_avx2::<true>(lambda, utilities, max, weights, (u, fallback))
+            } else {
+                sample_avx2::<false>(lambda, utilities, 0.0, weights, (u, fallback))
+            }
+        },
         _ => {
-            super::logit_weights(lambda, utilities, max, weights);
+            super::logit_weights(lambda, utilities, super::logit_shift(lambda, max), weights);
             super::sample_weights(weights, u, fallback)
         }
     }
@@ -539,7 +554,7 @@ fn padded_pair(utilities: &[f64], weights: &[f64], lanes: usize) -> usize {
 /// The processor must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sample_avx2(
+unsafe fn sample_avx2<const SHIFTED: bool>(
     lambda: f64,
     utilities: &[f64],
     max: f64,
@@ -548,7 +563,8 @@ unsafe fn sample_avx2(
 ) -> usize {
     use std::arch::x86_64::*;
     // SAFETY: the caller guarantees AVX2.
-    let (total, positive) = unsafe { weights_and_sums_avx2(lambda, utilities, max, weights) };
+    let (total, positive) =
+        unsafe { weights_and_sums_avx2::<SHIFTED>(lambda, utilities, max, weights) };
     let target = _mm256_set1_pd(u * total);
     let mut exceed = 0u64;
     for chunk in 0..weights.len() / LANES {
@@ -570,7 +586,7 @@ unsafe fn sample_avx2(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn weights_and_sums_avx2(
+unsafe fn weights_and_sums_avx2<const SHIFTED: bool>(
     lambda: f64,
     utilities: &[f64],
     max: f64,
@@ -586,7 +602,9 @@ unsafe fn weights_and_sums_avx2(
         // SAFETY: both slices hold `np` entries and `c0 + LANES <= np`.
         unsafe {
             let x = _mm256_loadu_pd(utilities.as_ptr().add(c0));
-            let y = exp_weight_avx2(_mm256_mul_pd(lambda_v, _mm256_sub_pd(x, max_v)));
+            // Without the shift, `λ · x` (the same bits as `λ · (x − 0)`).
+            let shifted = if SHIFTED { _mm256_sub_pd(x, max_v) } else { x };
+            let y = exp_weight_avx2(_mm256_mul_pd(lambda_v, shifted));
             let finite =
                 _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_andnot_pd(_mm256_set1_pd(-0.0), x), infinity);
             let w = _mm256_and_pd(y, finite);
@@ -789,7 +807,7 @@ impl DecisionColumns {
 /// of [`WIDE_LANES`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-unsafe fn sample_avx512_wide(
+unsafe fn sample_avx512_wide<const SHIFTED: bool>(
     lambda: f64,
     utilities: &[f64],
     max: f64,
@@ -799,7 +817,7 @@ unsafe fn sample_avx512_wide(
     use std::arch::x86_64::*;
     // SAFETY: the caller guarantees the features.
     let (total, positive) =
-        unsafe { weights_and_sums_avx512_wide(lambda, utilities, max, weights) };
+        unsafe { weights_and_sums_avx512_wide::<SHIFTED>(lambda, utilities, max, weights) };
     let target = _mm512_set1_pd(u * total);
     let mut exceed = 0u64;
     for chunk in 0..weights.len() / WIDE_LANES {
@@ -822,7 +840,7 @@ unsafe fn sample_avx512_wide(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
 #[inline]
-unsafe fn weights_and_sums_avx512_wide(
+unsafe fn weights_and_sums_avx512_wide<const SHIFTED: bool>(
     lambda: f64,
     utilities: &[f64],
     max: f64,
@@ -840,7 +858,9 @@ unsafe fn weights_and_sums_avx512_wide(
         // SAFETY: both slices hold `np` entries and `c0 + WIDE_LANES <= np`.
         unsafe {
             let x = _mm512_loadu_pd(utilities.as_ptr().add(c0));
-            let y = exp_weight_avx512(_mm512_mul_pd(lambda_v, _mm512_sub_pd(x, max_v)));
+            // Without the shift, `λ · x` (the same bits as `λ · (x − 0)`).
+            let shifted = if SHIFTED { _mm512_sub_pd(x, max_v) } else { x };
+            let y = exp_weight_avx512(_mm512_mul_pd(lambda_v, shifted));
             let finite = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(x), infinity);
             let w = _mm512_maskz_mov_pd(finite, y);
             let above = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(w, zero);
@@ -910,6 +930,14 @@ mod tests {
         let mut seg = segments[t % segments.len()].clone();
         seg.w_network_kind = if t.is_multiple_of(3) { 0.01 } else { 0.0 };
         seg.holding_horizon_days = rng.random_range(30.0..720.0);
+        // Elastic activity in a quarter of the cases (the decision reads it from the segment).
+        let elastic = t % 4 == 1;
+        seg.fee_elasticity = if elastic { 0.8 } else { 0.0 };
+        // Now and then a logit scale large enough that the weights are shifted by the maximum
+        // (`logit_shift`).
+        if t % 7 == 6 {
+            seg.logit_scale *= 20.0;
+        }
         let views = (0..n)
             .map(|c| ChainView {
                 launched: c == 0 || rng.random::<f64>() < 0.9,
@@ -949,7 +977,7 @@ mod tests {
             allowed: rng.random::<u64>() | 1 << current,
             tastes: (0..n).map(|_| rng.random_range(-0.01..0.01)).collect(),
             cost: (0..n).map(|_| rng.random_range(0.0..5.0)).collect(),
-            elastic: t % 4 == 1,
+            elastic,
             inertia: rng.random_range(0.0..0.02),
             u: rng.random::<f64>(),
         }
@@ -986,7 +1014,6 @@ mod tests {
                 current: self.current,
                 allowed: self.allowed,
                 tastes: &self.tastes,
-                elastic: self.elastic,
                 inertia_apy: self.inertia,
                 ln_total_tvl: LN_TOTAL,
                 ln_share_floor: 1e-4f64.ln(),
@@ -1073,6 +1100,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
         // The eight-lane loops, where the processor has AVX-512, on columns padded to eight.
         let eight = wide();
+        let mut shifts = [0usize; 2];
         for (t, lanes) in (0..40_000).map(|t| (t / 2, [LANES, WIDE_LANES][t % 2])) {
             let n = [1, 4, 7, 9, 13][t % 5];
             let x = case(&mut rng, t, n, &sc.segments);
@@ -1103,31 +1131,57 @@ mod tests {
             }
             let lambda = x.seg.logit_scale;
             if best.is_finite() {
-                let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
-                crate::model::logit_weights(lambda, &portable, best, &mut w);
-                let positive_w = (0..np).fold(0u64, |m, c| m | u64::from(w[c] > 0.0) << c);
-                let (total, positive) = crate::model::running_sums(&mut w);
-                // SAFETY: as above.
-                let (total_v, positive_v) =
-                    unsafe { weights_and_sums_avx2(lambda, &vector, best_v, &mut w_v) };
-                assert_eq!(total.to_bits(), total_v.to_bits(), "case {t}");
-                assert_eq!((positive, positive_v), (positive_w, positive_w), "case {t}");
-                for c in 0..np {
-                    assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
-                }
-                if eight {
-                    let mut w_8 = vec![1.0; np];
+                let shift = crate::model::logit_shift(lambda, best);
+                shifts[usize::from(shift != 0.0)] += 1;
+                // Both copies of the weights' loops, each where it may run (unshifted only where
+                // `|λ · max|` is within the limit), against the portable loop with that shift.
+                let unshifted = (lambda * best).abs() <= crate::model::UNSHIFTED_LIMIT;
+                for by_max in [true, false].into_iter().filter(|&m| m || unshifted) {
+                    let shift = if by_max { best } else { 0.0 };
+                    let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
+                    crate::model::logit_weights(lambda, &portable, shift, &mut w);
+                    let positive_w = (0..np).fold(0u64, |m, c| m | u64::from(w[c] > 0.0) << c);
+                    assert_ne!(
+                        positive_w, 0,
+                        "case {t}: the best chain has a positive weight"
+                    );
+                    let (total, positive) = crate::model::running_sums(&mut w);
                     // SAFETY: as above.
-                    let (total_8, positive_8) =
-                        unsafe { weights_and_sums_avx512_wide(lambda, &vector, best_v, &mut w_8) };
-                    assert_eq!(
-                        (total.to_bits(), positive_8),
-                        (total_8.to_bits(), positive_w)
-                    );
-                    assert!(
-                        (0..np).all(|c| w[c].to_bits() == w_8[c].to_bits()),
-                        "case {t}"
-                    );
+                    let (total_v, positive_v) = unsafe {
+                        if by_max {
+                            weights_and_sums_avx2::<true>(lambda, &vector, best_v, &mut w_v)
+                        } else {
+                            weights_and_sums_avx2::<false>(lambda, &vector, 0.0, &mut w_v)
+                        }
+                    };
+                    assert_eq!(total.to_bits(), total_v.to_bits(), "case {t}");
+                    assert_eq!((positive, positive_v), (positive_w, positive_w), "case {t}");
+                    for c in 0..np {
+                        assert_eq!(w[c].to_bits(), w_v[c].to_bits(), "case {t}, chain {c}");
+                    }
+                    if eight {
+                        let mut w_8 = vec![1.0; np];
+                        // SAFETY: as above.
+                        let (total_8, positive_8) = unsafe {
+                            if by_max {
+                                weights_and_sums_avx512_wide::<true>(
+                                    lambda, &vector, best, &mut w_8,
+                                )
+                            } else {
+                                weights_and_sums_avx512_wide::<false>(
+                                    lambda, &vector, 0.0, &mut w_8,
+                                )
+                            }
+                        };
+                        assert_eq!(
+                            (total.to_bits(), positive_8),
+                            (total_8.to_bits(), positive_w)
+                        );
+                        assert!(
+                            (0..np).all(|c| w[c].to_bits() == w_8[c].to_bits()),
+                            "case {t}"
+                        );
+                    }
                 }
             }
             let mut w = vec![0.0; np];
@@ -1137,20 +1191,42 @@ mod tests {
                 choose_padded(lambda, &vector, best_v, &mut w, x.u, x.current),
                 "case {t}"
             );
-            if best.is_finite() {
+            if best.is_finite() && crate::model::logit_shift(lambda, best) != 0.0 {
                 // SAFETY: AVX2 is present (checked above); the columns are padded.
-                let four =
-                    unsafe { sample_avx2(lambda, &vector, best_v, &mut w, (x.u, x.current)) };
+                let four = unsafe {
+                    sample_avx2::<true>(lambda, &vector, best_v, &mut w, (x.u, x.current))
+                };
                 assert_eq!(expected, four, "case {t}");
                 if eight {
                     // SAFETY: as above.
                     let wide = unsafe {
-                        sample_avx512_wide(lambda, &vector, best_v, &mut w, (x.u, x.current))
+                        sample_avx512_wide::<true>(
+                            lambda,
+                            &vector,
+                            best_v,
+                            &mut w,
+                            (x.u, x.current),
+                        )
+                    };
+                    assert_eq!(expected, wide, "case {t}");
+                }
+            } else if best.is_finite() {
+                // SAFETY: as above.
+                let four =
+                    unsafe { sample_avx2::<false>(lambda, &vector, 0.0, &mut w, (x.u, x.current)) };
+                assert_eq!(expected, four, "case {t}");
+                if eight {
+                    // SAFETY: as above.
+                    let wide = unsafe {
+                        sample_avx512_wide::<false>(lambda, &vector, 0.0, &mut w, (x.u, x.current))
                     };
                     assert_eq!(expected, wide, "case {t}");
                 }
             }
         }
+        // Both shifts were drawn often (the count of decisions with an open chain, unshifted
+        // and shifted).
+        assert!(shifts.iter().all(|&n| n > 1_000), "{shifts:?}");
         let exp4 = |x: [f64; 4]| -> [f64; 4] {
             use std::arch::x86_64::*;
             let mut y = [0.0; 4];
@@ -1176,12 +1252,12 @@ mod tests {
             -1.0,
         ];
         let mut points: Vec<f64> = edges.to_vec();
-        points.extend((0..1_000_000).map(|i| {
-            if i % 2 == 0 {
-                -40.0 * rng.random::<f64>()
-            } else {
-                -708.0 * rng.random::<f64>()
-            }
+        points.extend([1e-300, 1.0, 40.0, crate::model::UNSHIFTED_LIMIT]);
+        points.extend((0..1_000_000).map(|i| match i % 3 {
+            0 => -40.0 * rng.random::<f64>(),
+            1 => -708.0 * rng.random::<f64>(),
+            // Unshifted weights (`logit_shift`).
+            _ => crate::model::UNSHIFTED_LIMIT * rng.random::<f64>(),
         }));
         for chunk in points.chunks(4) {
             let mut x = [0.0; 4];

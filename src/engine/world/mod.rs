@@ -894,7 +894,6 @@ impl<'a> World<'a> {
                 current: a,
                 allowed,
                 tastes,
-                elastic: seg.fee_elasticity > 0.0,
                 inertia_apy: inertia,
                 ln_total_tvl: self.ln_total_tvl,
                 ln_share_floor: self.ln_share_floor,
