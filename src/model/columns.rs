@@ -625,20 +625,20 @@ unsafe fn weights_and_sums_avx2<const SHIFTED: bool>(
 }
 
 /// The reduction and polynomial of [`exp_weight`] on one register of lanes, given the
-/// register's broadcast, `max`, `sub`, `mul` and fused multiply-add: the same operations in the
+/// register's broadcast, `sub`, `mul` and fused multiply-add: the same operations in the
 /// same order (its `mul_add`s as FMA instructions, which round once as `mul_add` does), so the
 /// same bits. Evaluates to `(t, p)`: the shifted `x · log2 e` (its low bits hold `n`) and
 /// `e^r`.
 #[cfg(target_arch = "x86_64")]
 macro_rules! exp_polynomial {
-    ($x:expr, $set:path, $max:path, $sub:path, $mul:path, $fma:path) => {{
-        use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
+    ($x:expr, $set:path, $sub:path, $mul:path, $fma:path) => {{
+        use super::exp_consts::{LN2_HI, LN2_LO, LOG2E, SHIFTER, TAYLOR};
         let (set, fma, mul) = ($set, $fma, $mul);
-        // max(x, lowest) returns lowest when x is NaN, as f64::max does.
-        let clamped = $max($x, set(LOWEST));
-        let t = fma(clamped, set(LOG2E), set(SHIFTER));
+        // No clamp, as in `exp_weight`: lanes below LOWEST (and NaN) are masked to 0 at the end.
+        let x = $x;
+        let t = fma(x, set(LOG2E), set(SHIFTER));
         let n = $sub(t, set(SHIFTER));
-        let r = fma(n, set(-LN2_LO), fma(n, set(-LN2_HI), clamped));
+        let r = fma(n, set(-LN2_LO), fma(n, set(-LN2_HI), x));
         // Estrin's scheme, as in `exp_weight`.
         let a = &TAYLOR;
         let pair = |j: usize| fma(set(a[j + 1]), r, set(a[j]));
@@ -667,14 +667,7 @@ fn exp_weight_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d 
     use super::exp_consts::{LOWEST, SHIFTER};
     use std::arch::x86_64::*;
     let set = _mm256_set1_pd;
-    let (t, p) = exp_polynomial!(
-        x,
-        set,
-        _mm256_max_pd,
-        _mm256_sub_pd,
-        _mm256_mul_pd,
-        _mm256_fmadd_pd
-    );
+    let (t, p) = exp_polynomial!(x, set, _mm256_sub_pd, _mm256_mul_pd, _mm256_fmadd_pd);
     let k = _mm256_sub_epi64(
         _mm256_castpd_si256(t),
         _mm256_set1_epi64x(SHIFTER.to_bits() as i64),
@@ -886,14 +879,7 @@ fn exp_weight_avx512(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512
     use super::exp_consts::{LOWEST, SHIFTER};
     use std::arch::x86_64::*;
     let set = _mm512_set1_pd;
-    let (t, p) = exp_polynomial!(
-        x,
-        set,
-        _mm512_max_pd,
-        _mm512_sub_pd,
-        _mm512_mul_pd,
-        _mm512_fmadd_pd
-    );
+    let (t, p) = exp_polynomial!(x, set, _mm512_sub_pd, _mm512_mul_pd, _mm512_fmadd_pd);
     let k = _mm512_sub_epi64(
         _mm512_castpd_si512(t),
         _mm512_set1_epi64(SHIFTER.to_bits() as i64),

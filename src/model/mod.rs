@@ -366,10 +366,11 @@ impl SegmentRow {
 #[inline(always)]
 pub fn exp_weight(x: f64) -> f64 {
     use exp_consts::{LN2_HI, LN2_LO, LOG2E, LOWEST, SHIFTER, TAYLOR};
-    let clamped = x.max(LOWEST);
-    let t = clamped.mul_add(LOG2E, SHIFTER);
+    // Below LOWEST (and for NaN) the steps compute garbage that the last line discards: no
+    // clamp on the critical path.
+    let t = x.mul_add(LOG2E, SHIFTER);
     let n = t - SHIFTER;
-    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, clamped));
+    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
     // e^r = 1 + r + r²/2 + r³·h(r): h by Estrin, the last three steps by Horner (they carry the
     // precision near 1).
     let a = &TAYLOR;
@@ -387,7 +388,7 @@ pub fn exp_weight(x: f64) -> f64 {
     let p = h.mul_add(r, a[2]).mul_add(r, a[1]).mul_add(r, a[0]);
     // n in [−1022, 866]: the bits of 2^n are (n + 1023) << 52; n is t's low bits minus SHIFTER's.
     let k = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
-    let scale = f64::from_bits(((k + 1023) as u64) << 52);
+    let scale = f64::from_bits((k.wrapping_add(1023) as u64) << 52);
     if x >= LOWEST { p * scale } else { 0.0 }
 }
 
