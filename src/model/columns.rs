@@ -579,7 +579,9 @@ unsafe fn sample_avx2<const SHIFTED: bool>(
 
 /// [`super::logit_weights`] and [`super::running_sums`] four lanes at a time ([`exp_weight_avx2`],
 /// then the scan's two shifted additions and the carry), on padded columns of equal length: the
-/// running sums into `weights`; returns the total and the positive weights' bits.
+/// running sums into `weights`; returns the total and the positive weights' bits. With `SHIFTED`
+/// the exponents are `λ · (x − max)`, without it `λ · x` ([`super::logit_shift`]; `max` is then
+/// unused): a copy of the loop each, so that the unshifted weights never wait for `max`.
 ///
 /// # Safety
 /// The processor must support AVX2 and FMA.
@@ -1068,10 +1070,11 @@ mod tests {
     }
 
     /// The AVX2 loops, and the eight-lane loops where the processor has AVX-512, give the same
-    /// bits as the portable ones: utilities, their maximum, the
-    /// weights' running sums and total, and the choice, over 20,000 random decisions on columns
-    /// padded to four and to eight; and the
-    /// four- and eight-lane `exp` the same bits as [`exp_weight`] at 10⁶ points and at its edges.
+    /// bits as the portable ones: utilities, their maximum, the weights' running sums and total
+    /// (shifted by the maximum, and unshifted where `logit_shift` allows it, each drawn over a
+    /// thousand times), and the choice, over 20,000 random decisions on columns padded to four
+    /// and to eight; and the four- and eight-lane `exp` the same bits as [`exp_weight`] at 10⁶
+    /// points of [−708, 600] and at its edges.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx2_loops_give_the_portable_bits() {
