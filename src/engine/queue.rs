@@ -183,6 +183,18 @@ impl<E> EventQueue<E> {
         (self.earliest != NONE).then(|| (self.earliest_time, priority_of(self.earliest)))
     }
 
+    /// The earliest event, without removing it.
+    pub fn peek_event(&self) -> Option<&E> {
+        if self.earliest == NONE {
+            return None;
+        }
+        match self.first_lane {
+            Some(l) if self.fronts[l] == self.earliest => self.lanes[l].entries.front(),
+            _ => self.heap.peek(),
+        }
+        .map(|e| &e.event)
+    }
+
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(f64, E)> {
         let heap_top = self.heap.peek().map_or(NONE, |e| e.stamp);
@@ -280,7 +292,8 @@ mod tests {
     }
 
     /// Lanes and heap together pop exactly as one heap: a random interleaving of plain pushes
-    /// and delayed pushes (three delays, two priorities, ties included) against a heap alone.
+    /// and delayed pushes (three delays, two priorities, ties included) against a heap alone;
+    /// and `peek_event` shows the event `pop` returns next.
     #[test]
     fn lanes_pop_in_the_order_of_one_heap() {
         use rand::{RngExt, SeedableRng};
@@ -311,7 +324,11 @@ mod tests {
                 }
                 _ => {
                     assert_eq!(mixed.peek(), heap.peek());
+                    // The event `peek_event` shows is the one `pop` returns.
+                    let (shown, shown_heap) =
+                        (mixed.peek_event().copied(), heap.peek_event().copied());
                     if let (Some(x), Some(y)) = (mixed.pop(), heap.pop()) {
+                        assert_eq!((shown, shown_heap), (Some(x.1), Some(y.1)));
                         now = x.0;
                         a.push(x.1);
                         b.push(y.1);
