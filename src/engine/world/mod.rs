@@ -257,6 +257,7 @@ impl<'a> World<'a> {
         // drawn capital per chain; agent state stays compact even for millions of agents.
         let total_agents: usize = sc.segments.iter().map(|s| s.agents as usize).sum();
         let mut agent_tastes = Vec::with_capacity(total_agents * n_chains);
+        super::advise_huge_pages(&agent_tastes);
         let mut drawn_agents: Vec<(u16, u16, f64)> = Vec::with_capacity(total_agents);
         let mut drawn = vec![0.0; n_chains];
         create_agents(
@@ -278,6 +279,7 @@ impl<'a> World<'a> {
             agent_tastes,
             total_agents,
         );
+        super::advise_huge_pages(&w.agents);
         // Second pass: rescale so that every chain holds exactly its initial TVL.
         for (segment, chain, capital) in drawn_agents {
             let c = chain as usize;
