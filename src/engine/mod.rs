@@ -40,8 +40,9 @@ fn prefetch<T>(x: &T) {
 
 /// Asks the kernel to back `v`'s allocation with huge pages where it spans at least two of them
 /// (Linux's transparent huge pages, which the `madvise` mode grants only to ranges advised so):
-/// with millions of agents every review lands on a random page, and 4 KB pages miss the TLB on
-/// nearly every one. Advice only: it never changes a value, and it is a no-op elsewhere.
+/// with millions of agents every review lands on a random page, which 4 KB pages leave out of
+/// the TLB's reach (docs/PERFORMANCE.md). Advice only: it never changes a value, and it is a
+/// no-op elsewhere.
 fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {

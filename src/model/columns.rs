@@ -507,7 +507,8 @@ fn draw(
     let weights = &mut weights[..utilities.len()];
     // Two copies of each loop, branched to (a branch the processor predicts, where a selected
     // shift would make every weight wait for the maximum).
-    let shifted = super::logit_shift(lambda, max) != 0.0;
+    let shift = super::logit_shift(lambda, max);
+    let shifted = shift != 0.0;
     match loops {
         // SAFETY: `Loops::detect` chose `Eight` for a processor with AVX-512F, AVX-512VL and FMA
         // and a length that is a multiple of eight.
@@ -529,7 +530,7 @@ fn draw(
             }
         },
         _ => {
-            super::logit_weights(lambda, utilities, super::logit_shift(lambda, max), weights);
+            super::logit_weights(lambda, utilities, shift, weights);
             super::sample_weights(weights, u, fallback)
         }
     }
@@ -1120,11 +1121,10 @@ mod tests {
             }
             let lambda = x.seg.logit_scale;
             if best.is_finite() {
-                let shift = crate::model::logit_shift(lambda, best);
-                shifts[usize::from(shift != 0.0)] += 1;
+                let unshifted = crate::model::logit_shift(lambda, best) == 0.0;
+                shifts[usize::from(!unshifted)] += 1;
                 // Both copies of the weights' loops, each where it may run (unshifted only where
-                // `|λ · max|` is within the limit), against the portable loop with that shift.
-                let unshifted = (lambda * best).abs() <= crate::model::UNSHIFTED_LIMIT;
+                // `logit_shift` allows it), against the portable loop with that shift.
                 for by_max in [true, false].into_iter().filter(|&m| m || unshifted) {
                     let shift = if by_max { best } else { 0.0 };
                     let (mut w, mut w_v) = (vec![0.0; np], vec![1.0; np]);
@@ -1180,37 +1180,12 @@ mod tests {
                 choose_padded(lambda, &vector, best_v, &mut w, x.u, x.current),
                 "case {t}"
             );
-            if best.is_finite() && crate::model::logit_shift(lambda, best) != 0.0 {
-                // SAFETY: AVX2 is present (checked above); the columns are padded.
-                let four = unsafe {
-                    sample_avx2::<true>(lambda, &vector, best_v, &mut w, (x.u, x.current))
-                };
-                assert_eq!(expected, four, "case {t}");
-                if eight {
-                    // SAFETY: as above.
-                    let wide = unsafe {
-                        sample_avx512_wide::<true>(
-                            lambda,
-                            &vector,
-                            best_v,
-                            &mut w,
-                            (x.u, x.current),
-                        )
-                    };
-                    assert_eq!(expected, wide, "case {t}");
-                }
-            } else if best.is_finite() {
-                // SAFETY: as above.
-                let four =
-                    unsafe { sample_avx2::<false>(lambda, &vector, 0.0, &mut w, (x.u, x.current)) };
-                assert_eq!(expected, four, "case {t}");
-                if eight {
-                    // SAFETY: as above.
-                    let wide = unsafe {
-                        sample_avx512_wide::<false>(lambda, &vector, 0.0, &mut w, (x.u, x.current))
-                    };
-                    assert_eq!(expected, wide, "case {t}");
-                }
+            // The draws of both widths, each with the copy of its loops `draw` picks (the
+            // processor has AVX2 and FMA, checked above, and AVX-512 where `eight`).
+            let widths = [Loops::Four, Loops::Eight];
+            for loops in widths.into_iter().take(if eight { 2 } else { 1 }) {
+                let chosen = draw(loops, lambda, &vector, best_v, &mut w, (x.u, x.current));
+                assert_eq!(expected, chosen, "case {t}, {loops:?}");
             }
         }
         // Both shifts were drawn often (the count of decisions with an open chain, unshifted

@@ -33,9 +33,11 @@ use crate::scenario::{Chain, LossDist, Scenario, Segment};
 const IN_TRANSIT: u16 = u16::MAX;
 
 /// Agents beyond which the next arrival's agent record is prefetched: 65,536 records of 24 bytes
-/// (1.5 MB) fill a core's L2 cache on the machines measured (docs/PERFORMANCE.md); below, the
-/// record is in cache and the prefetch costs more than it saves. It never changes a result.
+/// are 1.5 MB, most of a core's 2 MB L2 cache on the machine measured (docs/PERFORMANCE.md).
+/// Below it the records stay in cache and there is nothing for the prefetch to hide (not
+/// measured there). It never changes a result.
 const PREFETCH_ARRIVALS_FROM: usize = 65_536;
+// The record size the threshold above counts on.
 const _: () = assert!(std::mem::size_of::<Agent>() == 24);
 
 #[derive(Debug, Clone, Copy)]
@@ -199,8 +201,6 @@ pub(super) struct World<'a> {
     /// again at the review).
     next_agent: Option<u32>,
     agents: Vec<Agent>,
-    /// Whether the agents' records outgrow the caches (then the next arrival's is prefetched).
-    prefetch_arrivals: bool,
     /// Every agent's taste for every chain, at `i · chains + c`.
     agent_tastes: Vec<f32>,
     price: f64,
@@ -379,7 +379,6 @@ impl<'a> World<'a> {
             review_draws: [0; 3],
             next_agent: None,
             agents: Vec::with_capacity(total_agents),
-            prefetch_arrivals: total_agents > PREFETCH_ARRIVALS_FROM,
             agent_tastes,
             price: 1.0,
             transit_units: 0.0,
@@ -621,7 +620,7 @@ impl<'a> World<'a> {
             };
             // With agents beyond the caches, the record of the agent whose capital lands next
             // is fetched while the reviews before it run.
-            if self.prefetch_arrivals
+            if self.agents.len() > PREFETCH_ARRIVALS_FROM
                 && let Some(&Ev::Arrival { agent, .. }) = self.queue.peek_event()
             {
                 super::prefetch(&self.agents[agent as usize]);
