@@ -187,6 +187,12 @@ impl DecisionColumns {
         self.segment[(s * SEGMENT_COLUMNS + FEE_COST) * self.np + c] = usd_per_month;
     }
 
+    /// Chain `c`'s `ln(TVL)` alone, where nothing else of its view changed since its last
+    /// [`set_chain`](Self::set_chain) (then the same entries as that call would write).
+    pub fn set_ln_tvl(&mut self, c: usize, ln_tvl: f64) {
+        self.chain[LN_TVL * self.np + c] = ln_tvl;
+    }
+
     /// Chain `c`'s `ln(Σ TVL)` of its kind (which moves with every chain of the kind).
     pub fn set_ln_kind_tvl(&mut self, c: usize, ln_kind_tvl: f64) {
         self.chain[LN_KIND * self.np + c] = ln_kind_tvl;

@@ -37,8 +37,11 @@ const IN_TRANSIT: u16 = u16::MAX;
 /// Below it the records stay in cache and there is nothing for the prefetch to hide (not
 /// measured there). It never changes a result.
 const PREFETCH_ARRIVALS_FROM: usize = 65_536;
-// The record size the threshold above counts on.
+// The record size the threshold above counts on, and the offsets the conservation check's vector
+// loop reads (`sample::held_usd`).
 const _: () = assert!(std::mem::size_of::<Agent>() == 24);
+const _: () = assert!(std::mem::offset_of!(Agent, units) == 0);
+const _: () = assert!(std::mem::offset_of!(Agent, chain) == 8);
 
 #[derive(Debug, Clone, Copy)]
 enum Ev {
@@ -55,8 +58,10 @@ enum Ev {
 }
 
 /// The state of one agent that a review reads, packed in one record (one cache line's load with
-/// a million agents, where parallel arrays cost one miss each).
+/// a million agents, where parallel arrays cost one miss each). In C layout: the conservation
+/// check's vector loop reads `units` and `chain` at their offsets (asserted below).
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 struct Agent {
     /// Scaled balance: the agent holds `units · index · price` USD on `chain`.
     units: f64,
@@ -791,8 +796,9 @@ impl<'a> World<'a> {
         );
     }
 
-    /// Brings the TVL-dependent parts of the views (yield, ln TVL) of the stale chains, and the
-    /// total, up to date.
+    /// Brings the TVL-dependent parts of the views (yield, ln TVL) of the dirty chains, and the
+    /// total, up to date; a chain whose yield and launch did not change gets its new ln TVL in
+    /// the decision columns at once, the others are marked for [`refresh_rows`](Self::refresh_rows).
     fn refresh_views(&mut self) {
         if self.dirty == 0 {
             return;
@@ -820,15 +826,25 @@ impl<'a> World<'a> {
             let y =
                 self.paid_yield_apy(c) + self.chains[c].speculative_apy + self.airdrop_apy(c, tvl);
             let v = &mut self.views[c];
-            v.launched = self.chains[c].launched;
-            v.yield_apy = y;
-            v.ln_tvl = if tvl > 0.0 {
+            let launched = self.chains[c].launched;
+            let ln_tvl = if tvl > 0.0 {
                 tvl.ln()
             } else {
                 f64::NEG_INFINITY
             };
+            // Most changes (a migration, an arrival) move the TVL alone: then only the column of
+            // ln TVL changes, and the chain's rows need no refresh. Every other field of a view
+            // is written where its chain is marked stale (`refresh_fees`, `refresh_fast_fee`).
+            let same_rows = launched == v.launched && y.to_bits() == v.yield_apy.to_bits();
+            if same_rows && self.stale_rows & (1 << c) == 0 {
+                self.columns.set_ln_tvl(c, ln_tvl);
+            } else {
+                self.stale_rows |= 1 << c;
+            }
+            v.launched = launched;
+            v.yield_apy = y;
+            v.ln_tvl = ln_tvl;
         }
-        self.stale_rows |= self.dirty;
         self.dirty = 0;
     }
 
