@@ -5,6 +5,7 @@
 //! uniform number. Everything is in USD, days, and fractions of capital per year.
 
 mod columns;
+pub mod ln;
 
 pub use columns::{
     Decision, DecisionColumns, LANES, WIDE_LANES, amortise_per_year, choose_padded, wide,

@@ -804,7 +804,12 @@ impl<'a> World<'a> {
             return;
         }
         let total: f64 = (0..self.chains.len()).map(|c| self.tvl_usd(c)).sum();
-        self.ln_total_tvl = if total > 0.0 { total.ln() } else { 0.0 };
+        // The network term's logarithms are the portable `model::ln` (glibc's bits, inlined).
+        self.ln_total_tvl = if total > 0.0 {
+            model::ln::ln(total)
+        } else {
+            0.0
+        };
         // The within-kind totals, for the within-kind network term (every view: any chain of a
         // kind changes its kind's total).
         if self.kind_network {
@@ -814,7 +819,11 @@ impl<'a> World<'a> {
             }
             for (c, v) in self.views.iter_mut().enumerate() {
                 let t = by_kind[self.sc.chains[c].kind as usize];
-                v.ln_kind_tvl = if t > 0.0 { t.ln() } else { f64::NEG_INFINITY };
+                v.ln_kind_tvl = if t > 0.0 {
+                    model::ln::ln(t)
+                } else {
+                    f64::NEG_INFINITY
+                };
                 self.columns.set_ln_kind_tvl(c, v.ln_kind_tvl);
             }
         }
@@ -828,7 +837,7 @@ impl<'a> World<'a> {
             let v = &mut self.views[c];
             let launched = self.chains[c].launched;
             let ln_tvl = if tvl > 0.0 {
-                tvl.ln()
+                model::ln::ln(tvl)
             } else {
                 f64::NEG_INFINITY
             };
