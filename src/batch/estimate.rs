@@ -3,14 +3,14 @@
 //! overrides) and `validate` can say what a scenario will cost.
 //!
 //! The memory model counts what grows: per-agent state of the runs in flight, the trajectories
-//! of one chunk of runs (two with two or more threads), the per-sample statistics (sketches, a byte or so per occupied bucket),
+//! of one chunk of runs, the per-sample statistics (sketches, a byte or so per occupied bucket),
 //! every run's value of the exactly reported statistics, and a fixed base measured on this
 //! project's machine class (docs/PERFORMANCE.md compares it with measured peaks).
 
 use crate::engine::{Keep, Layout};
 use crate::scenario::{EventAction, Scenario};
 
-use super::{MAX_BUCKETS, PIPELINE_FROM, chunk_runs};
+use super::{MAX_BUCKETS, chunk_runs};
 
 /// Resident memory of the process before any scenario-dependent allocation, bytes.
 const BASE_BYTES: f64 = 14e6;
@@ -81,9 +81,7 @@ pub fn agents_ever(sc: &Scenario) -> f64 {
 /// Estimates running `runs` runs of each scenario on `threads` threads.
 pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) -> Estimate {
     let n = scenarios.len().max(1) as f64;
-    // With two or more threads a chunk is reduced while the next one runs (`PIPELINE_FROM`).
-    let chunks = if threads >= PIPELINE_FROM { 2.0 } else { 1.0 };
-    let chunk = (chunks * chunk_runs(scenarios.len(), threads) as f64).min(runs as f64);
+    let chunk = (chunk_runs(scenarios.len(), threads) as f64).min(runs as f64);
     let mut peak = BASE_BYTES;
     let mut decisions_total = 0.0;
     for sc in scenarios {
@@ -95,7 +93,7 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
         // Runs in flight: their agents, and a queue of capital in transit (a tenth of the agents).
         let in_flight = (threads as f64).min(runs as f64 * n);
         peak += in_flight * agents * (per_agent + 0.1 * 40.0);
-        // The chunks of outputs being reduced or collected, and the per-sample statistics.
+        // One chunk of outputs waiting to be reduced, and the per-sample statistics.
         let kept = match keep {
             Keep::Trajectory => samples * cells,
             Keep::Final => cells,

@@ -4,9 +4,8 @@
 //! order, but they are collected in run order and then fed one by one to the aggregates and to the
 //! caller's sink, and the moments of each block of [`BLOCK_RUNS`] runs are folded in block order
 //! (see [`blocks`]); blocks close at fixed run indices, whatever the chunks. So every sum is taken
-//! in the same order whatever the thread count or the number of shards. With two or more threads
-//! the next chunk runs while the last one is reduced ([`PIPELINE_FROM`]), so memory holds two
-//! chunks of trajectories at most (one with one thread). Only this module knows rayon.
+//! in the same order whatever the thread count or the number of shards, and memory holds one chunk
+//! of trajectories at most. Only this module knows rayon.
 
 pub mod blocks;
 mod estimate;
@@ -48,11 +47,6 @@ pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 pub fn chunk_runs(scenarios: usize, threads: usize) -> u64 {
     (CHUNK_RUNS.max(2 * threads as u64) / scenarios.max(1) as u64).max(1)
 }
-
-/// Threads from which the pool simulates the next chunk while the calling thread reduces the
-/// last one (below, they take turns, so that a one-thread batch uses one core); then two chunks
-/// of outputs are in memory at once.
-pub const PIPELINE_FROM: usize = 2;
 
 /// Worker threads a batch uses when none are asked for: every core.
 pub fn default_threads() -> usize {
@@ -406,68 +400,31 @@ pub fn run_paired(
     let first_run = (block_range.start * BLOCK_RUNS).min(cfg.runs);
     let end_run = (block_range.end * BLOCK_RUNS).min(cfg.runs);
     let mut block_moments = Vec::new();
+    let mut start = first_run;
     let done = std::sync::Mutex::new(0u64);
     let one_done = || {
         let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
         *d += 1;
         progress(*d);
     };
-    // The layouts apart from the results, which the reduction changes while the next chunk runs.
-    let layouts: Vec<Layout> = results.iter().map(|r| r.layout.clone()).collect();
-    let layouts: Vec<&Layout> = layouts.iter().collect();
-    let simulate = |runs: std::ops::Range<u64>| {
-        run_chunk(scenarios, cfg, &pool, &layouts, runs.clone(), &one_done).map(|o| (runs, o))
-    };
-    // With two or more threads the pool simulates the next chunk while this thread reduces the
-    // last one, so that no core waits for the reduction; with one, they take turns (a one-thread
-    // batch uses one core). Either way the reduction takes the runs in run order.
-    let pipelined = threads >= PIPELINE_FROM;
-    let chunk_at = |start: u64| (start < end_run).then(|| start..(start + chunk).min(end_run));
-    let mut ready = match chunk_at(first_run) {
-        Some(runs) => Some(simulate(runs)?),
-        None => None,
-    };
-    while let Some((runs, outputs)) = ready.take() {
-        let next = chunk_at(runs.end);
-        let mut reduce = || -> Result<(), SinkError> {
-            for (run, group) in runs.clone().zip(outputs.chunks(n as usize)) {
-                sink.run(group)?;
-                for (result, out) in results.iter_mut().zip(group) {
-                    absorb(result, out);
+    while start < end_run {
+        let end = (start + chunk).min(end_run);
+        let outputs = run_chunk(scenarios, cfg, &pool, &results, start..end, &one_done)?;
+        for (run, group) in (start..end).zip(outputs.chunks(n as usize)) {
+            sink.run(group)?;
+            for (result, out) in results.iter_mut().zip(group) {
+                absorb(result, out);
+            }
+            // Blocks close at fixed run indices, whatever the chunks.
+            if (run + 1) % BLOCK_RUNS == 0 || run + 1 == cfg.runs {
+                block_moments.clear();
+                for r in &mut results {
+                    r.end_block(&mut block_moments);
                 }
-                // Blocks close at fixed run indices, whatever the chunks.
-                if (run + 1) % BLOCK_RUNS == 0 || run + 1 == cfg.runs {
-                    block_moments.clear();
-                    for r in &mut results {
-                        r.end_block(&mut block_moments);
-                    }
-                    sink.end_block(run / BLOCK_RUNS, &block_moments)?;
-                }
+                sink.end_block(run / BLOCK_RUNS, &block_moments)?;
             }
-            Ok(())
-        };
-        let (reduced, simulated) = match next {
-            Some(next) if pipelined => {
-                let mut simulated = None;
-                let mut reduced = Ok(());
-                pool.in_place_scope(|scope| {
-                    scope.spawn(|_| simulated = Some(simulate(next)));
-                    reduced = reduce();
-                });
-                (reduced, simulated)
-            }
-            next => {
-                let reduced = reduce();
-                let simulated = if reduced.is_ok() {
-                    next.map(&simulate)
-                } else {
-                    None
-                };
-                (reduced, simulated)
-            }
-        };
-        reduced?;
-        ready = simulated.transpose()?;
+        }
+        start = end;
     }
     let wall = started.elapsed().as_secs_f64();
     for r in &mut results {
@@ -482,11 +439,12 @@ fn run_chunk(
     scenarios: &[&Scenario],
     cfg: &BatchConfig,
     pool: &rayon::ThreadPool,
-    layouts: &[&Layout],
+    results: &[BatchResult],
     runs: std::ops::Range<u64>,
     one_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunOutput>, SinkError> {
     let n = scenarios.len() as u64;
+    let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
     let cancel = cfg.cancel.as_deref();
     let outputs: Vec<Result<RunOutput, RunPanicked>> = pool.install(|| {
         (runs.start * n..runs.end * n)
