@@ -91,7 +91,8 @@ pub struct EventQueue<E> {
     /// where the processor has AVX-512F ([`EventQueue::earliest_front`]).
     front_time: Vec<u64>,
     front_key: Vec<u64>,
-    /// Whether the scan may use AVX-512F.
+    /// Whether the scan may use AVX-512F (the processor runs the decision's eight-lane loops,
+    /// [`crate::model::wide`]).
     wide: bool,
     /// The lane whose front is the earliest of all fronts (`None` when every lane is empty).
     first_lane: Option<usize>,
@@ -111,25 +112,13 @@ impl<E> Default for EventQueue<E> {
             lanes: Vec::new(),
             front_time: Vec::new(),
             front_key: Vec::new(),
-            wide: wide(),
+            wide: crate::model::wide(),
             first_lane: None,
             earliest: NONE,
             earliest_time: f64::INFINITY,
             now: f64::NEG_INFINITY,
             next_seq: 0,
         }
-    }
-}
-
-/// Whether this processor has AVX-512F (the scan of the lanes' fronts).
-fn wide() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -379,7 +368,7 @@ mod tests {
     fn lanes_pop_in_the_order_of_one_heap() {
         // Both scans of the lanes' fronts: the vector one where this processor has it.
         lanes_pop_as_one_heap(false);
-        if wide() {
+        if crate::model::wide() {
             lanes_pop_as_one_heap(true);
         }
     }
@@ -389,7 +378,7 @@ mod tests {
     #[test]
     fn lanes_due_at_the_same_time_pop_as_one_heap() {
         for wide in [false, true] {
-            if wide && !super::wide() {
+            if wide && !crate::model::wide() {
                 continue;
             }
             let (mut mixed, mut heap) = (EventQueue::default(), EventQueue::default());

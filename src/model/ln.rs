@@ -238,8 +238,9 @@ fn ln_portable(x: f64) -> f64 {
 }
 
 /// [`ln`] for `x` near 1, where `ln(1 + r)` is a polynomial in `r = x − 1` whose leading terms
-/// are summed in extra precision.
-#[cold]
+/// are summed in extra precision. Inlined, so that in [`ln_fma`] its fused multiply-adds are
+/// instructions too.
+#[inline(always)]
 fn ln_near_one(x: f64) -> f64 {
     if x == 1.0 {
         return 0.0;

@@ -804,7 +804,8 @@ impl<'a> World<'a> {
             return;
         }
         let total: f64 = (0..self.chains.len()).map(|c| self.tvl_usd(c)).sum();
-        // The network term's logarithms are the portable `model::ln` (glibc's bits, inlined).
+        // The network term's logarithms are the portable `model::ln` (glibc's bits, no call into
+        // the C library).
         self.ln_total_tvl = if total > 0.0 {
             model::ln::ln(total)
         } else {

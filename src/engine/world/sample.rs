@@ -20,8 +20,8 @@ fn flag(yes: bool) -> f64 {
 /// same bits ([`held_usd_portable`], tested).
 fn held_usd(agents: &[Agent], index: &[f64; 65], n: usize) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if n < 16 && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the processor has AVX-512F, and `n < 16`.
+    if n < 16 && crate::model::wide() {
+        // SAFETY: the processor has AVX-512F (`wide`), and `n < 16`.
         return unsafe { held_usd_avx512(agents, index, n) };
     }
     held_usd_portable(agents, index, n)
@@ -339,8 +339,8 @@ mod tests {
                     "{n} chains, {len} agents"
                 );
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: checked just above; n < 16.
+                if crate::model::wide() {
+                    // SAFETY: `wide` says the processor has AVX-512F; n < 16.
                     let wide = unsafe { held_usd_avx512(&agents, &index, n) };
                     assert_eq!(
                         wide.to_bits(),
