@@ -3,9 +3,10 @@
 //! overrides) and `validate` can say what a scenario will cost.
 //!
 //! The memory model counts what grows: per-agent state of the runs in flight, the trajectories
-//! of one chunk of runs, the per-sample statistics (sketches, a byte or so per occupied bucket),
-//! every run's value of the exactly reported statistics, and a fixed base measured on this
-//! project's machine class (docs/PERFORMANCE.md compares it with measured peaks).
+//! of the window of finished runs waiting to be reduced, the per-sample statistics (sketches, a
+//! byte or so per occupied bucket), every run's value of the exactly reported statistics, and a
+//! fixed base measured on this project's machine class (docs/PERFORMANCE.md compares it with
+//! measured peaks).
 
 use crate::engine::{Keep, Layout};
 use crate::scenario::{EventAction, Scenario};
@@ -93,7 +94,8 @@ pub fn estimate(scenarios: &[&Scenario], runs: u64, threads: usize, keep: Keep) 
         // Runs in flight: their agents, and a queue of capital in transit (a tenth of the agents).
         let in_flight = (threads as f64).min(runs as f64 * n);
         peak += in_flight * agents * (per_agent + 0.1 * 40.0);
-        // One chunk of outputs waiting to be reduced, and the per-sample statistics.
+        // The window of outputs waiting to be reduced (an upper bound: one thread holds one),
+        // and the per-sample statistics.
         let kept = match keep {
             Keep::Trajectory => samples * cells,
             Keep::Final => cells,

@@ -1,11 +1,13 @@
 //! Monte Carlo batches: runs in parallel with rayon, results reduced in run order.
 //!
-//! Runs are simulated in chunks ([`chunk_runs`]); within a chunk rayon may finish them in any
-//! order, but they are collected in run order and then fed one by one to the aggregates and to the
-//! caller's sink, and the moments of each block of [`BLOCK_RUNS`] runs are folded in block order
-//! (see [`blocks`]); blocks close at fixed run indices, whatever the chunks. So every sum is taken
-//! in the same order whatever the thread count or the number of shards, and memory holds one chunk
-//! of trajectories at most. Only this module knows rayon.
+//! The pool's threads simulate the runs (every scenario's run `r` before run `r + 1`) while the
+//! calling thread reduces them in that order, each as soon as the runs before it are done
+//! ([`stream`]): it feeds them one by one to the aggregates and to the caller's sink, and the
+//! moments of each block of [`BLOCK_RUNS`] runs are folded in block order (see [`blocks`]);
+//! blocks close at fixed run indices. So every sum is taken in the same order whatever the
+//! thread count or the number of shards, and memory holds a bounded window of finished runs
+//! ([`chunk_runs`]) whatever the number of runs. With one thread, that thread simulates and
+//! reduces in turn. Only this module knows rayon.
 
 pub mod blocks;
 mod estimate;
@@ -20,7 +22,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use blocks::{BLOCK_RUNS, Blocked, BlockedMoments, MAX_SHARDS, Shard, Units};
@@ -40,10 +41,11 @@ use crate::scenario::Scenario;
 /// Fewest runs of one scenario simulated together before their results are reduced: one block.
 pub const CHUNK_RUNS: u64 = BLOCK_RUNS;
 
-/// Runs per chunk: [`CHUNK_RUNS`], or two per thread on machines with more than 16 threads, so
-/// that every thread has work; divided among the scenarios that run together, so that the
-/// trajectories waiting to be reduced stay bounded. Results never depend on it: reduction is in
-/// run order and blocks close at fixed run indices.
+/// Runs in the window of a batch (finished runs waiting to be reduced, at most): [`CHUNK_RUNS`],
+/// or two per thread on machines with more than 16 threads, so that every thread has work;
+/// divided among the scenarios that run together, so that the trajectories waiting to be reduced
+/// stay bounded. Results never depend on it: reduction is in run order and blocks close at fixed
+/// run indices.
 pub fn chunk_runs(scenarios: usize, threads: usize) -> u64 {
     (CHUNK_RUNS.max(2 * threads as u64) / scenarios.max(1) as u64).max(1)
 }
@@ -395,36 +397,39 @@ pub fn run_paired(
         })
         .collect();
     let n = scenarios.len() as u64;
-    let chunk = chunk_runs(scenarios.len(), threads);
+    let window = chunk_runs(scenarios.len(), threads) * n;
     let block_range = cfg.blocks.clone().unwrap_or(0..blocks::blocks(cfg.runs));
     let first_run = (block_range.start * BLOCK_RUNS).min(cfg.runs);
     let end_run = (block_range.end * BLOCK_RUNS).min(cfg.runs);
-    let mut block_moments = Vec::new();
-    let mut start = first_run;
     let done = std::sync::Mutex::new(0u64);
     let one_done = || {
         let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
         *d += 1;
         progress(*d);
     };
-    while start < end_run {
-        let end = (start + chunk).min(end_run);
-        let outputs = run_chunk(scenarios, cfg, &pool, &results, start..end, &one_done)?;
-        for (run, group) in (start..end).zip(outputs.chunks(n as usize)) {
-            sink.run(group)?;
-            for (result, out) in results.iter_mut().zip(group) {
-                absorb(result, out);
-            }
-            // Blocks close at fixed run indices, whatever the chunks.
-            if (run + 1) % BLOCK_RUNS == 0 || run + 1 == cfg.runs {
-                block_moments.clear();
-                for r in &mut results {
-                    r.end_block(&mut block_moments);
-                }
-                sink.end_block(run / BLOCK_RUNS, &block_moments)?;
-            }
+    let layouts: Vec<Layout> = results.iter().map(|r| r.layout.clone()).collect();
+    let simulate = |task: u64| simulate_task(scenarios, &layouts, cfg, n, task);
+    let mut reduce = Reduce {
+        results: &mut results,
+        sink,
+        runs: cfg.runs,
+        group: Vec::with_capacity(n as usize),
+        n: n as usize,
+        block_moments: Vec::new(),
+        cancel: cfg.cancel.as_deref(),
+    };
+    let tasks = first_run * n..end_run * n;
+    if threads == 1 {
+        // One thread simulates and reduces in turn: a one-thread batch uses one core.
+        for task in tasks {
+            let out = simulate(task);
+            one_done();
+            reduce.take(out)?;
         }
-        start = end;
+    } else {
+        stream(&pool, tasks, window, &simulate, &one_done, &mut |out| {
+            reduce.take(out)
+        })?;
     }
     let wall = started.elapsed().as_secs_f64();
     for r in &mut results {
@@ -433,57 +438,170 @@ pub fn run_paired(
     Ok(results)
 }
 
-/// Simulates runs `runs` of every scenario in parallel; returns them in run order (run-major,
-/// then scenario).
-fn run_chunk(
-    scenarios: &[&Scenario],
-    cfg: &BatchConfig,
+/// Simulates `tasks` (run-major, then scenario) on the pool's threads while the calling thread
+/// hands them to `reduce` in task order, each as soon as the tasks before it are done: the pool
+/// never waits for the reduction, and at most `window` finished outputs wait for it (a thread
+/// does not start a task `window` or more beyond the next one to reduce), so memory is bounded
+/// whatever the number of runs.
+fn stream<T: Send>(
     pool: &rayon::ThreadPool,
-    results: &[BatchResult],
-    runs: std::ops::Range<u64>,
+    tasks: std::ops::Range<u64>,
+    window: u64,
+    simulate: &(dyn Fn(u64) -> T + Sync),
     one_done: &(dyn Fn() + Sync),
-) -> Result<Vec<RunOutput>, SinkError> {
-    let n = scenarios.len() as u64;
-    let layouts: Vec<&Layout> = results.iter().map(|r| &r.layout).collect();
-    let cancel = cfg.cancel.as_deref();
-    let outputs: Vec<Result<RunOutput, RunPanicked>> = pool.install(|| {
-        (runs.start * n..runs.end * n)
-            .into_par_iter()
-            .map(|task| {
-                let (run, s) = (task / n, (task % n) as usize);
-                let simulate = || {
-                    engine::simulate_keeping(
-                        scenarios[s],
-                        layouts[s],
-                        cfg.seed,
-                        run,
-                        cfg.keep,
-                        cancel,
-                    )
-                };
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate));
-                one_done();
-                out.map_err(|payload| RunPanicked {
-                    scenario: scenarios[s].name.clone(),
-                    run,
-                    run_seed: engine::run_seed(cfg.seed, run),
-                    master_seed: cfg.seed,
-                    replay_runs: run + 1,
-                    message: payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "(no message)".into()),
-                })
-            })
-            .collect()
-    });
-    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-        return Err(Interrupted.into());
+    reduce: &mut dyn FnMut(T) -> Result<(), SinkError>,
+) -> Result<(), SinkError> {
+    use std::collections::VecDeque;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::{Condvar, Mutex, PoisonError};
+    /// The outputs from task `next` on (`None` while one is simulated), and whether the
+    /// reduction stopped (an error or a cancel): then the threads start nothing more.
+    struct Window<T> {
+        next: u64,
+        ready: VecDeque<Option<T>>,
+        stopped: bool,
     }
-    Ok(outputs
-        .into_iter()
-        .collect::<Result<Vec<RunOutput>, RunPanicked>>()?)
+    let state = Mutex::new(Window::<T> {
+        next: tasks.start,
+        ready: VecDeque::new(),
+        stopped: false,
+    });
+    let (finished, freed) = (Condvar::new(), Condvar::new());
+    let taken = AtomicU64::new(tasks.start);
+    let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
+    let work = || {
+        loop {
+            let task = taken.fetch_add(1, Ordering::Relaxed);
+            if task >= tasks.end {
+                return;
+            }
+            {
+                let mut w = lock();
+                while !w.stopped && task >= w.next + window {
+                    w = freed.wait(w).unwrap_or_else(PoisonError::into_inner);
+                }
+                if w.stopped {
+                    return;
+                }
+            }
+            let out = simulate(task);
+            {
+                let mut w = lock();
+                let at = (task - w.next) as usize;
+                if w.ready.len() <= at {
+                    w.ready.resize_with(at + 1, || None);
+                }
+                w.ready[at] = Some(out);
+                if at == 0 {
+                    finished.notify_one();
+                }
+            }
+            one_done();
+        }
+    };
+    pool.in_place_scope(|scope| {
+        for _ in 0..pool.current_num_threads() {
+            scope.spawn(|_| work());
+        }
+        let reduced = (|| {
+            for _ in tasks.clone() {
+                let out = {
+                    let mut w = lock();
+                    while w.ready.front().is_none_or(Option::is_none) {
+                        w = finished.wait(w).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    w.next += 1;
+                    let out = w.ready.pop_front().flatten();
+                    freed.notify_all();
+                    out.expect("the front output is there")
+                };
+                reduce(out)?;
+            }
+            Ok(())
+        })();
+        if reduced.is_err() {
+            lock().stopped = true;
+            freed.notify_all();
+        }
+        reduced
+    })
+}
+
+/// Simulates task `task`: run `task / n` of scenario `task % n`, a panic caught as the run's
+/// error.
+fn simulate_task(
+    scenarios: &[&Scenario],
+    layouts: &[Layout],
+    cfg: &BatchConfig,
+    n: u64,
+    task: u64,
+) -> Result<RunOutput, RunPanicked> {
+    let (run, s) = (task / n, (task % n) as usize);
+    let simulate = || {
+        engine::simulate_keeping(
+            scenarios[s],
+            &layouts[s],
+            cfg.seed,
+            run,
+            cfg.keep,
+            cfg.cancel.as_deref(),
+        )
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(simulate)).map_err(|payload| {
+        RunPanicked {
+            scenario: scenarios[s].name.clone(),
+            run,
+            run_seed: engine::run_seed(cfg.seed, run),
+            master_seed: cfg.seed,
+            replay_runs: run + 1,
+            message: payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into()),
+        }
+    })
+}
+
+/// The reduction: takes the simulations in task order and, at each complete run of every
+/// scenario, feeds the sink and the aggregates, and closes blocks at fixed run indices.
+struct Reduce<'a> {
+    results: &'a mut [BatchResult],
+    sink: &'a mut dyn Sink,
+    /// Runs of the whole batch (the last block may be short).
+    runs: u64,
+    group: Vec<RunOutput>,
+    n: usize,
+    block_moments: Vec<Moments>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl Reduce<'_> {
+    fn take(&mut self, out: Result<RunOutput, RunPanicked>) -> Result<(), SinkError> {
+        // A run cut short by a cancel ends before it is taken: seen here, it is not reduced.
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Interrupted.into());
+        }
+        self.group.push(out?);
+        if self.group.len() < self.n {
+            return Ok(());
+        }
+        let run = self.group[0].run;
+        self.sink.run(&self.group)?;
+        for (result, out) in self.results.iter_mut().zip(&self.group) {
+            absorb(result, out);
+        }
+        self.group.clear();
+        // Blocks close at fixed run indices, whatever the threads.
+        if (run + 1).is_multiple_of(BLOCK_RUNS) || run + 1 == self.runs {
+            self.block_moments.clear();
+            for r in self.results.iter_mut() {
+                r.end_block(&mut self.block_moments);
+            }
+            self.sink.end_block(run / BLOCK_RUNS, &self.block_moments)?;
+        }
+        Ok(())
+    }
 }
 
 fn absorb(result: &mut BatchResult, out: &RunOutput) {
@@ -537,5 +655,61 @@ mod tests {
             (2.0, 1.5, 1)
         );
         assert_eq!(e.quantiles([0.0, 1.0]), [1.0, 3.0]);
+    }
+
+    /// The stream hands every task to the reduction in order, and no thread starts a task a
+    /// window or more beyond the next one to reduce, however unevenly the tasks take; an error
+    /// of the reduction stops the threads starting more.
+    #[test]
+    fn the_stream_reduces_in_order_within_its_window() {
+        use std::sync::atomic::AtomicU64;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let reduced = AtomicU64::new(0);
+        let ahead = AtomicU64::new(0);
+        let simulate = |task: u64| {
+            let gap = task - reduced.load(Ordering::SeqCst);
+            ahead.fetch_max(gap, Ordering::SeqCst);
+            // Uneven durations: every seventh task is slow.
+            let spin = if task.is_multiple_of(7) {
+                200_000
+            } else {
+                2_000
+            };
+            std::hint::black_box((0..spin).fold(task, |a, b| a ^ b));
+            task
+        };
+        let mut seen = Vec::new();
+        stream(&pool, 3..300, 5, &simulate, &|| {}, &mut |t| {
+            seen.push(t);
+            reduced.store(t + 1 - 3, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, (3..300).collect::<Vec<_>>());
+        // Tasks start below `3 + reduced + 5`; `reduced` is stored just after each reduction, so a
+        // thread may read it one behind.
+        let ahead = ahead.load(Ordering::SeqCst);
+        assert!(
+            ahead < 3 + 5 + 1,
+            "a task started {ahead} beyond the next to reduce"
+        );
+
+        let started = AtomicU64::new(0);
+        let count = |task: u64| {
+            started.fetch_add(1, Ordering::SeqCst);
+            task
+        };
+        let stopped = stream(&pool, 0..10_000, 8, &count, &|| {}, &mut |t| {
+            if t == 20 {
+                anyhow::bail!("sink failed")
+            }
+            Ok(())
+        });
+        assert_eq!(stopped.unwrap_err().to_string(), "sink failed");
+        let started = started.load(Ordering::SeqCst);
+        assert!(started < 20 + 8 + 4, "{started} tasks started");
     }
 }
