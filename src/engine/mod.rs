@@ -5,6 +5,7 @@
 //! It does no I/O, never looks at the wall clock, and knows nothing of threads.
 
 mod alias;
+mod chacha;
 mod observe;
 mod queue;
 mod streams;

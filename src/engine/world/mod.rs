@@ -214,7 +214,9 @@ pub(super) struct World<'a> {
     canonical_withdrawals_usd: f64,
     ledger: Ledger,
     rng_agents: ChaCha8Rng,
-    rng_reviews: ChaCha8Rng,
+    /// The busiest stream (four words a review): rand_chacha's words, refilled sixteen blocks
+    /// at a time ([`super::chacha`]).
+    rng_reviews: super::chacha::ChaCha8Stream,
     rng_events: ChaCha8Rng,
     rng_market: ChaCha8Rng,
     /// Nest of each chain for the nested logit: its kind.
@@ -391,7 +393,7 @@ impl<'a> World<'a> {
             canonical_withdrawals_usd: 0.0,
             ledger: Ledger::default(),
             rng_agents,
-            rng_reviews: stream(seed, Purpose::Reviews),
+            rng_reviews: super::streams::fast_stream(seed, Purpose::Reviews),
             rng_events: stream(seed, Purpose::Events),
             rng_market: stream(seed, Purpose::Market),
             chain_nest: sc.chains.iter().map(|c| c.kind as u8).collect(),
