@@ -2,7 +2,7 @@
 //!
 //! The pool's threads simulate the runs (every scenario's run `r` before run `r + 1`) while the
 //! calling thread reduces them in that order, each as soon as the runs before it are done
-//! ([`stream`]): it feeds them one by one to the aggregates and to the caller's sink, and the
+//! (`stream`): it feeds them one by one to the aggregates and to the caller's sink, and the
 //! moments of each block of [`BLOCK_RUNS`] runs are folded in block order (see [`blocks`]);
 //! blocks close at fixed run indices. So every sum is taken in the same order whatever the
 //! thread count or the number of shards, and memory holds a bounded window of finished runs
