@@ -109,6 +109,27 @@ impl Members {
     }
 }
 
+/// One review's draws from the reviews' stream, taken ahead of time: the exponential of its
+/// time (in units of the mean interval), its three words (`World::review_draws`), and the agent
+/// they pick while the alias table and the members are as when they were drawn ([`NO_AGENT`]
+/// once they change). Plain fields, read in place: moving an `Option` of it stalled on store
+/// forwarding.
+#[derive(Debug, Clone, Copy)]
+struct DrawnReview {
+    e: f64,
+    words: [u64; 3],
+    agent: u32,
+}
+
+/// [`DrawnReview::agent`] when no agent is picked.
+const NO_AGENT: u32 = u32::MAX;
+
+/// Reviews drawn ahead of the one scheduled: the agent of each is prefetched when it is drawn,
+/// this many reviews before it comes. With a million agents one review's lead hid about half of
+/// the wait on the agent's record and tastes; three reviews' lead was the fastest of 1 to 6 on
+/// the machine measured (docs/PERFORMANCE.md). It never changes a result.
+const AHEAD: usize = 3;
+
 /// Mutable state of one chain during a run.
 #[derive(Debug, Clone)]
 struct ChainState {
@@ -205,6 +226,11 @@ pub(super) struct World<'a> {
     /// drawn (`None` once `rebuild_alias` ran, which follows every change of the members: picked
     /// again at the review).
     next_agent: Option<u32>,
+    /// The [`AHEAD`] reviews after the next one, drawn from the stream in its order, a ring
+    /// whose oldest is at `ahead_head` (`schedule_review`); `ahead_drawn` once it is filled.
+    ahead: [DrawnReview; AHEAD],
+    ahead_head: usize,
+    ahead_drawn: bool,
     agents: Vec<Agent>,
     /// Every agent's taste for every chain, at `i · chains + c`.
     agent_tastes: Vec<f32>,
@@ -385,6 +411,13 @@ impl<'a> World<'a> {
             next_review: f64::INFINITY,
             review_draws: [0; 3],
             next_agent: None,
+            ahead: [DrawnReview {
+                e: 0.0,
+                words: [0; 3],
+                agent: NO_AGENT,
+            }; AHEAD],
+            ahead_head: 0,
+            ahead_drawn: false,
             agents: Vec::with_capacity(total_agents),
             agent_tastes,
             price: 1.0,
@@ -455,6 +488,9 @@ impl<'a> World<'a> {
         self.total_review_rate = weights.iter().sum();
         self.review_interval_days = 1.0 / self.total_review_rate;
         self.next_agent = None;
+        for d in &mut self.ahead {
+            d.agent = NO_AGENT;
+        }
         if self.total_review_rate > 0.0 {
             self.segment_alias = AliasTable::new(&weights);
         }
@@ -482,37 +518,59 @@ impl<'a> World<'a> {
         self.schedule_review();
     }
 
-    /// Draws the time of the next review and then its four uniforms (the stream's order is that
-    /// of drawing them when the review happens), and prefetches the agent they would pick now, so
-    /// that with millions of agents its record is in cache when the review comes.
+    /// Schedules the next review with the oldest of the reviews drawn ahead (its time's
+    /// exponential, then its three words: the stream's order, as if drawn now), draws one more
+    /// in its slot and prefetches the agent that one picks, so that with millions of agents its
+    /// record and tastes are in cache when it comes, [`AHEAD`] reviews later.
     fn schedule_review(&mut self) {
         if self.total_review_rate <= 0.0 {
             return;
         }
-        let e: f64 = self.rng_reviews.sample(Exp1);
-        let t = self.now + e * self.review_interval_days;
+        if !self.ahead_drawn {
+            for k in 0..AHEAD {
+                self.draw_ahead(k);
+            }
+            self.ahead_drawn = true;
+        }
+        let h = self.ahead_head;
+        let t = self.now + self.ahead[h].e * self.review_interval_days;
         self.next_review = if t <= self.sc.horizon_days {
             t
         } else {
             f64::INFINITY
         };
-        self.review_draws = std::array::from_fn(|_| self.rng_reviews.next_u64());
+        self.review_draws = self.ahead[h].words;
         self.next_agent = None;
         if self.next_review.is_finite() {
-            let i = self.reviewed_agent();
+            let i = if self.ahead[h].agent != NO_AGENT {
+                self.ahead[h].agent as usize
+            } else {
+                self.reviewed_agent(&self.review_draws)
+            };
             self.next_agent = Some(i as u32);
-            super::prefetch(&self.agents[i]);
-            let n = self.chains.len();
-            super::prefetch(&self.agent_tastes[i * n]);
-            super::prefetch(&self.agent_tastes[i * n + n - 1]);
         }
+        self.draw_ahead(h);
+        self.ahead_head = (h + 1) % AHEAD;
+        let j = self.ahead[h].agent as usize;
+        super::prefetch(&self.agents[j]);
+        let n = self.chains.len();
+        super::prefetch(&self.agent_tastes[j * n]);
+        super::prefetch(&self.agent_tastes[j * n + n - 1]);
     }
 
-    /// The agent the drawn words of the next review pick: the segment by the alias table, then
-    /// a member, `⌊x · members / 2⁶⁴⌋` (each within `members / 2⁶⁴` of uniform: below 1e-13
-    /// with a million agents).
-    fn reviewed_agent(&self) -> usize {
-        let [x_segment, x_member, _] = self.review_draws;
+    /// Draws a review into slot `k` of the reviews drawn ahead, in the stream's order.
+    fn draw_ahead(&mut self, k: usize) {
+        let e = self.rng_reviews.sample(Exp1);
+        let words = std::array::from_fn(|_| self.rng_reviews.next_u64());
+        let agent = self.reviewed_agent(&words) as u32;
+        self.ahead[k] = DrawnReview { e, words, agent };
+    }
+
+    /// The agent a review's words pick: the segment by the alias table, then a member,
+    /// `⌊x · members / 2⁶⁴⌋` (each within `members / 2⁶⁴` of uniform: below 1e-13 with a
+    /// million agents).
+    fn reviewed_agent(&self, words: &[u64; 3]) -> usize {
+        let [x_segment, x_member, _] = *words;
         let s = self.segment_alias.sample_bits(x_segment);
         let members = &self.segment_agents[s];
         let j = (u128::from(x_member) * members.len() as u128) >> 64;
@@ -972,7 +1030,7 @@ impl<'a> World<'a> {
         // now.
         let i = match self.next_agent {
             Some(i) => i as usize,
-            None => self.reviewed_agent(),
+            None => self.reviewed_agent(&self.review_draws),
         };
         let u_choice = unit_f64(self.review_draws[2]);
         self.schedule_review();
